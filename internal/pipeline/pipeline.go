@@ -1,0 +1,150 @@
+// Package pipeline runs the stages of image-pipeline in order and records,
+// for each, its status, duration and skip reason. Stages meet only at the
+// typed values in State.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Stage is one step of the pipeline (lint, build, scan, push, sign).
+type Stage interface {
+	// Name is the short lower-case name used in logs, the summary and the
+	// JSON report ("lint", "build", …).
+	Name() string
+	// SkipReason returns why the stage does not run for this state, or ""
+	// when it runs. It is asked just before Run, after earlier stages ran.
+	SkipReason(st *State) string
+	// Run does the work and hands its results on through st.
+	Run(ctx context.Context, st *State) error
+}
+
+// Status is the outcome of one stage.
+type Status string
+
+// Stage outcomes, as written to the JSON report.
+const (
+	StatusOK      Status = "ok"
+	StatusFailed  Status = "failed"
+	StatusSkipped Status = "skipped"
+)
+
+// StageResult records what happened to one stage.
+type StageResult struct {
+	Name       string
+	Status     Status
+	Duration   time.Duration
+	SkipReason string
+	// Fact is the one-line key fact for the summary table ("3 warnings",
+	// "sha256:… pushed with 4 tags").
+	Fact string
+	Err  error
+}
+
+// Result is the outcome of a whole run.
+type Result struct {
+	Stages []StageResult
+	// Err joins the errors of failed stages; nil when every stage ran or was
+	// skipped cleanly. Gate failures are not errors: see State.Gates.
+	Err error
+}
+
+// Failed reports whether a stage failed or a gate closed.
+func (r *Result) Failed(st *State) bool {
+	return r.Err != nil || (st != nil && st.GateFailed())
+}
+
+// Observer is told when stages start and end, for progress in the log.
+type Observer interface {
+	StageStarted(name string)
+	StageEnded(res StageResult)
+}
+
+// Facter is implemented by stages that have a key fact for the summary.
+type Facter interface {
+	Fact(st *State) string
+}
+
+type options struct {
+	now      func() time.Time
+	observer Observer
+}
+
+// Option configures Run.
+type Option func(*options)
+
+// WithClock sets the clock used for durations (tests use a fake one).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithObserver reports stage starts and ends, e.g. as log groups.
+func WithObserver(obs Observer) Option { return func(o *options) { o.observer = obs } }
+
+// Run executes the stages in order. A stage that fails stops the stages
+// after it (they are recorded as skipped with the reason); the caller
+// writes every report afterwards, whatever happened.
+func Run(ctx context.Context, st *State, stages []Stage, opts ...Option) *Result {
+	o := options{now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	res := &Result{}
+	var failed string
+	var errs []error
+	for _, s := range stages {
+		r := StageResult{Name: s.Name()}
+		switch {
+		case failed != "":
+			r.Status, r.SkipReason = StatusSkipped, fmt.Sprintf("stage %s failed", failed)
+		case ctx.Err() != nil:
+			r.Status, r.SkipReason = StatusSkipped, "the run was cancelled"
+		default:
+			r.SkipReason = s.SkipReason(st)
+			if r.SkipReason != "" {
+				r.Status = StatusSkipped
+			}
+		}
+		if r.Status == StatusSkipped {
+			if o.observer != nil {
+				o.observer.StageEnded(r)
+			}
+			res.Stages = append(res.Stages, r)
+			continue
+		}
+		if o.observer != nil {
+			o.observer.StageStarted(r.Name)
+		}
+		start := o.now()
+		err := runStage(ctx, s, st)
+		r.Duration = o.now().Sub(start)
+		if err != nil {
+			r.Status, r.Err = StatusFailed, fmt.Errorf("%s: %w", r.Name, err)
+			errs = append(errs, r.Err)
+			failed = r.Name
+		} else {
+			r.Status = StatusOK
+		}
+		if f, ok := s.(Facter); ok {
+			r.Fact = f.Fact(st)
+		}
+		if o.observer != nil {
+			o.observer.StageEnded(r)
+		}
+		res.Stages = append(res.Stages, r)
+	}
+	res.Err = errors.Join(errs...)
+	return res
+}
+
+// runStage turns a panic in a stage into an error so that the reports are
+// still written.
+func runStage(ctx context.Context, s Stage, st *State) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("internal error (please report it): %v", p)
+		}
+	}()
+	return s.Run(ctx, st)
+}

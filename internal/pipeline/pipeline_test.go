@@ -1,0 +1,154 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+type fakeStage struct {
+	name string
+	skip string
+	err  error
+	fact string
+	ran  *[]string
+	pan  bool
+}
+
+func (f fakeStage) Name() string             { return f.name }
+func (f fakeStage) SkipReason(*State) string { return f.skip }
+func (f fakeStage) Fact(*State) string       { return f.fact }
+func (f fakeStage) Run(context.Context, *State) error {
+	*f.ran = append(*f.ran, f.name)
+	if f.pan {
+		panic("boom")
+	}
+	return f.err
+}
+
+type recorder struct{ started, ended []string }
+
+func (r *recorder) StageStarted(name string) { r.started = append(r.started, name) }
+func (r *recorder) StageEnded(res StageResult) {
+	r.ended = append(r.ended, res.Name+":"+string(res.Status))
+}
+
+func fakeClock() func() time.Time {
+	t := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	return func() time.Time { t = t.Add(250 * time.Millisecond); return t }
+}
+
+func TestRun(t *testing.T) {
+	errBoom := errors.New("registry said no")
+	tests := []struct {
+		name       string
+		stages     func(ran *[]string) []Stage
+		wantRan    []string
+		wantStatus []Status
+		wantSkip   []string
+		wantErr    string
+	}{
+		{
+			name: "all ok",
+			stages: func(ran *[]string) []Stage {
+				return []Stage{fakeStage{name: "lint", ran: ran, fact: "clean"}, fakeStage{name: "build", ran: ran}}
+			},
+			wantRan:    []string{"lint", "build"},
+			wantStatus: []Status{StatusOK, StatusOK},
+			wantSkip:   []string{"", ""},
+		},
+		{
+			name: "skip reason recorded and later stages still run",
+			stages: func(ran *[]string) []Stage {
+				return []Stage{fakeStage{name: "lint", skip: "input lint is false", ran: ran}, fakeStage{name: "build", ran: ran}}
+			},
+			wantRan:    []string{"build"},
+			wantStatus: []Status{StatusSkipped, StatusOK},
+			wantSkip:   []string{"input lint is false", ""},
+		},
+		{
+			name: "failure stops later stages and is wrapped with the stage name",
+			stages: func(ran *[]string) []Stage {
+				return []Stage{fakeStage{name: "build", err: errBoom, ran: ran}, fakeStage{name: "push", ran: ran}}
+			},
+			wantRan:    []string{"build"},
+			wantStatus: []Status{StatusFailed, StatusSkipped},
+			wantSkip:   []string{"", "stage build failed"},
+			wantErr:    "build: registry said no",
+		},
+		{
+			name: "panic becomes an error",
+			stages: func(ran *[]string) []Stage {
+				return []Stage{fakeStage{name: "scan", pan: true, ran: ran}}
+			},
+			wantRan:    []string{"scan"},
+			wantStatus: []Status{StatusFailed},
+			wantSkip:   []string{""},
+			wantErr:    "scan: internal error (please report it): boom",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var ran []string
+			rec := &recorder{}
+			res := Run(t.Context(), &State{}, tc.stages(&ran), WithClock(fakeClock()), WithObserver(rec))
+			if strings.Join(ran, ",") != strings.Join(tc.wantRan, ",") {
+				t.Errorf("ran %v, want %v", ran, tc.wantRan)
+			}
+			if len(res.Stages) != len(tc.wantStatus) {
+				t.Fatalf("got %d results, want %d", len(res.Stages), len(tc.wantStatus))
+			}
+			for i, r := range res.Stages {
+				if r.Status != tc.wantStatus[i] || r.SkipReason != tc.wantSkip[i] {
+					t.Errorf("stage %s: status %q skip %q, want %q %q", r.Name, r.Status, r.SkipReason, tc.wantStatus[i], tc.wantSkip[i])
+				}
+				if r.Status != StatusSkipped && r.Duration != 250*time.Millisecond {
+					t.Errorf("stage %s: duration %v, want 250ms", r.Name, r.Duration)
+				}
+			}
+			if len(rec.ended) != len(tc.wantStatus) {
+				t.Errorf("observer saw %v ends", rec.ended)
+			}
+			if tc.wantErr == "" && res.Err != nil {
+				t.Errorf("unexpected error %v", res.Err)
+			}
+			if tc.wantErr != "" && (res.Err == nil || res.Err.Error() != tc.wantErr) {
+				t.Errorf("error %v, want %q", res.Err, tc.wantErr)
+			}
+			if tc.wantErr != "" && tc.name != "panic becomes an error" && !errors.Is(res.Err, errBoom) {
+				t.Errorf("error does not wrap the stage error")
+			}
+		})
+	}
+}
+
+func TestRunCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	var ran []string
+	res := Run(ctx, &State{}, []Stage{fakeStage{name: "build", ran: &ran}})
+	if len(ran) != 0 || res.Stages[0].Status != StatusSkipped || res.Stages[0].SkipReason != "the run was cancelled" {
+		t.Fatalf("cancelled run: ran %v, result %+v", ran, res.Stages[0])
+	}
+}
+
+func TestGates(t *testing.T) {
+	st := &State{}
+	st.AddGate(Gate{Name: "lint", Passed: true})
+	if st.GateFailed() {
+		t.Fatal("open gate reported as failed")
+	}
+	st.AddGate(Gate{Name: "scan", Passed: false, Reason: "1 critical vulnerability"})
+	if !st.GateFailed() {
+		t.Fatal("closed gate not reported")
+	}
+	if got, want := st.ClosedGates(), "scan gate failed (1 critical vulnerability)"; got != want {
+		t.Errorf("ClosedGates() = %q, want %q", got, want)
+	}
+	res := &Result{}
+	if !res.Failed(st) {
+		t.Error("Result.Failed ignores closed gates")
+	}
+}
