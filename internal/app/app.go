@@ -1,14 +1,114 @@
-// Package app wires configuration, the pipeline stages and the report sinks.
+// Package app wires configuration, the pipeline stages and the report
+// sinks, for the GitHub Action and for the local CLI.
 package app
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"runtime/debug"
+	"strings"
 )
+
+// Exit codes.
+const (
+	ExitOK     = 0 // success
+	ExitFailed = 1 // a stage failed or a gate closed
+	ExitConfig = 2 // bad configuration or usage
+)
+
+// Version is set at link time (-ldflags "-X …/internal/app.Version=v1.2.3").
+var Version = ""
 
 // Main runs the command line and returns the process exit code.
 func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "image-pipeline: not implemented yet")
-	return 2
+	env := &environment{getenv: getenv, stdout: stdout, stderr: stderr}
+	if len(args) == 0 {
+		if getenv("GITHUB_ACTIONS") == "true" {
+			return env.run(ctx, "run", nil)
+		}
+		fmt.Fprint(stderr, usage())
+		return ExitConfig
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage())
+		return ExitOK
+	case "-version", "--version", "version":
+		fmt.Fprintf(stdout, "image-pipeline %s\n", versionString())
+		return ExitOK
+	case "run", "plan":
+		return env.run(ctx, cmd, rest)
+	}
+	if strings.HasPrefix(cmd, "-") {
+		// Flags without a command: `image-pipeline --image x` means run.
+		return env.run(ctx, "run", args)
+	}
+	fmt.Fprintf(stderr, "image-pipeline: unknown command %q; commands: run, plan, version, help\n", cmd)
+	return ExitConfig
+}
+
+type environment struct {
+	getenv         func(string) string
+	stdout, stderr io.Writer
+}
+
+func usage() string {
+	var b strings.Builder
+	b.WriteString(`image-pipeline lints, builds, scans, pushes and signs a container image in one step.
+
+Usage:
+  image-pipeline run  [flags]    run the pipeline (the default in GitHub Actions)
+  image-pipeline plan [flags]    print the computed tags, cache refs and labels without building
+  image-pipeline version         print the version
+  image-pipeline help            print this help
+
+Every action input is a flag of the same name (--build-args for build-args);
+INPUT_* variables are honoured too, and flags win over them. Outside GitHub
+Actions the event is read from GITHUB_* variables when set, otherwise from the
+git checkout (a push of the current branch).
+
+Flags:
+`)
+	fs := newFlagSet(io.Discard)
+	fs.SetOutput(&b)
+	fs.PrintDefaults()
+	b.WriteString(`
+Exit codes: 0 success, 1 a stage failed or a gate closed, 2 bad configuration.
+`)
+	return b.String()
+}
+
+func versionString() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			return bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "dev-" + s.Value[:12]
+			}
+		}
+	}
+	return "dev"
+}
+
+// errUsage marks errors that are the caller's (exit 2).
+var errUsage = errors.New("usage")
+
+// parseFlags parses the flags of run/plan; it returns the names set.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q (every input is a --flag)", errUsage, fs.Arg(0))
+	}
+	return nil
 }

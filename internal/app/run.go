@@ -1,0 +1,187 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/org/image-pipeline/internal/config"
+	"github.com/org/image-pipeline/internal/ghactions"
+	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/report"
+)
+
+// run parses the configuration once, runs the stages and writes every
+// report, whatever happened.
+func (e *environment) run(ctx context.Context, cmd string, args []string) int {
+	fs := newFlagSet(e.stderr)
+	if err := parseFlags(fs.FlagSet, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		fmt.Fprintf(e.stderr, "image-pipeline %s: %v\n", cmd, err)
+		return ExitConfig
+	}
+	logOut := e.stderr
+	if e.getenv("GITHUB_ACTIONS") == "true" {
+		logOut = e.stdout // the runner reads workflow commands from stdout
+	}
+	runner := ghactions.NewRunner(e.getenv, logOut)
+
+	cfg, err := config.Parse(fs.source(e.getenv))
+	for _, s := range cfg.Secrets {
+		runner.Mask(s)
+	}
+	if err != nil {
+		reportConfigError(runner, err)
+		return ExitConfig
+	}
+	ev, err := loadEvent(e.getenv, cfg.Context)
+	if err != nil {
+		runner.Errorf("%v", err)
+		return ExitConfig
+	}
+
+	st := &pipeline.State{}
+	stages := buildStages(cfg, ev, runner)
+	res := pipeline.Run(ctx, st, stages, pipeline.WithObserver(&logObserver{runner: runner}))
+	rep := report.New(res, st)
+	if werr := writeReports(runner, cfg, rep); werr != nil {
+		runner.Errorf("%v", werr)
+		return ExitFailed
+	}
+	for _, s := range res.Stages {
+		if s.Err != nil {
+			runner.Errorf("%v", s.Err)
+		}
+	}
+	if st.GateFailed() {
+		runner.Errorf("%s", st.ClosedGates())
+	}
+	if res.Failed(st) {
+		return ExitFailed
+	}
+	return ExitOK
+}
+
+// reportConfigError prints one line per bad input.
+func reportConfigError(runner *ghactions.Runner, err error) {
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		for _, e := range joined.Unwrap() {
+			runner.Errorf("%v", e)
+		}
+	} else {
+		runner.Errorf("%v", err)
+	}
+	runner.Errorf("configuration is invalid: nothing was built or pushed")
+}
+
+// writeReports writes the outputs, the job summary and the JSON report.
+// Every sink is attempted; their errors are joined.
+func writeReports(runner *ghactions.Runner, cfg *config.Config, rep *report.Result) error {
+	var errs []error
+	for _, o := range rep.Outputs {
+		if err := runner.SetOutput(o.Name, o.Value); err != nil {
+			errs = append(errs, fmt.Errorf("cannot write output %s: %w", o.Name, err))
+		}
+	}
+	if cfg.Summary {
+		if err := runner.AppendSummary(rep.Markdown()); err != nil {
+			errs = append(errs, fmt.Errorf("cannot write the job summary: %w", err))
+		}
+	}
+	if cfg.ReportJSON != "" {
+		if err := rep.WriteJSONFile(cfg.ReportJSON); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// buildStages lists the stages in pipeline order.
+func buildStages(cfg *config.Config, ev *ghactions.Context, runner *ghactions.Runner) []pipeline.Stage {
+	return nil
+}
+
+// logObserver shows stage progress in the log, one group per stage.
+type logObserver struct {
+	runner *ghactions.Runner
+	end    func()
+}
+
+func (o *logObserver) StageStarted(name string) {
+	o.end = o.runner.Group("image-pipeline: " + name)
+}
+
+func (o *logObserver) StageEnded(r pipeline.StageResult) {
+	if o.end != nil {
+		o.end()
+		o.end = nil
+	}
+	switch r.Status {
+	case pipeline.StatusSkipped:
+		o.runner.Infof("%s skipped: %s", r.Name, r.SkipReason)
+	case pipeline.StatusOK:
+		msg := fmt.Sprintf("%s ok in %s", r.Name, report.FormatDuration(r.Duration))
+		if r.Fact != "" {
+			msg += ": " + r.Fact
+		}
+		o.runner.Infof("%s", msg)
+	case pipeline.StatusFailed:
+		o.runner.Infof("%s failed after %s", r.Name, report.FormatDuration(r.Duration))
+	}
+}
+
+// loadEvent reads the event from GITHUB_* variables, or, outside Actions
+// when none is set, from the git checkout holding the build context as a
+// push of its current branch.
+func loadEvent(getenv func(string) string, contextDir string) (*ghactions.Context, error) {
+	if getenv("GITHUB_EVENT_NAME") != "" {
+		ev, err := ghactions.LoadContext(getenv)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read the GitHub event: %w", err)
+		}
+		return ev, nil
+	}
+	local := gitEventEnv(contextDir)
+	return ghactions.LoadContext(func(k string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		return local[k]
+	})
+}
+
+// gitEventEnv describes the checkout as GITHUB_* variables of a push event.
+// Outside a git checkout it describes a push of "main" with no SHA.
+func gitEventEnv(dir string) map[string]string {
+	git := func(args ...string) string {
+		out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).Output()
+		if err != nil {
+			return ""
+		}
+		return strings.TrimSpace(string(out))
+	}
+	branch := git("symbolic-ref", "--short", "-q", "HEAD")
+	if branch == "" {
+		branch = "main"
+	}
+	top := git("rev-parse", "--show-toplevel")
+	name := "app"
+	if top != "" {
+		name = strings.ToLower(filepath.Base(top))
+	}
+	return map[string]string{
+		"GITHUB_EVENT_NAME": "push",
+		"GITHUB_REF":        "refs/heads/" + branch,
+		"GITHUB_SHA":        git("rev-parse", "HEAD"),
+		"GITHUB_REPOSITORY": "local/" + name,
+		"GITHUB_ACTOR":      "local",
+		"GITHUB_WORKSPACE":  top,
+	}
+}

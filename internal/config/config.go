@@ -1,0 +1,168 @@
+// Package config parses the action's inputs (or the CLI flags that mirror
+// them) once, validates all of them, and reports every problem in one go,
+// each naming the input and the accepted values.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/org/image-pipeline/internal/ghactions"
+)
+
+// PushMode is the value of the push input.
+type PushMode string
+
+// Push modes.
+const (
+	PushAuto  PushMode = "auto"
+	PushTrue  PushMode = "true"
+	PushFalse PushMode = "false"
+)
+
+// Config is the validated configuration of one run.
+type Config struct {
+	Images      []string
+	Context     string
+	File        string
+	Push        PushMode
+	GitHubToken string
+	Summary     bool
+	ReportJSON  string
+
+	// Secrets holds every secret value read, so the runner can mask them.
+	Secrets []string
+}
+
+// Source returns an input's raw value and whether it was given at all.
+type Source func(name string) (value string, ok bool)
+
+// InputError is a problem with one input's value.
+type InputError struct {
+	Input    string
+	Value    string // "" for secrets
+	Problem  string // "is not a boolean"
+	Accepted string // "true, false"
+}
+
+func (e *InputError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "input %q", e.Input)
+	if e.Value != "" {
+		fmt.Fprintf(&b, ": %q", e.Value)
+	}
+	if e.Problem != "" {
+		b.WriteString(" " + e.Problem)
+	}
+	if e.Accepted != "" {
+		b.WriteString("; accepted values: " + e.Accepted)
+	}
+	return b.String()
+}
+
+// Parse reads and validates every input. The error, when not nil, joins one
+// *InputError per problem.
+func Parse(src Source) (*Config, error) {
+	p := &Reader{src: src}
+	c := &Config{
+		Images:      p.List("image"),
+		Context:     p.String("context"),
+		File:        p.String("file"),
+		Push:        PushMode(p.Enum("push")),
+		GitHubToken: p.Secret("github-token"),
+		Summary:     p.Bool("summary"),
+		ReportJSON:  p.String("report-json"),
+	}
+	if c.Context == "" {
+		c.Context = "."
+	}
+	if c.File == "" {
+		c.File = filepath.Join(c.Context, "Dockerfile")
+	}
+	c.Secrets = p.secrets
+	return c, p.Err()
+}
+
+// Reader reads inputs by name, applying the defaults of the Inputs table
+// and collecting every problem. Stage packages that grow their own inputs
+// read them through the same Reader.
+type Reader struct {
+	src     Source
+	errs    []error
+	secrets []string
+}
+
+// NewReader returns a Reader over src.
+func NewReader(src Source) *Reader { return &Reader{src: src} }
+
+// Err joins every problem found so far.
+func (r *Reader) Err() error { return errors.Join(r.errs...) }
+
+// Fail records a problem with an input.
+func (r *Reader) Fail(e *InputError) { r.errs = append(r.errs, e) }
+
+// raw returns the value given, or the table default. Defaults that are
+// workflow expressions (${{ github.token }}) only mean something on the
+// runner, which expands them; locally they count as empty.
+func (r *Reader) raw(name string) string {
+	if v, ok := r.src(name); ok {
+		return strings.TrimSpace(v)
+	}
+	in, ok := Lookup(name)
+	if !ok {
+		panic("config: input " + name + " is not in the Inputs table")
+	}
+	if strings.HasPrefix(in.Default, "${{") {
+		return ""
+	}
+	return in.Default
+}
+
+// String reads a plain text input.
+func (r *Reader) String(name string) string { return r.raw(name) }
+
+// Secret reads a secret input and remembers it for masking.
+func (r *Reader) Secret(name string) string {
+	v := r.raw(name)
+	if v != "" {
+		r.secrets = append(r.secrets, v)
+	}
+	return v
+}
+
+// Bool reads a boolean input (YAML forms: true/True/TRUE/false/False/FALSE).
+func (r *Reader) Bool(name string) bool {
+	v := r.raw(name)
+	b, err := ghactions.ParseBool(name, v)
+	if err != nil {
+		r.Fail(&InputError{Input: name, Value: v, Problem: "is not a boolean", Accepted: "true, false"})
+	}
+	return b
+}
+
+// Enum reads an input that takes one of the values listed in the Inputs
+// table; booleans-like values are matched case-insensitively.
+func (r *Reader) Enum(name string) string {
+	in, _ := Lookup(name)
+	v := r.raw(name)
+	for _, ok := range in.Values {
+		if strings.EqualFold(v, ok) {
+			return ok
+		}
+	}
+	r.Fail(&InputError{Input: name, Value: v, Problem: "is not accepted", Accepted: strings.Join(in.Values, ", ")})
+	return in.Default
+}
+
+// List reads a list input: one item per line or comma-separated, with
+// lines starting with # ignored.
+func (r *Reader) List(name string) []string {
+	return ghactions.ParseList(r.raw(name), true)
+}
+
+// Lines reads a list input with one item per line (items may hold commas).
+func (r *Reader) Lines(name string) []string {
+	return ghactions.ParseList(r.raw(name), false)
+}

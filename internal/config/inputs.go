@@ -1,0 +1,55 @@
+package config
+
+// Kind says how an input's text is read.
+type Kind int
+
+// Input kinds.
+const (
+	String Kind = iota
+	Bool
+	Enum
+	List     // one item per line or comma-separated
+	LineList // one item per line (items may contain commas, e.g. tag rules)
+	Secret   // a string that is masked as soon as it is read
+)
+
+// Input describes one action input. The table below is the single source of
+// action.yml's inputs, the CLI flags and the README's inputs table (tests
+// keep the three in step).
+type Input struct {
+	Name        string
+	Default     string // as written in action.yml
+	Description string
+	Kind        Kind
+	Values      []string // accepted values of an Enum
+	// Group orders the README table and the --help text.
+	Group string
+}
+
+// Inputs lists every input, in the order of action.yml.
+var Inputs = []Input{
+	{Name: "image", Group: "general", Kind: List,
+		Description: "Image names, one per line or comma-separated (docker/metadata-action `images` syntax, e.g. `ghcr.io/owner/app` or `name=registry.example.com/app,enable=true`). Default: `ghcr.io/<owner>/<repository>` in lower case."},
+	{Name: "context", Default: ".", Group: "general", Kind: String,
+		Description: "Build context directory, relative to the workspace."},
+	{Name: "file", Group: "general", Kind: String,
+		Description: "Dockerfile path, relative to the workspace. Default: `<context>/Dockerfile`."},
+	{Name: "push", Default: "auto", Group: "general", Kind: Enum, Values: []string{"auto", "true", "false"},
+		Description: "Push the image: `auto` pushes except for pull requests from forks or when no credentials are available; `true` always (fails without credentials); `false` never."},
+	{Name: "github-token", Default: "${{ github.token }}", Group: "general", Kind: Secret,
+		Description: "Token used to push to ghcr.io and to read repository metadata. Never printed."},
+	{Name: "summary", Default: "true", Group: "reports", Kind: Bool,
+		Description: "Write a job summary (GITHUB_STEP_SUMMARY)."},
+	{Name: "report-json", Group: "reports", Kind: String,
+		Description: "Write a machine-readable JSON report of the run (stages and outputs) to this path."},
+}
+
+// Lookup returns an input's spec by name.
+func Lookup(name string) (Input, bool) {
+	for _, in := range Inputs {
+		if in.Name == name {
+			return in, true
+		}
+	}
+	return Input{}, false
+}

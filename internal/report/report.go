@@ -1,0 +1,221 @@
+// Package report turns the outcome of a run into what people and tools
+// read: the action outputs, the markdown job summary and the JSON report.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/org/image-pipeline/internal/pipeline"
+)
+
+// Output is one action output.
+type Output struct {
+	Name  string
+	Value string
+}
+
+// Result is everything the report sinks need.
+type Result struct {
+	Stages  []pipeline.StageResult
+	State   *pipeline.State
+	Outputs []Output
+	// Err is the run's error (failed stages), if any.
+	Err error
+}
+
+// New assembles a Result and computes the outputs from the state.
+func New(res *pipeline.Result, st *pipeline.State) *Result {
+	r := &Result{State: st, Err: res.Err, Stages: res.Stages}
+	r.Outputs = outputs(res, st)
+	return r
+}
+
+// Output returns the value of the named output and whether it is set.
+func (r *Result) Output(name string) (string, bool) {
+	for _, o := range r.Outputs {
+		if o.Name == name {
+			return o.Value, true
+		}
+	}
+	return "", false
+}
+
+// outputs maps the typed state to the action's named outputs, in a stable
+// order. Only outputs whose stage produced something are set.
+func outputs(res *pipeline.Result, st *pipeline.State) []Output {
+	var out []Output
+	add := func(name, value string) { out = append(out, Output{Name: name, Value: value}) }
+	result := "success"
+	if res.Failed(st) {
+		result = "failure"
+	}
+	add("result", result)
+	if p := st.Plan; p != nil {
+		add("version", p.Version)
+		add("tags", strings.Join(p.Tags, "\n"))
+		add("labels", strings.Join(p.Labels, "\n"))
+	}
+	if l := st.Lint; l != nil {
+		add("lint-errors", fmt.Sprint(l.Errors))
+		add("lint-warnings", fmt.Sprint(l.Warnings))
+		if l.SARIFPath != "" {
+			add("lint-sarif", l.SARIFPath)
+		}
+	}
+	return out
+}
+
+// jsonReport is the stable shape of the JSON report; tools script against
+// it, so fields are only ever added.
+type jsonReport struct {
+	Stages  []jsonStage       `json:"stages"`
+	Outputs map[string]string `json:"outputs"`
+}
+
+type jsonStage struct {
+	Name       string `json:"name"`
+	Status     string `json:"status"`
+	DurationMS int64  `json:"duration_ms"`
+	SkipReason string `json:"skip_reason"`
+	Error      string `json:"error,omitempty"`
+}
+
+// WriteJSON writes the JSON report.
+func (r *Result) WriteJSON(w io.Writer) error {
+	rep := jsonReport{Stages: []jsonStage{}, Outputs: map[string]string{}}
+	for _, s := range r.Stages {
+		js := jsonStage{Name: s.Name, Status: string(s.Status), DurationMS: s.Duration.Milliseconds(), SkipReason: s.SkipReason}
+		if s.Err != nil {
+			js.Error = s.Err.Error()
+		}
+		rep.Stages = append(rep.Stages, js)
+	}
+	for _, o := range r.Outputs {
+		rep.Outputs[o.Name] = o.Value
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
+}
+
+// WriteJSONFile writes the JSON report to path, creating its directory.
+func (r *Result) WriteJSONFile(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("cannot create the directory for report-json %s: %w", path, err)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("cannot write report-json %s: %w", path, err)
+	}
+	if err := r.WriteJSON(f); err != nil {
+		f.Close()
+		return fmt.Errorf("cannot write report-json %s: %w", path, err)
+	}
+	return f.Close()
+}
+
+var statusIcon = map[pipeline.Status]string{
+	pipeline.StatusOK:      "✅ ok",
+	pipeline.StatusFailed:  "❌ failed",
+	pipeline.StatusSkipped: "⏭️ skipped",
+}
+
+// Markdown renders the job summary: one row per stage, then notices,
+// gates and each stage's own section.
+func (r *Result) Markdown() string {
+	var b strings.Builder
+	title := "✅ image-pipeline succeeded"
+	if r.Err != nil || (r.State != nil && r.State.GateFailed()) {
+		title = "❌ image-pipeline failed"
+	}
+	fmt.Fprintf(&b, "## %s\n\n", title)
+	b.WriteString("| Stage | Status | Duration | Details |\n|---|---|---|---|\n")
+	for _, s := range r.Stages {
+		detail := s.Fact
+		switch {
+		case s.Status == pipeline.StatusSkipped:
+			detail = s.SkipReason
+		case s.Err != nil:
+			detail = s.Err.Error()
+		}
+		dur := "–"
+		if s.Status != pipeline.StatusSkipped {
+			dur = FormatDuration(s.Duration)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", s.Name, statusIcon[s.Status], dur, Cell(detail))
+	}
+	if st := r.State; st != nil {
+		if len(st.Gates) > 0 {
+			b.WriteString("\n")
+			for _, g := range st.Gates {
+				mark := "✅"
+				if !g.Passed {
+					mark = "❌"
+				}
+				fmt.Fprintf(&b, "- %s **%s gate**: %s\n", mark, g.Name, Text(g.Reason))
+			}
+		}
+		if len(st.Notices) > 0 {
+			b.WriteString("\n")
+			for _, n := range st.Notices {
+				fmt.Fprintf(&b, "> %s\n>\n", Text(n))
+			}
+		}
+		for _, s := range st.Sections {
+			fmt.Fprintf(&b, "\n### %s\n\n%s\n", Text(s.Title), strings.TrimRight(s.Markdown, "\n"))
+		}
+	}
+	return b.String()
+}
+
+// FormatDuration prints a duration for people: 850 ms, 12.3 s, 2 m 05 s.
+func FormatDuration(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%d ms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	default:
+		return fmt.Sprintf("%d m %02d s", int(d.Minutes()), int(d.Seconds())%60)
+	}
+}
+
+// Text escapes untrusted text (branch names, registry errors) for a
+// markdown paragraph: no HTML, no links or emphasis from the text itself,
+// one line.
+func Text(s string) string {
+	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
+	var b strings.Builder
+	for _, c := range s {
+		switch c {
+		case '\\', '`', '*', '_', '[', ']', '<', '>', '#', '|', '~', '!':
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// Cell escapes untrusted text for a markdown table cell.
+func Cell(s string) string { return Text(s) }
+
+// Code renders untrusted text as inline code, choosing a fence the text
+// does not contain.
+func Code(s string) string {
+	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "|", "\\|").Replace(s)
+	fence := "`"
+	for strings.Contains(s, fence) {
+		fence += "`"
+	}
+	pad := ""
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		pad = " "
+	}
+	return fence + pad + s + pad + fence
+}
