@@ -5,11 +5,36 @@ export GOFLAGS ?= -mod=mod
 
 GO ?= go
 TESTENV := scripts/testenv
+CACHE_DIR ?= $(HOME)/.cache/image-pipeline
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(CACHE_DIR)/bin/staticcheck-$(STATICCHECK_VERSION)
+BIN := bin/image-pipeline
 
-.PHONY: test demo build testenv-up testenv-down testenv-env unit lint-go
+.PHONY: test demo build check unit testenv-up testenv-down testenv-env
 
 build:
-	$(GO) build -o bin/image-pipeline .
+	$(GO) build -o $(BIN) .
+
+# Every test against the real services, then vet, staticcheck and gofmt.
+test: testenv-up check
+	IMAGE_PIPELINE_REQUIRE_SERVICES=1 bash scripts/gotest ./...
+
+# The fast tests only (services are skipped when not running).
+unit:
+	$(GO) test ./...
+
+check: $(STATICCHECK)
+	@files=$$(git ls-files -co --exclude-standard '*.go'); out=$$(gofmt -l $$files); \
+	  if [ -n "$$out" ]; then echo "gofmt -w needed on:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+$(STATICCHECK):
+	mkdir -p $(CACHE_DIR)/bin
+	cd tools/staticcheck && $(GO) build -o $(STATICCHECK) honnef.co/go/tools/cmd/staticcheck
+
+demo: testenv-up build
+	bash scripts/demo
 
 testenv-up:
 	bash $(TESTENV) up
