@@ -20,6 +20,24 @@ type Output struct {
 	Value string
 }
 
+// OutputSpec documents one action output (action.yml and the README are
+// checked against this list).
+type OutputSpec struct {
+	Name        string
+	Description string
+}
+
+// OutputSpecs lists every output the action can set, in a stable order.
+var OutputSpecs = []OutputSpec{
+	{"result", "`success` or `failure` (a stage failed or a gate closed)."},
+	{"version", "The version computed by the tag engine (e.g. `1.2.3`, `main`, `pr-42`)."},
+	{"tags", "Every computed image reference (`name:tag`), one per line."},
+	{"labels", "The OCI labels applied to the image (`key=value`), one per line."},
+	{"lint-errors", "Number of error-level lint findings."},
+	{"lint-warnings", "Number of warning-level lint findings."},
+	{"lint-sarif", "Path of the lint SARIF report, for github/codeql-action/upload-sarif."},
+}
+
 // Result is everything the report sinks need.
 type Result struct {
 	Stages  []pipeline.StageResult
@@ -164,7 +182,7 @@ func (r *Result) Markdown() string {
 		if len(st.Notices) > 0 {
 			b.WriteString("\n")
 			for _, n := range st.Notices {
-				fmt.Fprintf(&b, "> %s\n>\n", Text(n))
+				fmt.Fprintf(&b, "> [!NOTE]\n> %s\n\n", Text(n))
 			}
 		}
 		for _, s := range st.Sections {

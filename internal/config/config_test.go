@@ -1,0 +1,102 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func source(m map[string]string) Source {
+	return func(name string) (string, bool) {
+		v, ok := m[name]
+		return v, ok
+	}
+}
+
+func TestParseDefaults(t *testing.T) {
+	c, err := Parse(source(nil))
+	if err != nil {
+		t.Fatalf("Parse with no inputs: %v", err)
+	}
+	if c.Context != "." || c.File != "Dockerfile" || c.Push != PushAuto || !c.Summary || c.GitHubToken != "" {
+		t.Errorf("defaults: %+v", c)
+	}
+}
+
+func TestParseValues(t *testing.T) {
+	c, err := Parse(source(map[string]string{
+		"image":        "ghcr.io/a/b\n# a comment\nregistry.example.com/b, quay.io/c",
+		"context":      "app",
+		"push":         "False",
+		"summary":      "FALSE",
+		"github-token": "ghp_secret",
+		"report-json":  "out/report.json",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.Images, " "); got != "ghcr.io/a/b registry.example.com/b quay.io/c" {
+		t.Errorf("images %q", got)
+	}
+	if c.File != "app/Dockerfile" {
+		t.Errorf("file %q, want app/Dockerfile", c.File)
+	}
+	if c.Push != PushFalse || c.Summary {
+		t.Errorf("push %q summary %v", c.Push, c.Summary)
+	}
+	if len(c.Secrets) != 1 || c.Secrets[0] != "ghp_secret" {
+		t.Errorf("secrets not collected for masking: %v", c.Secrets)
+	}
+}
+
+func TestParseErrorsAreAllReportedEachNamingItsInput(t *testing.T) {
+	_, err := Parse(source(map[string]string{
+		"push":    "yes please",
+		"summary": "maybe",
+	}))
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	var joined interface{ Unwrap() []error }
+	if !errors.As(err, &joined) || len(joined.Unwrap()) != 2 {
+		t.Fatalf("want 2 joined errors, got %v", err)
+	}
+	want := []string{
+		`input "push": "yes please" is not accepted; accepted values: auto, true, false`,
+		`input "summary": "maybe" is not a boolean; accepted values: true, false`,
+	}
+	for i, e := range joined.Unwrap() {
+		if e.Error() != want[i] {
+			t.Errorf("error %d = %q, want %q", i, e.Error(), want[i])
+		}
+		var ie *InputError
+		if !errors.As(e, &ie) {
+			t.Errorf("error %d is not an *InputError", i)
+		}
+	}
+}
+
+func TestEveryInputHasADescriptionAndAValidDefault(t *testing.T) {
+	seen := map[string]bool{}
+	for _, in := range Inputs {
+		if seen[in.Name] {
+			t.Errorf("input %s listed twice", in.Name)
+		}
+		seen[in.Name] = true
+		if in.Description == "" || in.Group == "" {
+			t.Errorf("input %s lacks a description or group", in.Name)
+		}
+		if in.Kind == Enum {
+			ok := false
+			for _, v := range in.Values {
+				ok = ok || v == in.Default
+			}
+			if !ok {
+				t.Errorf("input %s: default %q is not one of %v", in.Name, in.Default, in.Values)
+			}
+		}
+		if in.Kind == Bool && in.Default != "true" && in.Default != "false" {
+			t.Errorf("input %s: boolean default %q", in.Name, in.Default)
+		}
+	}
+}
