@@ -326,11 +326,12 @@ func (r *Runner) Annotate(level Level, msg string, a Annotation) {
 	if level != "" {
 		prefix = string(level) + ": "
 	}
+	// File and title are one-line fields; keep them on the first line.
 	if place := annotationPlace(a); place != "" {
-		prefix += place + ": "
+		prefix += EscapeData(place) + ": "
 	}
 	if a.Title != "" {
-		prefix += a.Title + ": "
+		prefix += EscapeData(a.Title) + ": "
 	}
 	for i, line := range splitLines(msg) {
 		if i == 0 {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 )
 
 // maxPendingLine bounds how much of an unterminated line an untrusted writer
@@ -11,14 +12,17 @@ import (
 const maxPendingLine = 64 << 10
 
 // UntrustedWriter returns a writer for streams of untrusted text, such as
-// build logs and registry responses, that must be shown as they are.
+// build logs and registry responses.
 //
 // In Actions the text is written between ::stop-commands::<random token> and
 // ::<token>::, so the runner executes none of it; the stop marker is written
 // lazily before the first output, and again after the Runner has emitted a
-// command of its own in between (commands must not be swallowed). Masked
-// secrets are redacted in every mode. Output is passed on in whole lines;
-// Close writes out a last partial line and resumes command processing.
+// command of its own in between (commands must not be swallowed). As a
+// second line of defence, and in every mode, each line is neutralised like
+// Infof's (a leading "::" becomes "%3A%3A", "##[" becomes "##%5B") and masked
+// secrets are redacted. Output is passed on in whole lines; a line longer
+// than 64 KiB is broken in two. Close writes out a last partial line and
+// resumes command processing.
 func (r *Runner) UntrustedWriter() io.WriteCloser {
 	w := &untrustedWriter{r: r}
 	r.mu.Lock()
@@ -48,38 +52,59 @@ func (w *untrustedWriter) Write(p []byte) (int, error) {
 	}
 	w.pending = append(w.pending, p...)
 	if i := bytes.LastIndexAny(w.pending, "\r\n"); i >= 0 {
-		w.emitLocked(w.pending[:i+1])
+		w.emitLocked(string(w.pending[:i+1]))
 		w.pending = append(w.pending[:0], w.pending[i+1:]...)
 	}
 	if len(w.pending) > maxPendingLine {
-		// Hold back enough bytes that a secret split here is still redacted.
-		keep := min(max(r.longestSecretLocked()-1, 0), len(w.pending))
-		cut := len(w.pending) - keep
-		w.emitLocked(w.pending[:cut])
-		w.pending = append(w.pending[:0], w.pending[cut:]...)
+		// Break the line. Redact first and hold back what could be the start
+		// of a secret that continues in the next write.
+		text := r.redactLocked(string(w.pending))
+		cut := len(text) - min(max(r.longestSecretLocked()-1, 0), len(text))
+		w.emitLocked(text[:cut] + "\n")
+		w.pending = append(w.pending[:0], text[cut:]...)
 	}
 	return len(p), nil
 }
 
-// emitLocked writes untrusted bytes, with command processing stopped in
-// Actions. Secrets are registered per line and never contain a line break,
-// so redacting a chunk of whole lines redacts every occurrence.
-func (w *untrustedWriter) emitLocked(chunk []byte) {
+// emitLocked writes whole lines of untrusted text. Secrets are registered
+// per line and never contain a line break, so redacting whole lines redacts
+// every occurrence.
+func (w *untrustedWriter) emitLocked(lines string) {
 	r := w.r
-	if len(chunk) == 0 {
+	if lines == "" {
 		return
 	}
+	lines = neutralizeLines(r.redactLocked(lines))
 	if r.actions {
 		if err := r.stopLocked(); err != nil {
 			// Without a token the text cannot be shielded; fall back to
-			// escaping it line by line.
-			for _, line := range splitLines(r.redactLocked(string(chunk))) {
+			// escaping it into one line per line.
+			for _, line := range splitLines(lines) {
 				r.lineLocked(escapeLogLine(line))
 			}
 			return
 		}
 	}
-	r.rawLocked([]byte(r.redactLocked(string(chunk))))
+	r.rawLocked([]byte(lines))
+}
+
+// neutralizeLines applies neutralizeLine to every line of s, keeping the
+// line ends (\r, \n) as they are.
+func neutralizeLines(s string) string {
+	var b strings.Builder
+	for s != "" {
+		i := strings.IndexAny(s, "\r\n")
+		if i < 0 {
+			i = len(s)
+		}
+		b.WriteString(neutralizeLine(s[:i]))
+		if i < len(s) {
+			b.WriteByte(s[i])
+			i++
+		}
+		s = s[i:]
+	}
+	return b.String()
 }
 
 func (w *untrustedWriter) Close() error {
@@ -95,7 +120,9 @@ func (w *untrustedWriter) closeLocked() {
 	if w.closed {
 		return
 	}
-	w.emitLocked(w.pending)
+	if len(w.pending) > 0 {
+		w.emitLocked(string(w.pending) + "\n")
+	}
 	w.pending = nil
 	w.closed = true
 	delete(r.writers, w)
