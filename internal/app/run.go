@@ -46,10 +46,15 @@ func (e *environment) run(ctx context.Context, cmd string, args []string) int {
 		return ExitConfig
 	}
 
+	runner.Infof("image-pipeline %s: %s", versionString(), describeEvent(ev))
 	st := &pipeline.State{}
+	if ev.IsFork() {
+		st.Notice("This pull request comes from the fork %s: nothing is pushed or signed, and no secrets are needed.", forkName(ev))
+	}
 	stages := buildStages(cfg, ev, runner)
 	res := pipeline.Run(ctx, st, stages, pipeline.WithObserver(&logObserver{runner: runner}))
 	rep := report.New(res, st)
+	rep.Context = describeEvent(ev)
 	if werr := writeReports(runner, cfg, rep); werr != nil {
 		runner.Errorf("%v", werr)
 		return ExitFailed
@@ -66,6 +71,30 @@ func (e *environment) run(ctx context.Context, cmd string, args []string) int {
 		return ExitFailed
 	}
 	return ExitOK
+}
+
+// describeEvent says in one line what started the run.
+func describeEvent(ev *ghactions.Context) string {
+	short := ev.SHA
+	if len(short) > 12 {
+		short = short[:12]
+	}
+	switch {
+	case ev.PullRequest != nil:
+		return fmt.Sprintf("%s #%d from %s into %s (head %s)", ev.EventName, ev.PullRequest.Number, ev.PullRequest.HeadRef, ev.PullRequest.BaseRef, ev.PullRequest.HeadSHA)
+	case ev.Tag() != "":
+		return fmt.Sprintf("%s of tag %s (commit %s)", ev.EventName, ev.Tag(), short)
+	case ev.Branch() != "":
+		return fmt.Sprintf("%s on branch %s (commit %s)", ev.EventName, ev.Branch(), short)
+	}
+	return fmt.Sprintf("%s on %s (commit %s)", ev.EventName, ev.Ref, short)
+}
+
+func forkName(ev *ghactions.Context) string {
+	if ev.PullRequest.HeadRepo != "" {
+		return ev.PullRequest.HeadRepo
+	}
+	return "(deleted repository)"
 }
 
 // reportConfigError prints one line per bad input.

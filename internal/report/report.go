@@ -43,6 +43,8 @@ type Result struct {
 	Stages  []pipeline.StageResult
 	State   *pipeline.State
 	Outputs []Output
+	// Context says what started the run ("push on branch main (commit …)").
+	Context string
 	// Err is the run's error (failed stages), if any.
 	Err error
 }
@@ -153,6 +155,9 @@ func (r *Result) Markdown() string {
 		title = "❌ image-pipeline failed"
 	}
 	fmt.Fprintf(&b, "## %s\n\n", title)
+	if r.Context != "" {
+		fmt.Fprintf(&b, "%s\n\n", Text(r.Context))
+	}
 	b.WriteString("| Stage | Status | Duration | Details |\n|---|---|---|---|\n")
 	for _, s := range r.Stages {
 		detail := s.Fact
