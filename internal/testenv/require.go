@@ -1,0 +1,195 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/client"
+	bkclient "github.com/moby/buildkit/client"
+)
+
+// checkTimeout bounds each probe of a service.
+const checkTimeout = 10 * time.Second
+
+// Require returns the test environment when every service answers: the
+// Docker Engine, both registries and buildkitd. Otherwise it skips the test
+// with the command that starts them, or fails it when
+// IMAGE_PIPELINE_REQUIRE_SERVICES=1.
+func Require(t testing.TB) *Env {
+	t.Helper()
+	e := load(t)
+	for _, c := range []check{engineCheck(e), registryCheck(e), authRegistryCheck(e), buildkitdCheck(e)} {
+		if err := c.run(t.Context()); err != nil {
+			unavailable(t, err)
+		}
+	}
+	return e
+}
+
+// RequireRegistries returns the test environment when both registries answer
+// (the auth one with the env file's credentials).
+func RequireRegistries(t testing.TB) *Env {
+	t.Helper()
+	e := load(t)
+	for _, c := range []check{registryCheck(e), authRegistryCheck(e)} {
+		if err := c.run(t.Context()); err != nil {
+			unavailable(t, err)
+		}
+	}
+	return e
+}
+
+// RequireEngine returns the test environment and a pinged Docker Engine
+// client (DOCKER_HOST honoured, API version negotiated), closed when the test
+// ends.
+func RequireEngine(t testing.TB) (*Env, *client.Client) {
+	t.Helper()
+	e := load(t)
+	if err := engineCheck(e).run(t.Context()); err != nil {
+		unavailable(t, err)
+	}
+	c, err := e.EngineClient()
+	if err != nil {
+		unavailable(t, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return e, c
+}
+
+// RequireBuildkitd returns the test environment and a client for the
+// standalone buildkitd, closed when the test ends.
+func RequireBuildkitd(t testing.TB) (*Env, *bkclient.Client) {
+	t.Helper()
+	e := load(t)
+	if err := buildkitdCheck(e).run(t.Context()); err != nil {
+		unavailable(t, err)
+	}
+	c, err := bkclient.New(t.Context(), e.BuildkitHost)
+	if err != nil {
+		unavailable(t, fmt.Errorf("create a client for buildkitd at %s: %w", e.BuildkitHost, err))
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return e, c
+}
+
+// EngineClient is a Docker Engine API client for e.DockerHost with API
+// version negotiation (the Debian engine speaks 1.41, runners speak newer).
+func (e *Env) EngineClient() (*client.Client, error) {
+	c, err := client.NewClientWithOpts(client.FromEnv, client.WithHost(e.DockerHost), client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("create a Docker Engine client for %s: %w", e.DockerHost, err)
+	}
+	return c, nil
+}
+
+func load(t testing.TB) *Env {
+	t.Helper()
+	e, err := Load()
+	if err != nil {
+		unavailable(t, err)
+	}
+	return e
+}
+
+// unavailable skips the test, or fails it when services are required.
+func unavailable(t testing.TB, err error) {
+	t.Helper()
+	msg := fmt.Sprintf("test environment: %v\nstart the test services with: %s", err, StartCommand)
+	if os.Getenv(RequireServicesVar) == "1" {
+		t.Fatal(msg + " (" + RequireServicesVar + "=1, so this fails instead of skipping)")
+	}
+	t.Skip(msg)
+}
+
+// A check probes one service. Outcomes are remembered for the test binary's
+// lifetime, so a missing service costs one probe, not one per test.
+type check struct {
+	key   string
+	probe func(context.Context) error
+}
+
+var (
+	checkMu   sync.Mutex
+	checkDone = map[string]error{}
+)
+
+func (c check) run(ctx context.Context) error {
+	checkMu.Lock()
+	defer checkMu.Unlock()
+	if err, ok := checkDone[c.key]; ok {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkTimeout)
+	defer cancel()
+	err := c.probe(ctx)
+	checkDone[c.key] = err
+	return err
+}
+
+func engineCheck(e *Env) check {
+	return check{key: "engine " + e.DockerHost, probe: func(ctx context.Context) error {
+		c, err := e.EngineClient()
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		if _, err := c.Ping(ctx); err != nil {
+			return fmt.Errorf("the Docker Engine at %s does not answer: %w", e.DockerHost, err)
+		}
+		return nil
+	}}
+}
+
+func registryCheck(e *Env) check {
+	return check{key: "registry " + e.Registry, probe: func(ctx context.Context) error {
+		return getV2(ctx, http.DefaultTransport, "http://"+e.Registry+"/v2/", "", "", "the plain registry")
+	}}
+}
+
+func authRegistryCheck(e *Env) check {
+	return check{key: "auth registry " + e.AuthRegistry + " " + e.CAFile, probe: func(ctx context.Context) error {
+		return getV2(ctx, e.Transport(), "https://"+e.AuthRegistry+"/v2/", e.AuthUser, e.AuthPassword, "the TLS + basic auth registry")
+	}}
+}
+
+func getV2(ctx context.Context, rt http.RoundTripper, url, user, password, what string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("probe %s at %s: %w", what, url, err)
+	}
+	if user != "" {
+		req.SetBasicAuth(user, password)
+	}
+	resp, err := (&http.Client{Transport: rt}).Do(req)
+	if err != nil {
+		return fmt.Errorf("%s at %s does not answer: %w", what, url, err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s at %s answers %s (want 200 OK; the env file's credentials may be stale)", what, url, resp.Status)
+	}
+	return nil
+}
+
+func buildkitdCheck(e *Env) check {
+	return check{key: "buildkitd " + e.BuildkitHost, probe: func(ctx context.Context) error {
+		c, err := bkclient.New(ctx, e.BuildkitHost)
+		if err != nil {
+			return fmt.Errorf("create a client for buildkitd at %s: %w", e.BuildkitHost, err)
+		}
+		defer c.Close()
+		workers, err := c.ListWorkers(ctx)
+		if err != nil {
+			return fmt.Errorf("buildkitd at %s does not answer: %w", e.BuildkitHost, err)
+		}
+		if len(workers) == 0 {
+			return fmt.Errorf("buildkitd at %s has no worker; see its log in the state dir", e.BuildkitHost)
+		}
+		return nil
+	}}
+}
