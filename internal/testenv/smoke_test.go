@@ -54,7 +54,7 @@ func dockerfileSolve(t *testing.T, base string, export bkclient.ExportEntry) bkc
 	return bkclient.SolveOpt{
 		Frontend: "dockerfile.v0",
 		FrontendAttrs: map[string]string{
-			"filename":        "Dockerfile",
+			"filename":       "Dockerfile",
 			"build-arg:BASE": base,
 		},
 		LocalMounts: map[string]fsutil.FS{"context": fs, "dockerfile": fs},
