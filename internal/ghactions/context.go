@@ -85,7 +85,8 @@ type payloadRepo struct {
 
 // LoadContext reads the event context. A missing or unreadable
 // GITHUB_EVENT_PATH gives an empty payload (local runs); a payload file that
-// is not a JSON object is an error.
+// is not a JSON object is an error. Payload fields of an unexpected type are
+// ignored.
 func LoadContext(getenv func(string) string) (*Context, error) {
 	c := &Context{
 		EventName:  getenv("GITHUB_EVENT_NAME"),
@@ -127,9 +128,10 @@ func LoadContext(getenv func(string) string) (*Context, error) {
 				}
 				return nil, fmt.Errorf("event payload %s (GITHUB_EVENT_PATH) is not a JSON object: %w", path, err)
 			}
-			if err := json.Unmarshal(data, &ev); err != nil {
-				return nil, fmt.Errorf("event payload %s (GITHUB_EVENT_PATH) has an unexpected shape: %w", path, err)
-			}
+			// A field of an unexpected type is left zero and the rest is
+			// still read (json reports *UnmarshalTypeError after decoding
+			// everything else); only invalid JSON is an error, checked above.
+			_ = json.Unmarshal(data, &ev)
 		case errors.Is(err, fs.ErrNotExist):
 			// Local run with a stale path: behave as without a payload.
 		default:
