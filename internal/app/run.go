@@ -107,7 +107,7 @@ func reportConfigError(runner *ghactions.Runner, err error) {
 	} else {
 		runner.Errorf("%v", err)
 	}
-	runner.Errorf("configuration is invalid: nothing was built or pushed")
+	runner.Errorf("the configuration is invalid: fix the inputs named above; nothing was built")
 }
 
 // writeReports writes the outputs, the job summary and the JSON report.

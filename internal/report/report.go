@@ -217,12 +217,16 @@ func Text(s string) string {
 	var b strings.Builder
 	for _, c := range s {
 		switch c {
-		case '\\', '`', '*', '_', '[', ']', '<', '>', '#', '|', '~', '!':
+		case '\\', '`', '*', '_', '[', ']', '<', '>', '|', '~':
 			b.WriteByte('\\')
 		}
 		b.WriteRune(c)
 	}
-	return b.String()
+	out := b.String()
+	if strings.HasPrefix(out, "#") || strings.HasPrefix(out, "-") || strings.HasPrefix(out, "+") {
+		out = "\\" + out // not a heading or a list item
+	}
+	return out
 }
 
 // Cell escapes untrusted text for a markdown table cell.

@@ -1,0 +1,284 @@
+package app
+
+// The runner contract: the compiled binary run the way the GitHub runner
+// runs a docker action (INPUT_* variables, GITHUB_OUTPUT and
+// GITHUB_STEP_SUMMARY files, GITHUB_EVENT_PATH with a real payload).
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	flagParse()
+	dir, err := os.MkdirTemp("", "image-pipeline-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "image-pipeline")
+	build := exec.Command("go", "build", "-o", binary, "../..")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "cannot build the binary for the runner-contract tests:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// runnerRun is one invocation of the binary as the runner does it.
+type runnerRun struct {
+	code            int
+	stdout, stderr  string
+	outputs         map[string]string
+	outputFile      string
+	summary         string
+	reportJSONBytes []byte
+}
+
+// readEnvFile reads a fixture's KEY=VALUE runner environment.
+func readEnvFile(t *testing.T, path string) map[string]string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, _ := strings.Cut(line, "=")
+		env[k] = v
+	}
+	return env
+}
+
+// runAsRunner runs the binary for an event fixture with the given inputs.
+func runAsRunner(t *testing.T, fixture string, inputs, extraEnv map[string]string) runnerRun {
+	t.Helper()
+	dir := t.TempDir()
+	events := filepath.Join(repoRoot(t), "testdata", "events")
+	env := readEnvFile(t, filepath.Join(events, fixture+".env"))
+	env["GITHUB_EVENT_PATH"] = filepath.Join(events, fixture+".json")
+	env["GITHUB_ACTIONS"] = "true"
+	env["GITHUB_WORKSPACE"] = dir
+	env["GITHUB_OUTPUT"] = filepath.Join(dir, "output")
+	env["GITHUB_STEP_SUMMARY"] = filepath.Join(dir, "summary")
+	env["RUNNER_TEMP"] = dir
+	env["HOME"] = dir
+	env["PATH"] = os.Getenv("PATH")
+	for _, f := range []string{"output", "summary"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The runner passes every declared input, with its default when the
+	// workflow does not set it (expressions already expanded).
+	for _, in := range configInputs() {
+		v := in.Default
+		if in.Name == "github-token" {
+			v = "ghs_contractTestToken0123456789"
+		}
+		env["INPUT_"+strings.ToUpper(in.Name)] = v
+	}
+	env["INPUT_REPORT-JSON"] = filepath.Join(dir, "report.json")
+	for k, v := range inputs {
+		env["INPUT_"+strings.ToUpper(k)] = v
+	}
+	for k, v := range extraEnv {
+		env[k] = v
+	}
+	cmd := exec.CommandContext(t.Context(), binary)
+	cmd.Dir = dir
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := runnerRun{stdout: stdout.String(), stderr: stderr.String(), outputFile: env["GITHUB_OUTPUT"]}
+	var exitErr *exec.ExitError
+	switch {
+	case errors.As(err, &exitErr):
+		r.code = exitErr.ExitCode()
+	case err != nil:
+		t.Fatal(err)
+	}
+	out, _ := os.ReadFile(env["GITHUB_OUTPUT"])
+	r.outputs = parseOutputFile(t, out)
+	sum, _ := os.ReadFile(env["GITHUB_STEP_SUMMARY"])
+	r.summary = string(sum)
+	r.reportJSONBytes, _ = os.ReadFile(env["INPUT_REPORT-JSON"])
+	return r
+}
+
+// parseOutputFile parses GITHUB_OUTPUT the way the runner does: name=value
+// lines or name<<DELIM heredocs.
+func parseOutputFile(t *testing.T, data []byte) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		line := sc.Text()
+		if name, delim, ok := strings.Cut(line, "<<"); ok {
+			var val []string
+			closed := false
+			for sc.Scan() {
+				if sc.Text() == delim {
+					closed = true
+					break
+				}
+				val = append(val, sc.Text())
+			}
+			if !closed {
+				t.Fatalf("GITHUB_OUTPUT: heredoc for %s is not closed by %q", name, delim)
+			}
+			if _, dup := out[name]; dup {
+				t.Errorf("GITHUB_OUTPUT: output %s written twice", name)
+			}
+			out[name] = strings.Join(val, "\n")
+			continue
+		}
+		if name, val, ok := strings.Cut(line, "="); ok {
+			out[name] = val
+			continue
+		}
+		if line != "" {
+			t.Fatalf("GITHUB_OUTPUT: unparsable line %q", line)
+		}
+	}
+	return out
+}
+
+// ourCommands are the workflow commands the binary itself may emit.
+var ourCommands = regexp.MustCompile(`^::(group::|endgroup::|add-mask::|stop-commands::|debug::|notice|warning|error)`)
+
+// assertNoInjectedCommands fails when a log line could be a workflow
+// command smuggled in by untrusted text.
+func assertNoInjectedCommands(t *testing.T, log string, forbidden ...string) {
+	t.Helper()
+	for _, line := range strings.Split(log, "\n") {
+		if strings.HasPrefix(line, "::") && !ourCommands.MatchString(line) {
+			t.Errorf("log line looks like a workflow command: %q", line)
+		}
+		for _, f := range forbidden {
+			if strings.HasPrefix(line, f) {
+				t.Errorf("untrusted text became a workflow command: %q", line)
+			}
+		}
+	}
+}
+
+type jsonReportDoc struct {
+	Stages []struct {
+		Name       string `json:"name"`
+		Status     string `json:"status"`
+		SkipReason string `json:"skip_reason"`
+	} `json:"stages"`
+	Outputs map[string]string `json:"outputs"`
+}
+
+func TestRunnerContract(t *testing.T) {
+	tests := []struct {
+		fixture     string
+		wantSummary []string
+	}{
+		{"push_main", []string{"image-pipeline succeeded", "push on branch main"}},
+		{"push_tag", []string{"tag v1.2.3"}},
+		{"pull_request", []string{"pull\\_request #27 from feature/distroless into main"}},
+		{"pull_request_fork", []string{"comes from the fork octo-contributor/hello-image: nothing is pushed or signed"}},
+		{"pull_request_target", []string{"pull\\_request\\_target #31"}},
+		{"release", []string{"release of tag v1.2.3"}},
+		{"workflow_dispatch", []string{"workflow\\_dispatch on branch main"}},
+		{"schedule", []string{"schedule on branch main"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.fixture, func(t *testing.T) {
+			t.Parallel()
+			r := runAsRunner(t, tc.fixture, nil, nil)
+			if r.code != 0 {
+				t.Fatalf("exit code %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+			}
+			if r.outputs["result"] != "success" {
+				t.Errorf("output result = %q, want success (outputs %v)", r.outputs["result"], r.outputs)
+			}
+			for _, want := range tc.wantSummary {
+				if !strings.Contains(r.summary, want) {
+					t.Errorf("summary lacks %q:\n%s", want, r.summary)
+				}
+			}
+			var doc jsonReportDoc
+			if err := json.Unmarshal(r.reportJSONBytes, &doc); err != nil {
+				t.Fatalf("report-json: %v\n%s", err, r.reportJSONBytes)
+			}
+			if fmt.Sprint(doc.Outputs) != fmt.Sprint(r.outputs) {
+				t.Errorf("report-json outputs %v differ from GITHUB_OUTPUT %v", doc.Outputs, r.outputs)
+			}
+			if !strings.Contains(r.stdout, "::add-mask::ghs_contractTestToken0123456789") {
+				t.Errorf("the token was not masked before use")
+			}
+			if strings.Count(r.stdout+r.stderr+r.summary+string(r.reportJSONBytes), "ghs_contractTestToken0123456789") != 1 {
+				t.Errorf("the token appears somewhere other than its add-mask command")
+			}
+			assertNoInjectedCommands(t, r.stdout)
+		})
+	}
+}
+
+func TestRunnerContractBadInput(t *testing.T) {
+	r := runAsRunner(t, "push_main", map[string]string{"push": "yes please"}, nil)
+	if r.code != 2 {
+		t.Fatalf("exit code %d, want 2\n%s", r.code, r.stdout)
+	}
+	var pushLines []string
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.Contains(line, "push") {
+			pushLines = append(pushLines, line)
+		}
+	}
+	want := `::error::input "push": "yes please" is not accepted; accepted values: auto, true, false`
+	if len(pushLines) != 1 || pushLines[0] != want {
+		t.Errorf("want exactly one line naming push:\n%s\ngot:\n%s", want, strings.Join(pushLines, "\n"))
+	}
+	if strings.Contains(r.stdout, "::group::") {
+		t.Errorf("a stage ran despite the bad configuration:\n%s", r.stdout)
+	}
+	if len(r.outputs) != 0 || r.summary != "" || r.reportJSONBytes != nil {
+		t.Errorf("reports written for a run that never started: outputs %v summary %q", r.outputs, r.summary)
+	}
+}
+
+func TestRunnerContractUntrustedBranchIsEscaped(t *testing.T) {
+	r := runAsRunner(t, "push_main", nil, map[string]string{
+		"GITHUB_REF":      "refs/heads/feature/::error::x",
+		"GITHUB_REF_NAME": "feature/::error::x",
+	})
+	if r.code != 0 {
+		t.Fatalf("exit code %d\n%s", r.code, r.stdout)
+	}
+	if !strings.Contains(r.stdout, "feature/::error::x") && !strings.Contains(r.stdout, "feature/%3A%3Aerror%3A%3Ax") {
+		t.Fatalf("the branch name is not in the log at all:\n%s", r.stdout)
+	}
+	assertNoInjectedCommands(t, r.stdout, "::error::x")
+
+	r = runAsRunner(t, "push_untrusted", nil, nil)
+	if r.code != 0 {
+		t.Fatalf("exit code %d\n%s", r.code, r.stdout)
+	}
+	assertNoInjectedCommands(t, r.stdout, "::error", "##[error]")
+}
