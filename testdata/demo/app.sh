@@ -1,0 +1,3 @@
+#!/bin/sh
+# The demo application: greets whoever runs it.
+echo "hello from the image-pipeline demo (${1:-world})"
