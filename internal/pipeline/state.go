@@ -13,6 +13,14 @@ type State struct {
 	Plan *TagPlan
 	// Lint is the outcome of the lint stage.
 	Lint *LintOutcome
+	// Build is the outcome of the build stage: the images it produced.
+	Build *BuildOutcome
+	// Scan is the outcome of the scan stage.
+	Scan *ScanOutcome
+	// Push is the outcome of the push stage.
+	Push *PushOutcome
+	// Sign is the outcome of the sign stage.
+	Sign *SignOutcome
 	// Gates are the pass/fail decisions taken on findings (lint, scan).
 	// A closed gate fails the run after every report has been written and
 	// stops the stages that publish (push, sign).
@@ -44,6 +52,81 @@ type LintOutcome struct {
 
 // Total is the number of findings of every severity.
 func (l *LintOutcome) Total() int { return l.Errors + l.Warnings + l.Infos + l.Styles }
+
+// Image roles in a build.
+const (
+	RoleFinal   = "final"   // the image that is scanned, pushed and signed
+	RoleBuilder = "builder" // the builder stage image, pushed only as cache
+)
+
+// BuiltImage is one image the build stage produced. Exactly one of
+// EngineImageID and OCILayout is set: the classic Docker Engine keeps the
+// image in its store; a BuildKit with the image/oci exporter leaves an OCI
+// layout on disk.
+type BuiltImage struct {
+	Role   string // RoleFinal or RoleBuilder
+	Target string // the Dockerfile stage built ("" for the last stage)
+	// EngineImageID is the image id in the Docker Engine ("sha256:…").
+	EngineImageID string
+	// EngineRef is a tag the engine holds for it, for the Engine API.
+	EngineRef string
+	// OCILayout is the path of an OCI image layout directory holding it.
+	OCILayout string
+	// Digest is the manifest (or index) digest when known before pushing.
+	Digest    string
+	Platforms []string
+	// CacheRefs are the refs this image must be pushed to as build cache
+	// (inline cache), e.g. builder-<branch> and <branch>.
+	CacheRefs []string
+}
+
+// BuildOutcome is what the build stage hands on.
+type BuildOutcome struct {
+	Driver              string // "docker" or "remote"
+	Images              []BuiltImage
+	CacheHits, Executed int // vertices served from cache vs run
+}
+
+// Final returns the final image, or nil.
+func (b *BuildOutcome) Final() *BuiltImage {
+	for i := range b.Images {
+		if b.Images[i].Role == RoleFinal {
+			return &b.Images[i]
+		}
+	}
+	return nil
+}
+
+// ScanOutcome is what the scan stage hands on.
+type ScanOutcome struct {
+	// Counts by severity (CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN).
+	Counts     map[string]int
+	Passed     bool
+	JSONPath   string
+	SARIFPath  string
+	SBOMPath   string
+	SBOMFormat string // "cyclonedx" or "spdx-json"
+}
+
+// PushOutcome is what the push stage hands on.
+type PushOutcome struct {
+	Pushed   bool
+	Digest   string   // sha256:… of the pushed manifest or index
+	ImageRef string   // first image name @ digest
+	Refs     []string // every name:tag now pointing at Digest
+	// Reason says why nothing was pushed, when Pushed is false.
+	Reason string
+}
+
+// SignOutcome is what the sign stage hands on.
+type SignOutcome struct {
+	Signed       bool
+	SignatureRef string
+	Attested     bool
+	// VerifyCommand is the exact command a consumer runs to verify.
+	VerifyCommand string
+	Reason        string
+}
 
 // Gate is one pass/fail decision on findings.
 type Gate struct {
