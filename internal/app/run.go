@@ -31,6 +31,7 @@ func (e *environment) run(ctx context.Context, cmd string, args []string) int {
 		logOut = e.stdout // the runner reads workflow commands from stdout
 	}
 	runner := ghactions.NewRunner(e.getenv, logOut)
+	defer runner.Close()
 
 	cfg, err := config.Parse(fs.source(e.getenv))
 	for _, s := range cfg.Secrets {
