@@ -238,6 +238,9 @@ func parseExpr(s string, k int, triple bool) (tmplNode, int, bool, error) {
 }
 
 func parseArg(s string, k int) (tmplArg, int, error) {
+	if k >= len(s) {
+		return tmplArg{}, 0, errors.New("expression is not closed with }}")
+	}
 	c := s[k]
 	if c == '\'' || c == '"' {
 		var b strings.Builder
