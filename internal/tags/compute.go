@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // Event is the GitHub event context. EventFromPayload fills it from the
@@ -117,6 +119,11 @@ type Plan struct {
 // merely does not apply to this event is a Skip.
 func Compute(in Input) (*Plan, error) {
 	c := newRunCtx(&in)
+	if in.Cache.Image != "" {
+		if _, err := name.NewRepository(strings.ToLower(in.Cache.Image)); err != nil {
+			return nil, fmt.Errorf("cache image %q is not a valid image repository (%w); write it as [registry/]owner/name", in.Cache.Image, err)
+		}
+	}
 	rules := in.Rules
 	if len(rules) == 0 {
 		rules = DefaultRules()

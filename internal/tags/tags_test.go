@@ -140,7 +140,7 @@ func TestRulesAndExtensions(t *testing.T) {
 			lines: []string{"type=pep440,pattern={{version}}"}, tags: []string{"1.0a1-local.7"}},
 		{name: "duplicates are reported", ref: "refs/tags/v1.2.0",
 			lines: []string{"type=semver,pattern={{version}}", "type=semver,pattern={{major}}.{{minor}}.{{patch}}"},
-			tags: []string{"1.2.0", "latest"}, skipped: "already produced"},
+			tags:  []string{"1.2.0", "latest"}, skipped: "already produced"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
