@@ -40,7 +40,7 @@ func analyze(d *dockerfile) *analysis {
 		}
 	}
 
-	args := map[string]string{}   // ARG values seen anywhere so far
+	args := map[string]string{}    // ARG values seen anywhere so far
 	var stageEnv map[string]string // ENV of the current stage (copy-on-write)
 	var stageShell []string        // SHELL of the current stage
 	envByStage := map[int]map[string]string{}

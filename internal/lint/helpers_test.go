@@ -1,0 +1,70 @@
+package lint
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata/")
+
+// lintText lints src with cfg (nil for defaults) and fails the test on error.
+func lintText(t *testing.T, src string, cfg *Config, opts ...Option) []Finding {
+	t.Helper()
+	findings, err := Lint("Dockerfile", []byte(src), cfg, opts...)
+	if err != nil {
+		t.Fatalf("Lint: %v", err)
+	}
+	return findings
+}
+
+// codesAt renders findings as "LINE:CODE" for compact comparisons.
+func codesAt(findings []Finding) []string {
+	out := make([]string, 0, len(findings))
+	for _, f := range findings {
+		out = append(out, fmt.Sprintf("%d:%s", f.Line, f.Code))
+	}
+	return out
+}
+
+// only keeps the findings with one of the codes.
+func only(findings []Finding, codes ...string) []Finding {
+	var out []Finding
+	for _, f := range findings {
+		for _, c := range codes {
+			if f.Code == c {
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}
+
+func hasCode(findings []Finding, code string) bool { return len(only(findings, code)) > 0 }
+
+// golden compares got with testdata/name, rewriting it under -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if string(want) != string(got) {
+		t.Errorf("%s differs from the output (run go test -update to accept):\n--- want\n%s\n--- got\n%s", path, want, got)
+	}
+}
+
+func join(lines ...string) string { return strings.Join(lines, "\n") + "\n" }
