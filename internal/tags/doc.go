@@ -5,7 +5,9 @@
 // The package is pure: it does no I/O, reads no environment variables and
 // never looks at the clock. Everything comes in through Input (the app fills
 // it from the runner's environment and event payload) and everything goes
-// out through Plan.
+// out through Plan. The one outside table it consults is the IANA time
+// zone database, through time.LoadLocation, for {{date tz='...'}}; a copy
+// is embedded (time/tzdata) so results do not depend on the image.
 //
 // Rule syntax is docker/metadata-action's `tags`, `flavor` and `images`
 // inputs, so users can paste those blocks unchanged. Our extensions

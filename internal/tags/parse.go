@@ -277,9 +277,13 @@ func ParseRule(line string) (Rule, error) {
 		return fail("priority %q is not a number; higher numbers come first (defaults: schedule 1000, semver/pep440 900, match 800, edge 700, review 650, ref 600, raw 200, sha 100)", r.Attrs["priority"])
 	}
 	r.priority = int(p)
-	for _, k := range []string{"value", "pattern", "prefix", "suffix", "enable"} {
+	templated := []string{"value", "prefix", "suffix", "enable"}
+	if r.Type != TypeMatch { // a match pattern is a regular expression
+		templated = append(templated, "pattern")
+	}
+	for _, k := range templated {
 		if v, ok := r.Attrs[k]; ok && strings.Contains(v, "{{") {
-			if _, err := parseTemplate(v); err != nil {
+			if err := checkTemplate(r.Type, k, v); err != nil {
 				return fail("%s: %v", k, err)
 			}
 		}
@@ -352,7 +356,7 @@ func ParseFlavor(lines []string) (Flavor, error) {
 	}
 	for _, s := range []string{f.Prefix, f.Suffix} {
 		if strings.Contains(s, "{{") {
-			if _, err := parseTemplate(s); err != nil {
+			if err := checkTemplate(TypeRaw, "prefix", s); err != nil {
 				errs = append(errs, fmt.Errorf("flavor: %q: %w", s, err))
 			}
 		}
@@ -447,4 +451,52 @@ func validateImages(images []Image) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkTemplate renders an expression against a sample context so that
+// unknown helpers, bad tz= values and syntax errors are reported when the
+// inputs are read rather than halfway through a run.
+func checkTemplate(typ RuleType, attr, v string) error {
+	t, err := parseTemplate(v)
+	if err != nil {
+		return err
+	}
+	c := newRunCtx(&Input{Event: Event{Name: "push", Ref: "refs/heads/main", SHA: "0000000000000000000000000000000000000000"}})
+	sc := c.globalScope()
+	if attr == "pattern" {
+		switch typ {
+		case TypeSchedule:
+			sc = c.scheduleScope()
+		case TypeSemver:
+			v, _ := parseSemver("1.2.3")
+			sc = v.scope()
+		case TypePep440:
+			v, _ := parsePep440("1.2.3")
+			sc = v.scope()
+		}
+	}
+	_, _, err = t.exec(sc)
+	return err
+}
+
+// ParseLabels checks the `labels` input: key=value lines whose expressions
+// render. The lines are returned unchanged for Input.Labels.
+func ParseLabels(lines []string) ([]string, error) {
+	var errs []error
+	for _, l := range lines {
+		k, v, ok := strings.Cut(l, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			errs = append(errs, fmt.Errorf("labels: %q is not key=value; write e.g. org.opencontainers.image.vendor=ACME", l))
+			continue
+		}
+		if strings.Contains(v, "{{") {
+			if err := checkTemplate(TypeRaw, "label", v); err != nil {
+				errs = append(errs, fmt.Errorf("labels: %q: %w", l, err))
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return lines, nil
 }

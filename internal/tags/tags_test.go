@@ -128,10 +128,6 @@ func TestRulesAndExtensions(t *testing.T) {
 			lines: []string{"type=raw,value=a,prefx=b"}, tags: []string{"a"}, warning: "prefx"},
 		{name: "enable must render true or false", ref: "refs/heads/main",
 			lines: []string{"type=raw,value=a,enable={{branch}}"}, errorHas: "must be true or false"},
-		{name: "unknown time zone", ref: "refs/heads/main",
-			lines: []string{"type=raw,value={{date 'YYYY' tz='Mars/Base'}}"}, errorHas: "unknown time zone"},
-		{name: "unknown helper with arguments", ref: "refs/heads/main",
-			lines: []string{"type=raw,value={{frobnicate 'x'}}"}, errorHas: "unknown helper"},
 		{name: "match with /regex/flags and g", ref: "refs/tags/V1.2.3-V4.5.6",
 			lines: []string{"type=match,pattern=/v\\d.\\d.\\d/ig,group=1"}, tags: []string{"V4.5.6", "latest"}},
 		{name: "semver match attribute", ref: "refs/tags/app/v3.4.5",
@@ -191,9 +187,18 @@ func TestParseErrorsAreJoinedAndNameTheInput(t *testing.T) {
 			t.Errorf("error line does not name the input: %q", l)
 		}
 	}
+	_, err = ParseRules([]string{"type=raw,value={{date 'YYYY' tz='Mars/Base'}}", "type=raw,value={{frobnicate 'x'}}", "type=schedule,pattern={{date 'x' zone='y'}}"})
+	for _, want := range []string{"unknown time zone", "unknown helper", "unknown attribute zone="} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("expression errors are not reported at parse time: want %q in %v", want, err)
+		}
+	}
 	_, err = ParseFlavor([]string{"latest=maybe", "colour=blue"})
 	if err == nil || strings.Count(err.Error(), "flavor: ") != 2 || !strings.Contains(err.Error(), "auto, true, false") {
 		t.Errorf("flavor errors: %v", err)
+	}
+	if _, err := ParseLabels([]string{"no-equals", "a={{date 'x' tz='Nowhere/Land'}}", "ok=1"}); err == nil || strings.Count(err.Error(), "labels: ") != 2 {
+		t.Errorf("label errors: %v", err)
 	}
 	_, err = ParseImages([]string{"name=ghcr.io/a/b,enable=maybe", "ghcr.io/a/b c", "name="})
 	if err == nil || strings.Count(err.Error(), "image: ") != 3 {
