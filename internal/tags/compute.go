@@ -686,10 +686,11 @@ func (c *runCtx) evalRule(r Rule, warnings *[]string) (val string, latest bool, 
 		if err != nil {
 			return "", false, "", fmt.Errorf("value: %w", err)
 		}
-		if out == "" {
-			return "", false, "the value is empty (an expression in it rendered nothing for this event)", nil
+		// As upstream, prefix and suffix apply even to an empty value.
+		if out, err = c.withAffixes(out, r, warnings); err != nil || out != "" {
+			return out, false, "", err
 		}
-		return affix(out)
+		return "", false, "the value is empty (an expression in it rendered nothing for this event)", nil
 
 	case TypeSha:
 		if c.sha == "" {

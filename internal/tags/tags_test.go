@@ -106,6 +106,8 @@ func TestRulesAndExtensions(t *testing.T) {
 			lines: []string{"type=raw,value={{branch}}-{{sha}}"}, skipped: "would start with \"-\""},
 		{name: "empty value is skipped with a reason", ref: "refs/tags/v1.0.0",
 			lines: []string{"type=raw,value={{branch}}", "type=raw,value=x"}, tags: []string{"x"}, skipped: "value is empty"},
+		{name: "prefix applies to an empty value, as upstream", ref: "refs/tags/v1.0.0",
+			lines: []string{"type=raw,value={{branch}},prefix=x-"}, tags: []string{"x-"}},
 		{name: "short_sha length", ref: "refs/heads/main",
 			lines: []string{"type=raw,value={{short_sha 10}}", "type=raw,value={{short_sha}}", "type=raw,value={{sha}}"},
 			tags:  []string{"860c1904a1", "860c190"}},
