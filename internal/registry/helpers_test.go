@@ -1,0 +1,91 @@
+package registry
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/testenv"
+)
+
+// fastRetry keeps the tests' backoffs short.
+var fastRetry = RetryPolicy{Attempts: 10, InitialDelay: 5 * time.Millisecond, MaxDelay: 100 * time.Millisecond}
+
+// randomLayout writes a small random image to an OCI layout, as the
+// BuildKit oci exporter leaves it, and returns it as the build's final
+// image with its manifest digest.
+func randomLayout(t testing.TB, layers int, size int64) (pipeline.BuiltImage, string) {
+	t.Helper()
+	img, err := random.Image(size, int64(layers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeLayout(t, img), digestOf(t, img)
+}
+
+func writeLayout(t testing.TB, img v1.Image) pipeline.BuiltImage {
+	t.Helper()
+	dir := t.TempDir()
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AppendImage(img); err != nil {
+		t.Fatal(err)
+	}
+	return pipeline.BuiltImage{Role: pipeline.RoleFinal, OCILayout: dir}
+}
+
+func digestOf(t testing.TB, d interface{ Digest() (v1.Hash, error) }) string {
+	t.Helper()
+	h, err := d.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.String()
+}
+
+// direct rewrites a reference through a proxy into the same reference on
+// the real registry behind it.
+func direct(ref, proxyHost, registry string) string {
+	return strings.Replace(ref, proxyHost+"/", registry+"/", 1)
+}
+
+// headDirect reads the digest a reference points at straight from the
+// test registry; "" when it does not exist.
+func headDirect(t testing.TB, env *testenv.Env, ref string) string {
+	t.Helper()
+	r, err := name.ParseReference(ref, name.StrictValidation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := remote.Head(r, env.RemoteOptions(t.Context())...)
+	var te *transport.Error
+	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
+		return ""
+	}
+	if err != nil {
+		t.Fatalf("HEAD %s on the registry: %v", ref, err)
+	}
+	return desc.Digest.String()
+}
+
+// tagsOf makes full references of repo for each tag.
+func tagsOf(repo string, tags ...string) []string {
+	out := make([]string, len(tags))
+	for i, tag := range tags {
+		out[i] = repo + ":" + tag
+	}
+	return out
+}

@@ -1,0 +1,211 @@
+// Package registry is the push stage: it pushes the built image once by
+// digest to every repository the tag plan names, points every computed tag
+// at that digest with one manifest PUT each, reads every tag back, and pushes
+// the builder/cache images to their cache refs. It uses go-containerregistry
+// for the registry protocol, with its own authentication rules, bounded
+// retries and error messages.
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/org/image-pipeline/internal/pipeline"
+)
+
+// PushMode is the value of the push input.
+type PushMode string
+
+// Push modes.
+const (
+	// PushAuto pushes unless the event is a pull request from a fork or a
+	// target registry has no credentials.
+	PushAuto PushMode = "auto"
+	// PushTrue always pushes (except for a pull request from a fork) and
+	// fails when a target registry has no credentials.
+	PushTrue PushMode = "true"
+	// PushFalse never pushes.
+	PushFalse PushMode = "false"
+)
+
+// Defaults of the inputs and of the retry policy.
+const (
+	DefaultTimeout      = 10 * time.Minute
+	DefaultAttempts     = 8
+	DefaultInitialDelay = 500 * time.Millisecond
+	DefaultMaxDelay     = 15 * time.Second
+	DefaultJobs         = 4
+)
+
+// Options is what the push stage needs from the action's inputs and the
+// event. The app maps inputs onto it; Validate reports every bad value.
+type Options struct {
+	// Push is the push input: "auto" (default when empty), "true" or "false".
+	Push PushMode
+	// Timeout is the push-timeout input, a Go duration ("10m", "90s") or a
+	// number of seconds; empty means DefaultTimeout. It bounds the whole
+	// push, retries included.
+	Timeout string
+	// OverwriteReleaseTags is the overwrite-release-tags input: allow moving
+	// an existing full semver tag (1.2.3) to a different digest.
+	OverwriteReleaseTags bool
+
+	// GitHubToken is the github-token input, used for ghcr.io.
+	GitHubToken string
+	// Actor is github.actor, the user name that goes with GitHubToken.
+	Actor string
+	// Username and Password are the registry-username and
+	// registry-password inputs, used for every target registry that has no
+	// line in Registries (and for ghcr.io when GitHubToken is empty).
+	Username, Password string
+	// Registries is the registries input: one "host=username:password"
+	// line per registry (see ParseRegistries).
+	Registries string
+	// DockerConfig is a directory holding a Docker config.json (the
+	// DOCKER_CONFIG variable); its credentials are used for registries no
+	// input covers. Empty: no config file is read.
+	DockerConfig string
+
+	// ForkPR is true for a pull request from another repository: nothing
+	// is pushed, whatever Push says.
+	ForkPR bool
+
+	// Transport is the HTTP transport to the registries; nil means
+	// go-containerregistry's default. Tests pass one that trusts their CA.
+	Transport http.RoundTripper
+	// Retry tunes the retries; zero fields take the defaults.
+	Retry RetryPolicy
+	// Jobs is how many blobs or tags are sent at once (default 4).
+	Jobs int
+	// TempDir is where images streamed out of the Docker Engine are
+	// compressed before upload ("" means the system's temporary directory;
+	// on the runner, RUNNER_TEMP is a good choice).
+	TempDir string
+	// Logf, when set, gets progress lines for the job log (retries,
+	// Retry-After waits, moved release tags). It never gets a secret.
+	Logf func(format string, args ...any)
+}
+
+// RetryPolicy is the exponential backoff used on 429, 5xx and broken
+// connections. Every wait is cut short by the push timeout.
+type RetryPolicy struct {
+	// Attempts is how many times one request (or one blob upload) is tried.
+	Attempts int
+	// InitialDelay is the first wait; each wait doubles, plus up to 50 %
+	// random jitter, up to MaxDelay. A Retry-After header is honoured when
+	// it asks for longer.
+	InitialDelay time.Duration
+	MaxDelay     time.Duration
+}
+
+func (r RetryPolicy) withDefaults() RetryPolicy {
+	if r.Attempts <= 0 {
+		r.Attempts = DefaultAttempts
+	}
+	if r.InitialDelay <= 0 {
+		r.InitialDelay = DefaultInitialDelay
+	}
+	if r.MaxDelay <= 0 {
+		r.MaxDelay = DefaultMaxDelay
+	}
+	if r.MaxDelay < r.InitialDelay {
+		r.MaxDelay = r.InitialDelay
+	}
+	return r
+}
+
+// Validate checks every input the push stage reads and joins one error per
+// problem, each naming the input and its accepted values. Secrets never
+// appear in the messages.
+func (o Options) Validate() error {
+	var errs []error
+	switch o.Push {
+	case "", PushAuto, PushTrue, PushFalse:
+	default:
+		errs = append(errs, fmt.Errorf("input %q: %q is not a push mode; accepted values: auto, true, false", "push", string(o.Push)))
+	}
+	if _, err := ParseTimeout(o.Timeout); err != nil {
+		errs = append(errs, err)
+	}
+	if (o.Username == "") != (o.Password == "") {
+		if o.Username == "" {
+			errs = append(errs, errors.New(`input "registry-username" is empty but "registry-password" is set; accepted values: both set or both empty`))
+		} else {
+			errs = append(errs, errors.New(`input "registry-password" is empty but "registry-username" is set; accepted values: both set or both empty`))
+		}
+	}
+	if _, err := ParseRegistries(o.Registries); err != nil {
+		errs = append(errs, err)
+	}
+	if o.Jobs < 0 {
+		errs = append(errs, fmt.Errorf("push jobs: %d is negative; accepted values: 0 (default %d) or more", o.Jobs, DefaultJobs))
+	}
+	return errors.Join(errs...)
+}
+
+// Secrets returns every secret value the options hold (tokens, passwords,
+// and each password of the registries input), so the runner can mask each
+// one separately.
+func (o Options) Secrets() []string {
+	var s []string
+	add := func(v string) {
+		if v != "" {
+			s = append(s, v)
+		}
+	}
+	add(o.GitHubToken)
+	add(o.Password)
+	for _, line := range strings.Split(o.Registries, "\n") {
+		if _, cred, ok := strings.Cut(strings.TrimSpace(line), "="); ok {
+			if _, pw, ok := strings.Cut(cred, ":"); ok {
+				add(strings.TrimSpace(pw))
+			}
+		}
+	}
+	return s
+}
+
+// ParseTimeout reads the push-timeout input: a Go duration ("10m",
+// "1m30s") or a whole number of seconds; empty is DefaultTimeout.
+func ParseTimeout(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return DefaultTimeout, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		n, nerr := strconv.Atoi(s)
+		if nerr != nil {
+			return 0, fmt.Errorf("input %q: %q is not a duration; accepted values: a positive duration such as 10m, 90s or 1h, or a number of seconds", "push-timeout", s)
+		}
+		d = time.Duration(n) * time.Second
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("input %q: %q is not positive; accepted values: a positive duration such as 10m, 90s or 1h, or a number of seconds", "push-timeout", s)
+	}
+	return d, nil
+}
+
+func (o Options) mode() PushMode {
+	if o.Push == "" {
+		return PushAuto
+	}
+	return o.Push
+}
+
+func (o Options) jobs() int {
+	if o.Jobs <= 0 {
+		return DefaultJobs
+	}
+	return o.Jobs
+}
+
+// compile-time check that the stage satisfies the pipeline's interfaces.
+var (
+	_ pipeline.Stage  = (*Stage)(nil)
+	_ pipeline.Facter = (*Stage)(nil)
+)

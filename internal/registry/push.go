@@ -1,0 +1,523 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/org/image-pipeline/internal/pipeline"
+)
+
+// Request is what one push sends.
+type Request struct {
+	// Image is the final image: pushed once by digest to every repository
+	// of Tags, then tagged.
+	Image pipeline.BuiltImage
+	// Tags are full references (registry/repository:tag).
+	Tags []string
+	// Cache are images (builder or final) to push to their CacheRefs, after
+	// the tags and on a best-effort basis: a failure is a warning.
+	Cache []pipeline.BuiltImage
+	// MountFrom are references in the target registries that may already
+	// hold some blobs (e.g. cache-from refs): blobs missing from a target
+	// repository are mounted from there when the registry has them.
+	MountFrom []string
+}
+
+// Result is what a push did. Refs are listed only once they were read
+// back from the registry and found to point at Digest.
+type Result struct {
+	Digest       string
+	MediaType    string
+	Repositories []string // repositories (no tag) now holding Digest
+	Refs         []string // name:tag, each verified to point at Digest
+	ImageRef     string   // first repository @ Digest
+	CacheRefs    []string // cache refs written
+	Warnings     []string
+	Stats        Stats
+	Duration     time.Duration
+}
+
+// Pusher pushes built images with the credentials, retries and checks
+// that Options describe.
+type Pusher struct {
+	opts        Options
+	engine      Engine
+	creds       *credentials
+	timeout     time.Duration
+	timeoutText string
+}
+
+// New checks the options and returns a Pusher. engine may be nil when no
+// image lives in the Docker Engine.
+func New(opts Options, engine Engine) (*Pusher, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	creds, err := newCredentials(opts)
+	if err != nil {
+		return nil, err
+	}
+	timeout, _ := ParseTimeout(opts.Timeout)
+	text := strings.TrimSpace(opts.Timeout)
+	if text == "" {
+		text = timeout.String()
+	}
+	return &Pusher{opts: opts, engine: engine, creds: creds, timeout: timeout, timeoutText: text}, nil
+}
+
+// target is one repository and the tags it gets.
+type target struct {
+	repo name.Repository
+	tags []name.Tag
+}
+
+func groupTags(refs []string) ([]*target, error) {
+	var targets []*target
+	byRepo := map[string]*target{}
+	var errs []error
+	for _, r := range refs {
+		tag, err := name.NewTag(strings.TrimSpace(r), name.StrictValidation)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%q is not a full image reference with a tag (registry/repository:tag): %w", r, err))
+			continue
+		}
+		key := tag.Context().Name()
+		t, ok := byRepo[key]
+		if !ok {
+			t = &target{repo: tag.Context()}
+			byRepo[key] = t
+			targets = append(targets, t)
+		}
+		if !slices.ContainsFunc(t.tags, func(x name.Tag) bool { return x.TagStr() == tag.TagStr() }) {
+			t.tags = append(t.tags, tag)
+		}
+	}
+	return targets, errors.Join(errs...)
+}
+
+// Registries returns the registry hosts that refs name, in order.
+func Registries(refs []string) []string {
+	var out []string
+	for _, r := range refs {
+		ref, err := name.ParseReference(strings.TrimSpace(r))
+		if err != nil {
+			continue
+		}
+		if h := ref.Context().RegistryStr(); !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// MissingCredentials names the registries of refs for which no input gives
+// credentials, leaving out registries on this machine.
+func (p *Pusher) MissingCredentials(refs []string) ([]string, error) {
+	return p.creds.missingCredentials(Registries(refs))
+}
+
+// session is the connection to one registry during one push.
+type session struct {
+	registry string
+	cred     *Credential // nil: anonymous
+	pusher   *remote.Pusher
+	puller   *remote.Puller
+	wire     *wire
+}
+
+func (s *session) describe(err error) error {
+	return describe(err, s.cred, s.wire.blobOfUpload)
+}
+
+type pushRun struct {
+	p        *Pusher
+	ctx      context.Context
+	wire     *wire
+	sessions map[string]*session
+	// pushed are the repositories that hold each digest after this run,
+	// in order: later repositories of the same registry mount from them.
+	pushed map[string][]name.Repository
+}
+
+func (r *pushRun) session(registry string) (*session, error) {
+	if s, ok := r.sessions[registry]; ok {
+		return s, nil
+	}
+	cred, ok, err := r.p.creds.lookup(registry)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{registry: registry, wire: r.wire}
+	auth := remoteAuth(nil)
+	if ok {
+		s.cred = &cred
+		auth = remoteAuth(&cred)
+	}
+	opts := []remote.Option{
+		remote.WithContext(r.ctx),
+		remote.WithTransport(r.wire),
+		auth,
+		remote.WithRetryBackoff(r.p.opts.Retry.backoff()),
+		remote.WithRetryPredicate(retryable(r.ctx)),
+		remote.WithRetryStatusCodes(retryStatusCodes...),
+		remote.WithJobs(r.p.opts.jobs()),
+		remote.WithUserAgent("image-pipeline"),
+	}
+	if s.pusher, err = remote.NewPusher(opts...); err != nil {
+		return nil, err
+	}
+	if s.puller, err = remote.NewPuller(opts...); err != nil {
+		return nil, err
+	}
+	r.sessions[registry] = s
+	return s, nil
+}
+
+func remoteAuth(c *Credential) remote.Option {
+	if c == nil {
+		return remote.WithAuth(nil)
+	}
+	return remote.WithAuth(c.authenticator())
+}
+
+// Push sends req: release tags are checked first, then the image goes to
+// every repository by digest (blobs, then the manifest), then each tag is
+// one manifest PUT, then every tag is read back and compared with the
+// digest, then the cache images go to their cache refs. A failure before
+// the tags leaves no tag written; a failure while tagging leaves only tags
+// that point at the complete image.
+func (p *Pusher) Push(ctx context.Context, req Request) (*Result, error) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	run := &pushRun{p: p, ctx: ctx, wire: newWire(p.opts.Transport, p.opts.Logf), sessions: map[string]*session{}, pushed: map[string][]name.Repository{}}
+	res := &Result{}
+	defer func() {
+		res.Stats = run.wire.stats()
+		res.Duration = time.Since(start)
+	}()
+	fail := func(err error) (*Result, error) {
+		return res, timeoutError(ctx, p.timeoutText, run.wire.stats(), err)
+	}
+
+	targets, err := groupTags(req.Tags)
+	if err != nil {
+		return fail(err)
+	}
+	if len(targets) == 0 {
+		return fail(errors.New("there are no tags to push"))
+	}
+	art, err := openBuilt(ctx, req.Image, p.engine, p.opts.TempDir)
+	if err != nil {
+		return fail(err)
+	}
+	defer art.cleanup()
+	digest := art.digest()
+	res.Digest, res.MediaType = digest.String(), string(art.manifest.mediaType)
+
+	// 1. Release tags: every check before any write.
+	keep, err := run.checkReleaseTags(targets, digest)
+	if err != nil {
+		return fail(err)
+	}
+	// 2. The image, by digest, to every repository.
+	for _, t := range targets {
+		if err := run.pushByDigest(t.repo, art, req.MountFrom); err != nil {
+			return fail(err)
+		}
+		res.Repositories = append(res.Repositories, t.repo.Name())
+	}
+	// 3. The tags: one manifest PUT each.
+	if err := run.putTags(targets, art, keep); err != nil {
+		return fail(err)
+	}
+	// 4. Read every tag back.
+	refs, err := run.verify(targets, digest)
+	if err != nil {
+		return fail(err)
+	}
+	res.Refs = refs
+	res.ImageRef = targets[0].repo.Digest(digest.String()).Name()
+	// 5. Cache images, best effort.
+	res.CacheRefs, res.Warnings = run.pushCache(req, art)
+	return res, nil
+}
+
+// semverTag matches a full release version (1.2.3, v1.2.3, 1.2.3-rc.1,
+// 1.2.3+build — "+" is written "_" in tags): such a tag names one release
+// and must not move. 1.2, 1, latest and branch tags move by design.
+var semverTag = regexp.MustCompile(`^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?([_+][0-9A-Za-z._-]+)?$`)
+
+// IsReleaseTag reports whether tag is a full semver version.
+func IsReleaseTag(tag string) bool { return semverTag.MatchString(tag) }
+
+// ReleaseTagError lists release tags that already point elsewhere.
+type ReleaseTagError struct {
+	Digest string
+	Moved  []MovedTag
+}
+
+// MovedTag is a release tag and the digest it points at now.
+type MovedTag struct {
+	Ref     string
+	Current string
+}
+
+func (e *ReleaseTagError) Error() string {
+	var parts []string
+	for _, m := range e.Moved {
+		parts = append(parts, fmt.Sprintf("%s already points at %s", m.Ref, m.Current))
+	}
+	return fmt.Sprintf("release tags are immutable: %s, not at the new image %s; nothing was pushed — publish a new version, or set overwrite-release-tags: true to move them",
+		strings.Join(parts, "; "), e.Digest)
+}
+
+// checkReleaseTags reads every release tag before anything is written. It
+// returns the tags that already point at digest (no PUT needed).
+func (r *pushRun) checkReleaseTags(targets []*target, digest v1.Hash) (map[string]bool, error) {
+	keep := map[string]bool{}
+	var moved []MovedTag
+	for _, t := range targets {
+		s, err := r.session(t.repo.RegistryStr())
+		if err != nil {
+			return nil, err
+		}
+		for _, tag := range t.tags {
+			if !IsReleaseTag(tag.TagStr()) {
+				continue
+			}
+			desc, err := s.puller.Head(r.ctx, tag)
+			if err != nil {
+				var te *transport.Error
+				// Some registries answer 403 rather than 404 for a package
+				// that does not exist yet; a real refusal shows on the push.
+				if errors.As(err, &te) && (te.StatusCode == http.StatusNotFound || te.StatusCode == http.StatusForbidden) {
+					continue
+				}
+				return nil, fmt.Errorf("check the release tag %s: %w", tag.Name(), s.describe(err))
+			}
+			switch {
+			case desc.Digest == digest:
+				keep[tag.Name()] = true
+			case r.p.opts.OverwriteReleaseTags:
+				r.logf("moving the release tag %s from %s to %s (overwrite-release-tags: true)", tag.Name(), desc.Digest, digest)
+			default:
+				moved = append(moved, MovedTag{Ref: tag.Name(), Current: desc.Digest.String()})
+			}
+		}
+	}
+	if len(moved) > 0 {
+		return nil, &ReleaseTagError{Digest: digest.String(), Moved: moved}
+	}
+	return keep, nil
+}
+
+func (r *pushRun) logf(format string, args ...any) {
+	if r.p.opts.Logf != nil {
+		r.p.opts.Logf(format, args...)
+	}
+}
+
+// mountSource picks a repository of repo's registry that holds (or may
+// hold) the blobs: one this run already pushed to, else a mount hint.
+func (r *pushRun) mountSource(repo name.Repository, digest v1.Hash, hints []string) string {
+	for _, p := range r.pushed[digest.String()] {
+		if p.RegistryStr() == repo.RegistryStr() && p.Name() != repo.Name() {
+			return p.Name()
+		}
+	}
+	for _, h := range hints {
+		ref, err := name.ParseReference(h)
+		if err == nil && ref.Context().RegistryStr() == repo.RegistryStr() && ref.Context().Name() != repo.Name() {
+			return ref.Context().Name()
+		}
+	}
+	return ""
+}
+
+// pushByDigest sends the blobs the repository lacks (existing ones are
+// skipped, others mounted when possible), then the manifest by digest.
+func (r *pushRun) pushByDigest(repo name.Repository, art *artifact, hints []string) error {
+	s, err := r.session(repo.RegistryStr())
+	if err != nil {
+		return err
+	}
+	digest := art.digest()
+	from := r.mountSource(repo, digest, hints)
+	if err := s.pusher.Push(r.ctx, repo.Digest(digest.String()), art.taggable(from)); err != nil {
+		return fmt.Errorf("push %s to %s: %w", digest, repo.Name(), s.describe(err))
+	}
+	r.pushed[digest.String()] = append(r.pushed[digest.String()], repo)
+	return nil
+}
+
+// TagError is a failure while writing tags: the tags written point at the
+// complete image, the others were not written.
+type TagError struct {
+	Digest   string
+	Written  []string
+	Unwritten []string
+	Err      error
+}
+
+func (e *TagError) Error() string {
+	written := "no tag was written"
+	if len(e.Written) > 0 {
+		written = fmt.Sprintf("%d of %d tags were written and point at the complete image %s (%s)",
+			len(e.Written), len(e.Written)+len(e.Unwritten), e.Digest, strings.Join(e.Written, ", "))
+	}
+	return fmt.Sprintf("%v; %s; not written: %s", e.Err, written, strings.Join(e.Unwritten, ", "))
+}
+
+func (e *TagError) Unwrap() error { return e.Err }
+
+// putTags points every tag at the pushed manifest: one PUT per tag, no
+// blob traffic. Tags in keep already point at it.
+func (r *pushRun) putTags(targets []*target, art *artifact, keep map[string]bool) error {
+	var mu sync.Mutex
+	var written []string
+	g, ctx := errgroup.WithContext(r.ctx)
+	g.SetLimit(r.p.opts.jobs())
+	var all []string
+	for _, t := range targets {
+		s, err := r.session(t.repo.RegistryStr())
+		if err != nil {
+			return err
+		}
+		for _, tag := range t.tags {
+			all = append(all, tag.Name())
+			if keep[tag.Name()] {
+				written = append(written, tag.Name())
+				continue
+			}
+			g.Go(func() error {
+				if err := s.pusher.Put(ctx, tag, art.manifest); err != nil {
+					return fmt.Errorf("tag %s: %w", tag.Name(), s.describe(err))
+				}
+				mu.Lock()
+				written = append(written, tag.Name())
+				mu.Unlock()
+				return nil
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		var unwritten []string
+		for _, n := range all {
+			if !slices.Contains(written, n) {
+				unwritten = append(unwritten, n)
+			}
+		}
+		slices.Sort(written)
+		return &TagError{Digest: art.digest().String(), Written: written, Unwritten: unwritten, Err: err}
+	}
+	return nil
+}
+
+// DigestMismatchError means a tag read back does not point at the pushed
+// digest (another push moved it in between).
+type DigestMismatchError struct {
+	Ref, Want, Got string
+}
+
+func (e *DigestMismatchError) Error() string {
+	return fmt.Sprintf("the tag %s points at %s after the push, not at the pushed %s: another push may have moved it; re-run the job", e.Ref, e.Got, e.Want)
+}
+
+// verify reads every tag back (HEAD) and compares its digest.
+func (r *pushRun) verify(targets []*target, digest v1.Hash) ([]string, error) {
+	var refs []string
+	for _, t := range targets {
+		for _, tag := range t.tags {
+			refs = append(refs, tag.Name())
+		}
+	}
+	errs := make([]error, len(refs))
+	g, ctx := errgroup.WithContext(r.ctx)
+	g.SetLimit(r.p.opts.jobs())
+	i := 0
+	for _, t := range targets {
+		s, err := r.session(t.repo.RegistryStr())
+		if err != nil {
+			return nil, err
+		}
+		for _, tag := range t.tags {
+			n := i
+			i++
+			g.Go(func() error {
+				desc, err := s.puller.Head(ctx, tag)
+				switch {
+				case err != nil:
+					errs[n] = fmt.Errorf("read back the tag %s: %w", tag.Name(), s.describe(err))
+				case desc.Digest != digest:
+					errs[n] = &DigestMismatchError{Ref: tag.Name(), Want: digest.String(), Got: desc.Digest.String()}
+				}
+				return nil
+			})
+		}
+	}
+	_ = g.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return refs, nil
+}
+
+// pushCache pushes each cache image to its cache refs. Failures are
+// warnings: the cache only makes later builds faster.
+func (r *pushRun) pushCache(req Request, final *artifact) (written, warnings []string) {
+	for _, bi := range req.Cache {
+		if len(bi.CacheRefs) == 0 {
+			continue
+		}
+		what := "the " + bi.Role + " image"
+		if bi.Target != "" {
+			what = fmt.Sprintf("the %s image (stage %s)", bi.Role, bi.Target)
+		}
+		art := final
+		if !sameImage(bi, req.Image) {
+			a, err := openBuilt(r.ctx, bi, r.p.engine, r.p.opts.TempDir)
+			if err != nil {
+				warnings = append(warnings, fmt.Sprintf("%s was not pushed as build cache: %v", what, err))
+				continue
+			}
+			defer a.cleanup()
+			art = a
+		}
+		targets, err := groupTags(bi.CacheRefs)
+		if err != nil {
+			warnings = append(warnings, fmt.Sprintf("%s was not pushed as build cache: %v", what, err))
+		}
+		for _, t := range targets {
+			if err := r.pushByDigest(t.repo, art, req.MountFrom); err != nil {
+				warnings = append(warnings, fmt.Sprintf("%s was not pushed as build cache to %s: %v", what, t.repo.Name(), err))
+				continue
+			}
+			if err := r.putTags([]*target{t}, art, nil); err != nil {
+				warnings = append(warnings, fmt.Sprintf("%s: build cache refs: %v", what, err))
+				continue
+			}
+			for _, tag := range t.tags {
+				written = append(written, tag.Name())
+			}
+		}
+	}
+	return written, warnings
+}
+
+func sameImage(a, b pipeline.BuiltImage) bool {
+	return a.OCILayout == b.OCILayout && a.EngineImageID == b.EngineImageID && a.EngineRef == b.EngineRef && a.Digest == b.Digest
+}

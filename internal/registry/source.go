@@ -1,0 +1,540 @@
+package registry
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/docker/docker/client"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/org/image-pipeline/internal/pipeline"
+)
+
+// Engine is the part of the Docker Engine API the push stage uses, for
+// images that live in the engine's classic image store.
+type Engine interface {
+	ImageSave(ctx context.Context, images []string, opts ...client.ImageSaveOption) (io.ReadCloser, error)
+}
+
+// artifact is one image or index ready to push: its manifest is final, so
+// its digest is known before anything is sent.
+type artifact struct {
+	img      v1.Image      // set for an image
+	idx      v1.ImageIndex // set for an index
+	manifest rawManifest
+	cleanup  func()
+}
+
+func (a *artifact) digest() v1.Hash { return a.manifest.digest }
+
+// taggable is what pusher.Push sends: the image or index, with its layers
+// (or its children's layers) mounted from mountFrom when that is set.
+func (a *artifact) taggable(from string) remote.Taggable {
+	if a.img != nil {
+		if from == "" {
+			return a.img
+		}
+		return mountableImage(a.img, from)
+	}
+	if from == "" {
+		return a.idx
+	}
+	return &mountableIndex{idx: a.idx, from: from}
+}
+
+// rawManifest is a manifest as bytes: what a tag PUT sends.
+type rawManifest struct {
+	raw       []byte
+	mediaType types.MediaType
+	digest    v1.Hash
+}
+
+func (m rawManifest) RawManifest() ([]byte, error)        { return m.raw, nil }
+func (m rawManifest) MediaType() (types.MediaType, error) { return m.mediaType, nil }
+func (m rawManifest) Digest() (v1.Hash, error)            { return m.digest, nil }
+func (m rawManifest) Size() (int64, error)                { return int64(len(m.raw)), nil }
+
+func newArtifact(img v1.Image, idx v1.ImageIndex) (*artifact, error) {
+	var m interface {
+		RawManifest() ([]byte, error)
+		MediaType() (types.MediaType, error)
+	} = img
+	if img == nil {
+		m = idx
+	}
+	raw, err := m.RawManifest()
+	if err != nil {
+		return nil, fmt.Errorf("read the image manifest: %w", err)
+	}
+	mt, err := m.MediaType()
+	if err != nil {
+		return nil, fmt.Errorf("read the image manifest's media type: %w", err)
+	}
+	d, _, err := v1.SHA256(bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	return &artifact{img: img, idx: idx, manifest: rawManifest{raw: raw, mediaType: mt, digest: d}, cleanup: func() {}}, nil
+}
+
+// openBuilt returns the built image as an artifact, from its OCI layout or
+// out of the Docker Engine.
+func openBuilt(ctx context.Context, bi pipeline.BuiltImage, eng Engine, tempDir string) (*artifact, error) {
+	switch {
+	case bi.OCILayout != "":
+		return openLayout(bi)
+	case bi.EngineImageID != "" || bi.EngineRef != "":
+		if eng == nil {
+			return nil, errors.New("the image is in the Docker Engine, but the push stage has no Engine client (this is a bug in image-pipeline's wiring)")
+		}
+		return streamFromEngine(ctx, eng, bi, tempDir)
+	default:
+		return nil, errors.New("the build stage handed on an image with neither an OCI layout nor an engine image id (this is a bug in image-pipeline)")
+	}
+}
+
+// openLayout opens the image or index an OCI layout's index.json points
+// at: the one whose digest the build reported, or its only entry.
+func openLayout(bi pipeline.BuiltImage) (*artifact, error) {
+	p, err := layout.FromPath(bi.OCILayout)
+	if err != nil {
+		return nil, fmt.Errorf("open the OCI layout %s: %w", bi.OCILayout, err)
+	}
+	top, err := p.ImageIndex()
+	if err != nil {
+		return nil, fmt.Errorf("read the OCI layout %s: %w", bi.OCILayout, err)
+	}
+	im, err := top.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("read index.json of the OCI layout %s: %w", bi.OCILayout, err)
+	}
+	var desc *v1.Descriptor
+	for i, d := range im.Manifests {
+		if bi.Digest == "" && len(im.Manifests) == 1 || d.Digest.String() == bi.Digest {
+			desc = &im.Manifests[i]
+			break
+		}
+	}
+	if desc == nil {
+		if bi.Digest != "" {
+			return nil, fmt.Errorf("the OCI layout %s does not hold the built image %s", bi.OCILayout, bi.Digest)
+		}
+		return nil, fmt.Errorf("the OCI layout %s holds %d manifests and the build did not say which one was built", bi.OCILayout, len(im.Manifests))
+	}
+	if desc.MediaType.IsIndex() {
+		idx, err := top.ImageIndex(desc.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("read the image index %s from the OCI layout %s: %w", desc.Digest, bi.OCILayout, err)
+		}
+		return newArtifact(nil, idx)
+	}
+	img, err := top.Image(desc.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("read the image %s from the OCI layout %s: %w", desc.Digest, bi.OCILayout, err)
+	}
+	return newArtifact(img, nil)
+}
+
+// streamFromEngine saves the image out of the engine once (ImageSave) and
+// compresses each layer once, to a temporary file, while it streams: the
+// layer digests, and so the manifest digest, are known before the first
+// byte goes to a registry, and each registry then gets plain file uploads
+// that can be retried and mounted.
+//
+// Measured against pushing with the Engine's own push (BenchmarkEnginePush
+// in engine_bench_test.go; numbers in docs/push.md) this was not slower,
+// and it is the only way that keeps the push stage's guarantees: one
+// digest pushed to every repository and tagged afterwards (the Engine
+// pushes straight to a tag), our retries with Retry-After and our error
+// messages, our credentials without handing them to the daemon, registries
+// whose CA only the action trusts, and no extra tags left in the engine.
+func streamFromEngine(ctx context.Context, eng Engine, bi pipeline.BuiltImage, tempDir string) (_ *artifact, rerr error) {
+	ref := bi.EngineImageID
+	if ref == "" {
+		ref = bi.EngineRef
+	}
+	rc, err := eng.ImageSave(ctx, []string{ref})
+	if err != nil {
+		return nil, fmt.Errorf("save the image %s out of the Docker Engine: %w", ref, err)
+	}
+	defer rc.Close()
+	dir, err := os.MkdirTemp(tempDir, "image-pipeline-push-")
+	if err != nil {
+		return nil, fmt.Errorf("make a temporary directory for the image's layers: %w", err)
+	}
+	cleanup := func() { _ = os.RemoveAll(dir) }
+	defer func() {
+		if rerr != nil {
+			cleanup()
+		}
+	}()
+
+	s := &savedTar{files: map[string][]byte{}, layers: map[string]*savedLayer{}, links: map[string]string{}, dir: dir}
+	tr := tar.NewReader(rc)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read the image %s saved by the Docker Engine: %w", ref, err)
+		}
+		name := path.Clean(hdr.Name)
+		switch hdr.Typeflag {
+		case tar.TypeSymlink:
+			s.links[name] = path.Join(path.Dir(name), hdr.Linkname)
+		case tar.TypeLink:
+			s.links[name] = path.Clean(hdr.Linkname)
+		case tar.TypeReg:
+			if err := s.readEntry(name, hdr.Size, tr); err != nil {
+				return nil, fmt.Errorf("read %s of the image %s saved by the Docker Engine: %w", name, ref, err)
+			}
+		}
+	}
+	img, err := s.image(bi.EngineImageID)
+	if err != nil {
+		return nil, fmt.Errorf("the image %s saved by the Docker Engine: %w", ref, err)
+	}
+	a, err := newArtifact(img, nil)
+	if err != nil {
+		return nil, err
+	}
+	a.cleanup = cleanup
+	return a, nil
+}
+
+// maxMetadataSize bounds the non-layer files of a saved image kept in memory.
+const maxMetadataSize = 64 << 20
+
+// savedTar collects the files of a `docker save` stream: the legacy format
+// (<id>/layer.tar, <config>.json, manifest.json) and the OCI-layout format
+// of Docker 25+ (blobs/sha256/…, with symlinks from the legacy names), both
+// described by manifest.json.
+type savedTar struct {
+	dir    string
+	files  map[string][]byte      // small files (JSON), by path
+	layers map[string]*savedLayer // layer tars, compressed into dir, by path
+	links  map[string]string      // symlinks and hard links, by path
+}
+
+type savedLayer struct {
+	file   string
+	digest v1.Hash // of the compressed bytes
+	diffID v1.Hash // of the uncompressed tar
+	size   int64
+}
+
+func (l *savedLayer) Digest() (v1.Hash, error)            { return l.digest, nil }
+func (l *savedLayer) Size() (int64, error)                { return l.size, nil }
+func (l *savedLayer) MediaType() (types.MediaType, error) { return types.DockerLayer, nil }
+func (l *savedLayer) Compressed() (io.ReadCloser, error)  { return os.Open(l.file) }
+
+func (s *savedTar) readEntry(name string, size int64, r io.Reader) error {
+	br := bufio.NewReaderSize(r, 1<<16)
+	head, _ := br.Peek(512)
+	switch {
+	case len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b:
+		l, err := s.storeCompressed(br)
+		if err != nil {
+			return err
+		}
+		s.layers[name] = l
+	case looksLikeTar(head, size):
+		l, err := s.compress(br)
+		if err != nil {
+			return err
+		}
+		s.layers[name] = l
+	case len(head) >= 4 && bytes.Equal(head[:4], []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		return errors.New("the layer is zstd-compressed, which the push stage cannot re-upload yet; use the docker exporter's default gzip compression")
+	case size <= maxMetadataSize:
+		b, err := io.ReadAll(br)
+		if err != nil {
+			return err
+		}
+		s.files[name] = b
+	default:
+		_, err := io.Copy(io.Discard, br)
+		return err
+	}
+	return nil
+}
+
+// looksLikeTar recognises a tar stream by the ustar magic of its first
+// header, or an empty tar (only zero blocks).
+func looksLikeTar(head []byte, size int64) bool {
+	if len(head) >= 262 && string(head[257:262]) == "ustar" {
+		return true
+	}
+	if size < 1024 || size%512 != 0 || len(head) < 512 {
+		return false
+	}
+	for _, b := range head {
+		if b != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// compress gzips an uncompressed layer to a file, hashing both sides.
+func (s *savedTar) compress(r io.Reader) (*savedLayer, error) {
+	f, err := os.CreateTemp(s.dir, "layer-*.tar.gz")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	zh, dh := sha256.New(), sha256.New()
+	cw := &countingWriter{w: io.MultiWriter(f, zh)}
+	zw := gzip.NewWriter(cw)
+	if _, err := io.Copy(io.MultiWriter(zw, dh), r); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	return &savedLayer{file: f.Name(), digest: sum(zh), diffID: sum(dh), size: cw.n}, nil
+}
+
+// storeCompressed keeps an already gzipped layer as it is, hashing it and
+// what it decompresses to.
+func (s *savedTar) storeCompressed(r io.Reader) (*savedLayer, error) {
+	f, err := os.CreateTemp(s.dir, "layer-*.tar.gz")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	zh, dh := sha256.New(), sha256.New()
+	cw := &countingWriter{w: io.MultiWriter(f, zh)}
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		zr, err := gzip.NewReader(pr)
+		if err == nil {
+			_, err = io.Copy(dh, zr)
+		}
+		_, _ = io.Copy(io.Discard, pr)
+		done <- err
+	}()
+	_, err = io.Copy(io.MultiWriter(cw, pw), r)
+	_ = pw.CloseWithError(err)
+	if zerr := <-done; err == nil && zerr != nil {
+		err = fmt.Errorf("decompress the layer: %w", zerr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	return &savedLayer{file: f.Name(), digest: sum(zh), diffID: sum(dh), size: cw.n}, nil
+}
+
+func sum(h hash.Hash) v1.Hash {
+	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
+}
+
+func (s *savedTar) resolve(name string) string {
+	name = path.Clean(name)
+	for range 16 {
+		target, ok := s.links[name]
+		if !ok {
+			break
+		}
+		name = target
+	}
+	return name
+}
+
+// image assembles the saved image: its config as the engine keeps it (so
+// the config digest stays the image id that was scanned) and a Docker v2
+// manifest over the compressed layers.
+func (s *savedTar) image(wantID string) (v1.Image, error) {
+	mf, ok := s.files["manifest.json"]
+	if !ok {
+		return nil, errors.New("manifest.json is missing from the saved image")
+	}
+	var entries []struct {
+		Config string
+		Layers []string
+	}
+	if err := json.Unmarshal(mf, &entries); err != nil {
+		return nil, fmt.Errorf("read manifest.json: %w", err)
+	}
+	if len(entries) != 1 {
+		return nil, fmt.Errorf("manifest.json lists %d images, want 1", len(entries))
+	}
+	cfg, ok := s.files[s.resolve(entries[0].Config)]
+	if !ok {
+		return nil, fmt.Errorf("the config %s named by manifest.json is missing", entries[0].Config)
+	}
+	cfgDigest, cfgSize, err := v1.SHA256(bytes.NewReader(cfg))
+	if err != nil {
+		return nil, err
+	}
+	if strings.HasPrefix(wantID, "sha256:") && cfgDigest.String() != wantID {
+		return nil, fmt.Errorf("its config is %s, not the built image id %s", cfgDigest, wantID)
+	}
+	cf, err := v1.ParseConfigFile(bytes.NewReader(cfg))
+	if err != nil {
+		return nil, fmt.Errorf("read the image config: %w", err)
+	}
+	if len(cf.RootFS.DiffIDs) != len(entries[0].Layers) {
+		return nil, fmt.Errorf("the config lists %d layers but manifest.json %d", len(cf.RootFS.DiffIDs), len(entries[0].Layers))
+	}
+	si := &savedImage{config: cfg, layers: map[v1.Hash]*savedLayer{}}
+	m := v1.Manifest{
+		SchemaVersion: 2,
+		MediaType:     types.DockerManifestSchema2,
+		Config:        v1.Descriptor{MediaType: types.DockerConfigJSON, Size: cfgSize, Digest: cfgDigest},
+	}
+	for i, p := range entries[0].Layers {
+		l, ok := s.layers[s.resolve(p)]
+		if !ok {
+			return nil, fmt.Errorf("the layer %s named by manifest.json is missing", p)
+		}
+		if l.diffID != cf.RootFS.DiffIDs[i] {
+			return nil, fmt.Errorf("layer %d is %s but the config expects %s", i+1, l.diffID, cf.RootFS.DiffIDs[i])
+		}
+		m.Layers = append(m.Layers, v1.Descriptor{MediaType: types.DockerLayer, Size: l.size, Digest: l.digest})
+		si.layers[l.digest] = l
+	}
+	si.manifest, err = json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	return partial.CompressedToImage(si)
+}
+
+// savedImage is the core of an image streamed out of the engine.
+type savedImage struct {
+	config   []byte
+	manifest []byte
+	layers   map[v1.Hash]*savedLayer
+}
+
+func (i *savedImage) RawConfigFile() ([]byte, error)      { return i.config, nil }
+func (i *savedImage) MediaType() (types.MediaType, error) { return types.DockerManifestSchema2, nil }
+func (i *savedImage) RawManifest() ([]byte, error)        { return i.manifest, nil }
+func (i *savedImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
+	if l, ok := i.layers[h]; ok {
+		return l, nil
+	}
+	return nil, fmt.Errorf("blob %s is not a layer of this image", h)
+}
+
+// mountableImage offers each layer for a cross-repository mount from the
+// repository from (same registry): the registry links the blob instead of
+// receiving it again; when it does not have it there, the upload goes on
+// as usual at no extra cost.
+func mountableImage(img v1.Image, from string) v1.Image {
+	return &mountImage{Image: img, from: from}
+}
+
+type mountImage struct {
+	v1.Image
+	from string
+}
+
+func (m *mountImage) Layers() ([]v1.Layer, error) {
+	ls, err := m.Image.Layers()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]v1.Layer, len(ls))
+	for i, l := range ls {
+		out[i] = m.wrap(l)
+	}
+	return out, nil
+}
+
+func (m *mountImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
+	l, err := m.Image.LayerByDigest(h)
+	if err != nil {
+		return nil, err
+	}
+	return m.wrap(l), nil
+}
+
+func (m *mountImage) wrap(l v1.Layer) v1.Layer {
+	ref, err := parseMountRef(m.from)
+	if err != nil {
+		return l
+	}
+	return &remote.MountableLayer{Layer: l, Reference: ref}
+}
+
+// mountableIndex does the same for every image of an index.
+type mountableIndex struct {
+	idx  v1.ImageIndex
+	from string
+}
+
+func (m *mountableIndex) MediaType() (types.MediaType, error)       { return m.idx.MediaType() }
+func (m *mountableIndex) Digest() (v1.Hash, error)                  { return m.idx.Digest() }
+func (m *mountableIndex) Size() (int64, error)                      { return m.idx.Size() }
+func (m *mountableIndex) IndexManifest() (*v1.IndexManifest, error) { return m.idx.IndexManifest() }
+func (m *mountableIndex) RawManifest() ([]byte, error)              { return m.idx.RawManifest() }
+
+func (m *mountableIndex) Image(h v1.Hash) (v1.Image, error) {
+	img, err := m.idx.Image(h)
+	if err != nil {
+		return nil, err
+	}
+	return mountableImage(img, m.from), nil
+}
+
+func (m *mountableIndex) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
+	idx, err := m.idx.ImageIndex(h)
+	if err != nil {
+		return nil, err
+	}
+	return &mountableIndex{idx: idx, from: m.from}, nil
+}
+
+// Layer hands on non-image children (e.g. artifacts) unchanged.
+func (m *mountableIndex) Layer(h v1.Hash) (v1.Layer, error) {
+	if wl, ok := m.idx.(interface {
+		Layer(v1.Hash) (v1.Layer, error)
+	}); ok {
+		return wl.Layer(h)
+	}
+	return nil, fmt.Errorf("blob %s is not a child of this index", h)
+}
+
+// parseMountRef reads a repository (or a reference in it) to mount from.
+func parseMountRef(from string) (name.Reference, error) {
+	return name.ParseReference(from)
+}

@@ -1,0 +1,214 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/org/image-pipeline/internal/pipeline"
+)
+
+// Skip reasons of the push stage, as the summary shows them.
+const (
+	ReasonPushFalse = "push is false: nothing is pushed"
+	ReasonFork      = "pull request from a fork: nothing is pushed"
+	ReasonNoImage   = "no image was built: nothing to push"
+	ReasonNoTags    = "no tags were computed for this event: nothing to push"
+)
+
+// Stage is the push stage of the pipeline.
+type Stage struct {
+	opts   Options
+	engine Engine
+	result *Result
+}
+
+// NewStage returns the push stage. engine is the Docker Engine client
+// holding images built by the engine's BuildKit; it may be nil when the
+// build leaves OCI layouts.
+func NewStage(opts Options, engine Engine) pipeline.Stage {
+	return &Stage{opts: opts, engine: engine}
+}
+
+// Name implements pipeline.Stage.
+func (s *Stage) Name() string { return "push" }
+
+// SkipReason says why nothing is pushed for this state, or "". It also
+// records the reason in st.Push, so that the outputs say pushed=false and
+// why.
+func (s *Stage) SkipReason(st *pipeline.State) string {
+	reason := s.skipReason(st)
+	if reason != "" {
+		st.Push = &pipeline.PushOutcome{Pushed: false, Reason: reason}
+	}
+	return reason
+}
+
+func (s *Stage) skipReason(st *pipeline.State) string {
+	switch {
+	case s.opts.mode() == PushFalse:
+		return ReasonPushFalse
+	case s.opts.ForkPR:
+		return ReasonFork
+	case st.GateFailed():
+		return "not pushed: " + st.ClosedGates()
+	case st.Build == nil || st.Build.Final() == nil:
+		return ReasonNoImage
+	case st.Plan == nil || len(st.Plan.Tags) == 0:
+		return ReasonNoTags
+	}
+	if s.opts.mode() == PushAuto {
+		creds, err := newCredentials(s.opts)
+		if err != nil {
+			return "" // Run reports the bad input
+		}
+		missing, err := creds.missingCredentials(Registries(st.Plan.Tags))
+		if err == nil && len(missing) > 0 {
+			return fmt.Sprintf("no credentials for %s (push: auto): nothing is pushed; to push, %s",
+				strings.Join(missing, ", "), missingHint(missing))
+		}
+	}
+	return ""
+}
+
+// Run pushes the final image with the plan's tags, then the cache images,
+// and fills st.Push and the summary section.
+func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
+	st.Push = &pipeline.PushOutcome{}
+	p, err := New(s.opts, s.engine)
+	if err != nil {
+		st.Push.Reason = "the push inputs are invalid"
+		return err
+	}
+	if s.opts.mode() == PushTrue {
+		missing, err := p.MissingCredentials(st.Plan.Tags)
+		if err != nil {
+			st.Push.Reason = "the credentials could not be read"
+			return err
+		}
+		if len(missing) > 0 {
+			st.Push.Reason = "no credentials for " + strings.Join(missing, ", ")
+			return fmt.Errorf("push is true but there are no credentials for %s: %s", strings.Join(missing, ", "), missingHint(missing))
+		}
+	}
+	req := Request{Image: *st.Build.Final(), Tags: st.Plan.Tags, MountFrom: st.Plan.CacheFrom}
+	for _, bi := range st.Build.Images {
+		if len(bi.CacheRefs) > 0 {
+			req.Cache = append(req.Cache, bi)
+		}
+	}
+	res, err := p.Push(ctx, req)
+	s.result = res
+	if err != nil {
+		st.Push.Reason = "the push failed"
+		st.AddSection("Push", failureMarkdown(res))
+		return err
+	}
+	st.Push = &pipeline.PushOutcome{Pushed: true, Digest: res.Digest, ImageRef: res.ImageRef, Refs: res.Refs}
+	for _, w := range res.Warnings {
+		st.Notice("push: %s", w)
+	}
+	st.AddSection("Push", summaryMarkdown(res))
+	return nil
+}
+
+// Fact is the summary table's key fact: "sha256:abcd1234… → 4 tags on 1
+// repository".
+func (s *Stage) Fact(st *pipeline.State) string {
+	if st.Push == nil || !st.Push.Pushed {
+		if s.result != nil && s.result.Stats.Requests > 0 {
+			return fmt.Sprintf("failed after %d requests", s.result.Stats.Requests)
+		}
+		return ""
+	}
+	repos := 1
+	if s.result != nil {
+		repos = len(s.result.Repositories)
+	}
+	return fmt.Sprintf("%s → %s on %s", shortDigest(st.Push.Digest), plural(len(st.Push.Refs), "tag"), plural(repos, "repository"))
+}
+
+func shortDigest(d string) string {
+	if len(d) > len("sha256:")+12 {
+		return d[:len("sha256:")+12] + "…"
+	}
+	return d
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	if strings.HasSuffix(word, "y") {
+		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(word, "y"))
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// code puts s in a markdown code span; references hold no backticks or
+// pipes (they were validated), this only guards the table.
+func code(s string) string {
+	s = strings.NewReplacer("`", "'", "|", "\\|", "\n", " ").Replace(s)
+	return "`" + s + "`"
+}
+
+func summaryMarkdown(r *Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Pushed %s to %s; every tag was read back from the registry and points at it.\n\n",
+		code(r.Digest), plural(len(r.Repositories), "repository"))
+	b.WriteString("| Reference | Digest |\n|---|---|\n")
+	for _, ref := range r.Refs {
+		fmt.Fprintf(&b, "| %s | %s |\n", code(ref), code(r.Digest))
+	}
+	if len(r.CacheRefs) > 0 {
+		b.WriteString("\nBuild cache: ")
+		for i, c := range r.CacheRefs {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(code(c))
+		}
+		b.WriteString("\n")
+	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(&b, "\n> [!WARNING]\n> %s\n", strings.ReplaceAll(w, "\n", " "))
+	}
+	fmt.Fprintf(&b, "\n%d requests in %s", r.Stats.Requests, r.Duration.Round(1e6))
+	if f := r.Stats.Faults(); f > 0 {
+		fmt.Fprintf(&b, "; %d retried (%d × 429, %d × 5xx, %d broken connections)", f, r.Stats.Throttled, r.Stats.ServerErrors, r.Stats.ConnectionErrors)
+	}
+	b.WriteString(".\n")
+	return b.String()
+}
+
+func failureMarkdown(r *Result) string {
+	if r == nil {
+		return "Nothing was pushed.\n"
+	}
+	var b strings.Builder
+	b.WriteString("The push failed; no tag points at an incomplete image.")
+	if r.Digest != "" {
+		fmt.Fprintf(&b, " Image: %s.", code(r.Digest))
+	}
+	fmt.Fprintf(&b, " %d requests in %s", r.Stats.Requests, r.Duration.Round(1e6))
+	if f := r.Stats.Faults(); f > 0 {
+		fmt.Fprintf(&b, ", %d faults retried", f)
+	}
+	b.WriteString(".\n")
+	return b.String()
+}
+
+// Outputs are the action outputs of a push outcome: digest, image-ref,
+// tags (one reference per line) and pushed.
+func Outputs(p *pipeline.PushOutcome) map[string]string {
+	out := map[string]string{"digest": "", "image-ref": "", "tags": "", "pushed": "false"}
+	if p == nil {
+		return out
+	}
+	out["digest"], out["image-ref"] = p.Digest, p.ImageRef
+	out["tags"] = strings.Join(p.Refs, "\n")
+	if p.Pushed {
+		out["pushed"] = "true"
+	}
+	return out
+}
