@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/org/image-pipeline/internal/ghactions"
+	"github.com/org/image-pipeline/internal/tags"
 )
 
 // PushMode is the value of the push input.
@@ -24,7 +25,14 @@ const (
 
 // Config is the validated configuration of one run.
 type Config struct {
-	Images      []string
+	// Images are the parsed `image` entries; empty means the default
+	// ghcr.io/<owner>/<repository>.
+	Images      []tags.Image
+	TagRules    []tags.Rule
+	Flavor      tags.Flavor
+	Labels      []string
+	CacheImage  string
+	Plan        bool
 	Context     string
 	File        string
 	Push        PushMode
@@ -67,13 +75,27 @@ func (e *InputError) Error() string {
 func Parse(src Source) (*Config, error) {
 	p := &Reader{src: src}
 	c := &Config{
-		Images:      p.List("image"),
 		Context:     p.String("context"),
 		File:        p.String("file"),
 		Push:        PushMode(p.Enum("push")),
 		GitHubToken: p.Secret("github-token"),
 		Summary:     p.Bool("summary"),
 		ReportJSON:  p.String("report-json"),
+		CacheImage:  p.String("cache-image"),
+		Plan:        p.Bool("plan"),
+	}
+	var err error
+	if c.Images, err = tags.ParseImages(p.Lines("image")); err != nil {
+		p.FailErr(err)
+	}
+	if c.TagRules, err = tags.ParseRules(p.Lines("tags")); err != nil {
+		p.FailErr(err)
+	}
+	if c.Flavor, err = tags.ParseFlavor(p.Lines("flavor")); err != nil {
+		p.FailErr(err)
+	}
+	if c.Labels, err = tags.ParseLabels(p.Lines("labels")); err != nil {
+		p.FailErr(err)
 	}
 	if c.Context == "" {
 		c.Context = "."
@@ -102,6 +124,16 @@ func (r *Reader) Err() error { return errors.Join(r.errs...) }
 
 // Fail records a problem with an input.
 func (r *Reader) Fail(e *InputError) { r.errs = append(r.errs, e) }
+
+// FailErr records the problems of a parser that already names its input;
+// joined errors are kept one per line.
+func (r *Reader) FailErr(err error) {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		r.errs = append(r.errs, j.Unwrap()...)
+		return
+	}
+	r.errs = append(r.errs, err)
+}
 
 // raw returns the value given, or the table default. Defaults that are
 // workflow expressions (${{ github.token }}) only mean something on the
@@ -162,7 +194,8 @@ func (r *Reader) List(name string) []string {
 	return ghactions.ParseList(r.raw(name), true)
 }
 
-// Lines reads a list input with one item per line (items may hold commas).
+// Lines reads a list input with one item per line (items may hold commas);
+// lines starting with # are comments.
 func (r *Reader) Lines(name string) []string {
-	return ghactions.ParseList(r.raw(name), false)
+	return tags.SplitInput(r.raw(name))
 }

@@ -25,7 +25,7 @@ func TestParseDefaults(t *testing.T) {
 
 func TestParseValues(t *testing.T) {
 	c, err := Parse(source(map[string]string{
-		"image":        "ghcr.io/a/b\n# a comment\nregistry.example.com/b, quay.io/c",
+		"image":        "ghcr.io/a/b\n# a comment\nregistry.example.com/b\nquay.io/cc",
 		"context":      "app",
 		"push":         "False",
 		"summary":      "FALSE",
@@ -35,7 +35,11 @@ func TestParseValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(c.Images, " "); got != "ghcr.io/a/b registry.example.com/b quay.io/c" {
+	var names []string
+	for _, im := range c.Images {
+		names = append(names, im.Name)
+	}
+	if got := strings.Join(names, " "); got != "ghcr.io/a/b registry.example.com/b quay.io/cc" {
 		t.Errorf("images %q", got)
 	}
 	if c.File != "app/Dockerfile" {
@@ -53,25 +57,28 @@ func TestParseErrorsAreAllReportedEachNamingItsInput(t *testing.T) {
 	_, err := Parse(source(map[string]string{
 		"push":    "yes please",
 		"summary": "maybe",
+		"tags":    "type=semver,pattern={{version}}\ntype=bogus",
+		"flavor":  "latest=sometimes",
 	}))
 	if err == nil {
 		t.Fatal("want an error")
 	}
 	var joined interface{ Unwrap() []error }
-	if !errors.As(err, &joined) || len(joined.Unwrap()) != 2 {
-		t.Fatalf("want 2 joined errors, got %v", err)
+	if !errors.As(err, &joined) || len(joined.Unwrap()) != 4 {
+		t.Fatalf("want 4 joined errors, got %v", err)
 	}
 	want := []string{
 		`input "push": "yes please" is not accepted; accepted values: auto, true, false`,
 		`input "summary": "maybe" is not a boolean; accepted values: true, false`,
+		`tags`,
+		`flavor`,
 	}
 	for i, e := range joined.Unwrap() {
-		if e.Error() != want[i] {
+		if i < 2 && e.Error() != want[i] {
 			t.Errorf("error %d = %q, want %q", i, e.Error(), want[i])
 		}
-		var ie *InputError
-		if !errors.As(e, &ie) {
-			t.Errorf("error %d is not an *InputError", i)
+		if !strings.Contains(e.Error(), want[i]) || strings.Contains(e.Error(), "\n") {
+			t.Errorf("error %d = %q: want one line naming %s", i, e.Error(), want[i])
 		}
 	}
 }

@@ -28,7 +28,7 @@ type Input struct {
 
 // Inputs lists every input, in the order of action.yml.
 var Inputs = []Input{
-	{Name: "image", Group: "general", Kind: List,
+	{Name: "image", Group: "general", Kind: LineList,
 		Description: "Image names, one per line or comma-separated (docker/metadata-action `images` syntax, e.g. `ghcr.io/owner/app` or `name=registry.example.com/app,enable=true`). Default: `ghcr.io/<owner>/<repository>` in lower case."},
 	{Name: "context", Default: ".", Group: "general", Kind: String,
 		Description: "Build context directory, relative to the workspace."},
@@ -38,6 +38,16 @@ var Inputs = []Input{
 		Description: "Push the image: `auto` pushes except for pull requests from forks or when no credentials are available; `true` always (fails without credentials); `false` never."},
 	{Name: "github-token", Default: "${{ github.token }}", Group: "general", Kind: Secret,
 		Description: "Token used to push to ghcr.io and to read repository metadata. Never printed."},
+	{Name: "tags", Group: "tags", Kind: LineList,
+		Description: "Tag rules, one per line, in docker/metadata-action `tags` syntax (`type=semver,pattern={{version}}`, `type=ref,event=branch`, …) plus `type=review`, `{{pr}}` and `{{short_sha N}}`. Empty: the default rules in docs/tags.md (branch + full SHA; `pr-<N>` + review tag; semver tags + `latest`)."},
+	{Name: "flavor", Group: "tags", Kind: LineList,
+		Description: "docker/metadata-action `flavor` lines: `latest=auto|true|false`, `prefix=…[,onlatest=true]`, `suffix=…[,onlatest=true]`."},
+	{Name: "labels", Group: "tags", Kind: LineList,
+		Description: "Extra image labels, `key=value` one per line, merged over the generated OCI labels (expressions allowed)."},
+	{Name: "cache-image", Group: "build", Kind: String,
+		Description: "Repository that holds the branch cache tags (`builder-<branch>`, `<branch>`). Default: the first image."},
+	{Name: "plan", Default: "false", Group: "tags", Kind: Bool,
+		Description: "Only compute and print the tags, cache refs and labels (and set the outputs); build and push nothing."},
 	{Name: "summary", Default: "true", Group: "reports", Kind: Bool,
 		Description: "Write a job summary (GITHUB_STEP_SUMMARY)."},
 	{Name: "report-json", Group: "reports", Kind: String,

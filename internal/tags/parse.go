@@ -408,13 +408,17 @@ func ParseImages(lines []string) ([]Image, error) {
 		bad := false
 		for _, f := range fields {
 			k, v, ok := splitAttr(f)
-			if !ok {
+			if !ok || k == "name" {
+				if img.Name != "" {
+					// Dropping one of the two names silently would push to
+					// fewer repositories than the workflow says.
+					errs = append(errs, fmt.Errorf("image: %q names two images; put each image on its own line, or all of them comma-separated on a single line", line))
+					bad = true
+				}
 				img.Name = v
 				continue
 			}
 			switch k {
-			case "name":
-				img.Name = v
 			case "enable":
 				if v != "true" && v != "false" {
 					errs = append(errs, fmt.Errorf("image: %q: enable=%q; accepted values: true, false", line, v))
