@@ -55,13 +55,17 @@ type RequestError struct {
 
 func (e *RequestError) Error() string {
 	var b strings.Builder
+	in := ""
+	if e.Repository != "" {
+		in = " in repository " + e.Repository
+	}
 	if e.Status != 0 {
-		fmt.Fprintf(&b, "registry %s answered %d %s to %s %s in repository %s", e.Registry, e.Status, http.StatusText(e.Status), e.Method, e.Object, e.Repository)
+		fmt.Fprintf(&b, "registry %s answered %d %s to %s %s%s", e.Registry, e.Status, http.StatusText(e.Status), e.Method, e.Object, in)
 		if e.Detail != "" {
 			b.WriteString(" (" + e.Detail + ")")
 		}
 	} else {
-		fmt.Fprintf(&b, "registry %s: %s %s in repository %s failed: %v", e.Registry, e.Method, e.Object, e.Repository, innermost(e.Err))
+		fmt.Fprintf(&b, "registry %s: %s %s%s failed: %v", e.Registry, e.Method, e.Object, in, innermost(e.Err))
 	}
 	if isRetryStatus(e.Status) || (e.Status == 0 && isConnectionError(e.Err)) {
 		b.WriteString(", still failing after the retries")
@@ -89,7 +93,13 @@ func describe(err error, cred *Credential, uploads func(path string) string) err
 	if err == nil {
 		return nil
 	}
-	if errors.As(err, new(*RequestError)) || errors.As(err, new(*CredentialsError)) || errors.As(err, new(*RetryAfterError)) {
+	// go-containerregistry joins the errors of its https and http pings:
+	// keep only the one that says what happened.
+	var rae *RetryAfterError
+	if errors.As(err, &rae) {
+		return rae
+	}
+	if errors.As(err, new(*RequestError)) || errors.As(err, new(*CredentialsError)) {
 		return err
 	}
 	var method string
@@ -121,15 +131,15 @@ func describe(err error, cred *Credential, uploads func(path string) string) err
 		return ce
 	}
 	re := &RequestError{Registry: u.Host, Repository: repo, Object: object, Method: method, Status: status, Err: err}
+	if status == 0 && errors.Is(err, context.DeadlineExceeded) {
+		re.Err = context.DeadlineExceeded
+	}
 	if te != nil {
 		var details []string
 		for _, d := range te.Errors {
 			details = append(details, d.String())
 		}
 		re.Detail = strings.Join(details, "; ")
-	}
-	if re.Repository == "" {
-		re.Repository = "(none)"
 	}
 	return re
 }
@@ -140,7 +150,7 @@ func describe(err error, cred *Credential, uploads func(path string) string) err
 func placeRequest(u *url.URL, uploads func(string) string) (repo, object string) {
 	p := strings.TrimPrefix(u.Path, "/v2/")
 	if p == u.Path || p == "" {
-		return "", "the API version check"
+		return "", "/v2/ (the API check)"
 	}
 	if r, rest, ok := strings.Cut(p, "/blobs/uploads/"); ok {
 		q := u.Query()
@@ -163,10 +173,16 @@ func placeRequest(u *url.URL, uploads func(string) string) (repo, object string)
 	return "", strings.TrimSuffix(p, "/")
 }
 
-// timeoutError explains that push-timeout ran out.
-func timeoutError(ctx context.Context, timeoutText string, stats Stats, err error) error {
+// timeoutError explains that push-timeout ran out, with the last fault
+// each registry answered.
+func timeoutError(ctx context.Context, timeoutText string, w *wire, err error) error {
 	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return err
 	}
-	return fmt.Errorf("the push did not finish within push-timeout %s (%d requests, %d retried faults): %w", timeoutText, stats.Requests, stats.Faults(), err)
+	stats := w.stats()
+	last := w.lastFaults()
+	if last != "" {
+		last = "; " + last
+	}
+	return fmt.Errorf("the push did not finish within push-timeout %s (%d requests, %d faults retried%s): %w", timeoutText, stats.Requests, stats.Faults(), last, err)
 }

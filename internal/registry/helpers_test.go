@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -88,4 +89,13 @@ func tagsOf(repo string, tags ...string) []string {
 		out[i] = repo + ":" + tag
 	}
 	return out
+}
+
+// retryTransportForTest wraps w as go-containerregistry does for a push:
+// its retry transport with our predicate, backoff and status codes.
+func retryTransportForTest(ctx context.Context, w *wire) http.RoundTripper {
+	return transport.NewRetry(w,
+		transport.WithRetryBackoff(fastRetry.backoff()),
+		transport.WithRetryPredicate(retryable(ctx)),
+		transport.WithRetryStatusCodes(retryStatusCodes...))
 }

@@ -210,7 +210,7 @@ func (p *Pusher) Push(ctx context.Context, req Request) (*Result, error) {
 		res.Duration = time.Since(start)
 	}()
 	fail := func(err error) (*Result, error) {
-		return res, timeoutError(ctx, p.timeoutText, run.wire.stats(), err)
+		return res, timeoutError(ctx, p.timeoutText, run.wire, err)
 	}
 
 	targets, err := groupTags(req.Tags)
@@ -367,10 +367,10 @@ func (r *pushRun) pushByDigest(repo name.Repository, art *artifact, hints []stri
 // TagError is a failure while writing tags: the tags written point at the
 // complete image, the others were not written.
 type TagError struct {
-	Digest   string
-	Written  []string
+	Digest    string
+	Written   []string
 	Unwritten []string
-	Err      error
+	Err       error
 }
 
 func (e *TagError) Error() string {

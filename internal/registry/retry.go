@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,6 +58,7 @@ type wire struct {
 	mu        sync.Mutex
 	notBefore map[string]time.Time // registry host → earliest next request
 	uploads   map[string]string    // upload session path → blob digest
+	lastFault map[string]string    // registry host → the last fault, described
 }
 
 func newWire(inner http.RoundTripper, logf func(string, ...any)) *wire {
@@ -66,7 +68,7 @@ func newWire(inner http.RoundTripper, logf func(string, ...any)) *wire {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
-	return &wire{inner: inner, logf: logf, notBefore: map[string]time.Time{}, uploads: map[string]string{}}
+	return &wire{inner: inner, logf: logf, notBefore: map[string]time.Time{}, uploads: map[string]string{}, lastFault: map[string]string{}}
 }
 
 func (w *wire) stats() Stats {
@@ -82,13 +84,48 @@ func (w *wire) stats() Stats {
 // RetryAfterError means a registry asked us to wait past the push timeout.
 type RetryAfterError struct {
 	Registry string
-	Wait     time.Duration
-	Left     time.Duration
+	// Answer is the answer that asked for the wait ("429 Too Many Requests
+	// to HEAD manifest 1.2.3 in repository org/app").
+	Answer string
+	Wait   time.Duration
+	Left   time.Duration
 }
 
 func (e *RetryAfterError) Error() string {
-	return fmt.Sprintf("registry %s asked to wait %s before the next request (Retry-After), but only %s of push-timeout is left: retry later or raise push-timeout",
-		e.Registry, e.Wait.Round(time.Second), e.Left.Round(time.Second))
+	return fmt.Sprintf("registry %s answered %s and asked to wait %s (Retry-After), but only %s of push-timeout is left: retry later or raise push-timeout",
+		e.Registry, e.Answer, roundDuration(e.Wait), roundDuration(e.Left))
+}
+
+// roundDuration keeps durations readable: whole seconds from 10s on.
+func roundDuration(d time.Duration) time.Duration {
+	if d >= 10*time.Second {
+		return d.Round(time.Second)
+	}
+	return d.Round(time.Millisecond)
+}
+
+// fault records the last fault seen from a registry, described.
+func (w *wire) fault(req *http.Request, what string) {
+	repo, object := placeRequest(req.URL, w.blobOfUpload)
+	d := fmt.Sprintf("%s to %s %s", what, req.Method, object)
+	if repo != "" {
+		d += " in repository " + repo
+	}
+	w.mu.Lock()
+	w.lastFault[req.URL.Host] = d
+	w.mu.Unlock()
+}
+
+// lastFaults describes the last fault of each registry.
+func (w *wire) lastFaults() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var parts []string
+	for host, d := range w.lastFault {
+		parts = append(parts, fmt.Sprintf("registry %s last answered %s", host, d))
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, "; ")
 }
 
 func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -102,14 +139,17 @@ func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		if ctx.Err() == nil && isConnectionError(err) {
 			w.connErrors.Add(1)
+			w.fault(req, "a broken connection ("+innermost(err).Error()+")")
 		}
 		return nil, err
 	}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
 		w.throttled.Add(1)
+		w.fault(req, resp.Status)
 	case resp.StatusCode >= 500:
 		w.serverErrors.Add(1)
+		w.fault(req, resp.Status)
 	}
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok && d > 0 {
@@ -136,14 +176,14 @@ func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
 // honourRetryAfter waits until host may be asked again.
 func (w *wire) honourRetryAfter(ctx context.Context, host string) error {
 	w.mu.Lock()
-	until := w.notBefore[host]
+	until, answer := w.notBefore[host], w.lastFault[host]
 	w.mu.Unlock()
 	wait := time.Until(until)
 	if wait <= 0 {
 		return nil
 	}
 	if deadline, ok := ctx.Deadline(); ok && until.After(deadline) {
-		return &RetryAfterError{Registry: host, Wait: wait, Left: time.Until(deadline)}
+		return &RetryAfterError{Registry: host, Answer: answer, Wait: wait, Left: time.Until(deadline)}
 	}
 	w.waits.Add(1)
 	t := time.NewTimer(wait)

@@ -1,0 +1,112 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"testing"
+	"time"
+
+	dockerimage "github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/testenv"
+)
+
+// loadIntoEngine puts img into the engine's image store (docker load of a
+// tarball written by go-containerregistry) under a throwaway tag, removed
+// when the test ends, and returns it as the build stage would hand it on.
+func loadIntoEngine(t testing.TB, docker *client.Client, img v1.Image) pipeline.BuiltImage {
+	t.Helper()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	tag, err := name.NewTag("image-pipeline-test/push:" + hex.EncodeToString(b[:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := tarball.Write(tag, img, &buf); err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	resp, err := docker.ImageLoad(ctx, &buf, client.ImageLoadWithQuiet(true))
+	if err != nil {
+		t.Fatalf("load the image into the engine: %v", err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		_, _ = docker.ImageRemove(ctx, tag.String(), dockerimage.RemoveOptions{Force: true, PruneChildren: true})
+	})
+	inspect, err := docker.ImageInspect(ctx, tag.String())
+	if err != nil {
+		t.Fatalf("inspect the loaded image: %v", err)
+	}
+	return pipeline.BuiltImage{Role: pipeline.RoleFinal, EngineImageID: inspect.ID, EngineRef: tag.String()}
+}
+
+// TestPushEngineImage pushes an image that lives only in the engine's
+// classic store to three repositories (two on the plain registry, one on
+// the TLS + htpasswd one) and checks every tag, the config digest (the
+// engine's image id) and every blob on the registries.
+func TestPushEngineImage(t *testing.T) {
+	env, docker := testenv.RequireEngine(t)
+	testenv.RequireRegistries(t)
+	img, err := random.Image(256<<10, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bi := loadIntoEngine(t, docker, img)
+	a := env.UniqueRepo(t, env.Registry, "engine-a")
+	b := env.UniqueRepo(t, env.Registry, "engine-b")
+	c := env.UniqueRepo(t, env.AuthRegistry, "engine-c")
+	var tags []string
+	for _, repo := range []string{a, b, c} {
+		tags = append(tags, tagsOf(repo, "1.0.0", "1.0", "latest")...)
+	}
+	pusher, err := New(Options{
+		Transport: env.Transport(), Retry: fastRetry, TempDir: t.TempDir(),
+		Registries: env.AuthRegistry + "=" + env.AuthUser + ":" + env.AuthPassword,
+	}, docker)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := pusher.Push(t.Context(), Request{Image: bi, Tags: tags})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("pushed %s to 3 repositories, 9 tags, in %s with %d requests", res.Digest, res.Duration.Round(time.Millisecond), res.Stats.Requests)
+	if len(res.Refs) != len(tags) || res.ImageRef != a+"@"+res.Digest {
+		t.Fatalf("result = %+v", res)
+	}
+	for _, tag := range tags {
+		if got := headDirect(t, env, tag); got != res.Digest {
+			t.Errorf("%s points at %q, want %s", tag, got, res.Digest)
+		}
+	}
+	ref, err := name.NewDigest(c + "@" + res.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pulled, err := remote.Image(ref, env.RemoteOptions(t.Context())...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err := pulled.ConfigName(); err != nil || cfg.String() != bi.EngineImageID {
+		t.Errorf("config digest = %v (%v), want the engine's image id %s", cfg, err, bi.EngineImageID)
+	}
+	if err := validate.Image(pulled); err != nil {
+		t.Errorf("the pushed image does not validate: %v", err)
+	}
+}
