@@ -165,8 +165,8 @@ func TestPositions(t *testing.T) {
 			want:  []string{"2:DL4006", "5:DL4006"},
 		},
 		{
-			name: "stray escape before flags",
-			src:  "FROM debian:12\nRUN --mount=type=cache,target=/var/lib/apt \\    --mount=type=cache,target=/var/cache/apt \\    apt-get update\n",
+			name:  "stray escape before flags",
+			src:   "FROM debian:12\nRUN --mount=type=cache,target=/var/lib/apt \\    --mount=type=cache,target=/var/cache/apt \\    apt-get update\n",
 			codes: []string{"DL3009"},
 			want:  nil,
 		},
