@@ -1,0 +1,172 @@
+package registry
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+
+	"github.com/org/image-pipeline/internal/testenv"
+)
+
+func TestIsReleaseTag(t *testing.T) {
+	cases := []struct {
+		tag  string
+		want bool
+	}{
+		{"1.2.3", true},
+		{"v1.2.3", true},
+		{"0.0.1", true},
+		{"1.2.3-rc.1", true},
+		{"1.2.3_build.5", true},
+		{"10.20.30", true},
+		{"1.2", false},
+		{"1", false},
+		{"latest", false},
+		{"main", false},
+		{"sha-0123456", false},
+		{"pr-12", false},
+		{"review-pr-12-abcdef0-20250101T000000Z", false},
+		{"01.2.3", false},
+		{"1.2.3.4", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.tag, func(t *testing.T) {
+			if got := IsReleaseTag(tc.tag); got != tc.want {
+				t.Errorf("IsReleaseTag(%q) = %v, want %v", tc.tag, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestReleaseTagsAreImmutable pushes 1.2.3 (with 1.2, 1 and latest), then
+// different content with the same tags: refused before any tag moves
+// unless overwrite-release-tags is on. Pushing the same content again is
+// fine.
+func TestReleaseTagsAreImmutable(t *testing.T) {
+	env := testenv.RequireRegistries(t)
+	cases := []struct {
+		name      string
+		overwrite bool
+	}{
+		{name: "refused", overwrite: false},
+		{name: "overwrite-release-tags", overwrite: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			repo := env.UniqueRepo(t, env.Registry, "release")
+			tags := tagsOf(repo, "1.2.3", "1.2", "1", "latest")
+			first, firstDigest := randomLayout(t, 1, 512)
+			second, secondDigest := randomLayout(t, 1, 512)
+			pusher, err := New(Options{Retry: fastRetry}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := pusher.Push(t.Context(), Request{Image: first, Tags: tags}); err != nil {
+				t.Fatal(err)
+			}
+			// The same content again: nothing to refuse.
+			if _, err := pusher.Push(t.Context(), Request{Image: first, Tags: tags}); err != nil {
+				t.Fatalf("re-pushing the same image: %v", err)
+			}
+
+			again, err := New(Options{Retry: fastRetry, OverwriteReleaseTags: tc.overwrite}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = again.Push(t.Context(), Request{Image: second, Tags: tags})
+			want := firstDigest
+			if tc.overwrite {
+				if err != nil {
+					t.Fatalf("overwrite-release-tags: true, push failed: %v", err)
+				}
+				want = secondDigest
+			} else {
+				var rte *ReleaseTagError
+				if !errors.As(err, &rte) {
+					t.Fatalf("err = %v, want a ReleaseTagError", err)
+				}
+				for _, s := range []string{repo + ":1.2.3 already points at " + firstDigest, "not at the new image " + secondDigest, "overwrite-release-tags: true"} {
+					if !strings.Contains(err.Error(), s) {
+						t.Errorf("error %q does not say %q", err, s)
+					}
+				}
+			}
+			// No tag moved when refused (the check comes before any write),
+			// all moved with overwrite.
+			for _, tag := range tags {
+				if got := headDirect(t, env, tag); got != want {
+					t.Errorf("%s points at %s, want %s", tag, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestCrossRepositoryMount: a second repository of the same registry gets
+// the layers by mount, from the first repository of the same push or from
+// a cache-from hint, instead of a new upload.
+func TestCrossRepositoryMount(t *testing.T) {
+	env := testenv.RequireRegistries(t)
+	p := startProxy(t, env, env.Registry, proxyConfig{})
+	pusher, err := New(Options{Transport: p.Transport, Retry: fastRetry}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mounted := func(from int) int {
+		n := 0
+		for _, r := range p.requests()[from:] {
+			if r.Method == "POST" && strings.Contains(r.Query, "from=") && r.Status == 201 {
+				n++
+			}
+		}
+		return n
+	}
+
+	// Two repositories in one push: the second mounts both layers.
+	a, b := env.UniqueRepo(t, p.Host, "mount-a"), env.UniqueRepo(t, p.Host, "mount-b")
+	bi, want := randomLayout(t, 2, 4096)
+	res, err := pusher.Push(t.Context(), Request{Image: bi, Tags: append(tagsOf(a, "x"), tagsOf(b, "x")...)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Digest != want || len(res.Repositories) != 2 {
+		t.Fatalf("result = %+v", res)
+	}
+	if n := mounted(0); n != 2 {
+		t.Errorf("%d layers mounted into the second repository, want 2:\n%s", n, p.dump())
+	}
+
+	// A new image on the same base, to a third repository, with the first
+	// as a cache-from hint: the base layers are mounted, the new one
+	// uploaded.
+	base, err := random.Image(4096, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, err := random.Layer(4096, "application/vnd.docker.image.rootfs.diff.tar.gzip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	derived, err := mutate.AppendLayers(base, top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseRepo := env.UniqueRepo(t, p.Host, "mount-base")
+	if _, err := pusher.Push(t.Context(), Request{Image: writeLayout(t, base), Tags: tagsOf(baseRepo, "main")}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(p.requests())
+	c := env.UniqueRepo(t, p.Host, "mount-c")
+	if _, err := pusher.Push(t.Context(), Request{Image: writeLayout(t, derived), Tags: tagsOf(c, "main"), MountFrom: tagsOf(baseRepo, "main")}); err != nil {
+		t.Fatal(err)
+	}
+	if n := mounted(before); n != 2 {
+		t.Errorf("%d base layers mounted from the cache-from repository, want 2:\n%s", n, p.dump())
+	}
+	if got := headDirect(t, env, direct(c+":main", p.Host, env.Registry)); got != digestOf(t, derived) {
+		t.Errorf("%s:main points at %s", c, got)
+	}
+}

@@ -1,0 +1,215 @@
+package registry
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/testenv"
+)
+
+// builtState is a state after a successful build with tags planned.
+func builtState(final pipeline.BuiltImage, tags ...string) *pipeline.State {
+	return &pipeline.State{
+		Plan:  &pipeline.TagPlan{Tags: tags},
+		Build: &pipeline.BuildOutcome{Driver: "remote", Images: []pipeline.BuiltImage{final}},
+	}
+}
+
+func TestStageSkipReasons(t *testing.T) {
+	final := pipeline.BuiltImage{Role: pipeline.RoleFinal, OCILayout: "/nonexistent"}
+	cases := []struct {
+		name  string
+		opts  Options
+		state func() *pipeline.State
+		want  string // "" runs; a regexp otherwise
+	}{
+		{
+			name:  "fork pull request",
+			opts:  Options{ForkPR: true, GitHubToken: "t"},
+			state: func() *pipeline.State { return builtState(final, "ghcr.io/org/app:pr-1") },
+			want:  "^pull request from a fork: nothing is pushed$",
+		},
+		{
+			name:  "fork pull request with push: true",
+			opts:  Options{ForkPR: true, Push: PushTrue, GitHubToken: "t"},
+			state: func() *pipeline.State { return builtState(final, "ghcr.io/org/app:pr-1") },
+			want:  "^pull request from a fork: nothing is pushed$",
+		},
+		{
+			name:  "push false",
+			opts:  Options{Push: PushFalse, GitHubToken: "t"},
+			state: func() *pipeline.State { return builtState(final, "ghcr.io/org/app:main") },
+			want:  "^push is false",
+		},
+		{
+			name: "closed gate",
+			opts: Options{GitHubToken: "t"},
+			state: func() *pipeline.State {
+				st := builtState(final, "ghcr.io/org/app:main")
+				st.AddGate(pipeline.Gate{Name: "scan", Passed: false, Reason: "2 CRITICAL at or above fail-on CRITICAL"})
+				return st
+			},
+			want: `^not pushed: scan gate failed \(2 CRITICAL at or above fail-on CRITICAL\)$`,
+		},
+		{
+			name:  "no image built",
+			opts:  Options{GitHubToken: "t"},
+			state: func() *pipeline.State { return &pipeline.State{Plan: &pipeline.TagPlan{Tags: []string{"ghcr.io/org/app:main"}}} },
+			want:  "^no image was built",
+		},
+		{
+			name:  "no tags",
+			opts:  Options{GitHubToken: "t"},
+			state: func() *pipeline.State { return builtState(final) },
+			want:  "^no tags were computed",
+		},
+		{
+			name:  "auto without credentials for ghcr.io",
+			opts:  Options{},
+			state: func() *pipeline.State { return builtState(final, "ghcr.io/org/app:main") },
+			want:  `^no credentials for ghcr\.io \(push: auto\): nothing is pushed; to push, set github-token`,
+		},
+		{
+			name:  "auto without credentials for one of two registries",
+			opts:  Options{GitHubToken: "t"},
+			state: func() *pipeline.State { return builtState(final, "ghcr.io/org/app:main", "docker.io/org/app:main") },
+			want:  `^no credentials for index\.docker\.io \(push: auto\)`,
+		},
+		{
+			name:  "auto with a loopback registry and no credentials",
+			opts:  Options{},
+			state: func() *pipeline.State { return builtState(final, "127.0.0.1:5000/org/app:main", "localhost:5000/org/app:main") },
+		},
+		{
+			name:  "auto with github-token for ghcr.io",
+			opts:  Options{GitHubToken: "t", Actor: "octocat"},
+			state: func() *pipeline.State { return builtState(final, "ghcr.io/org/app:main") },
+		},
+		{
+			name:  "auto with a registries line",
+			opts:  Options{Registries: "docker.synapse.org=me:token"},
+			state: func() *pipeline.State { return builtState(final, "docker.synapse.org/syn123/app:main") },
+		},
+		{
+			name:  "push true without credentials runs (and fails in Run)",
+			opts:  Options{Push: PushTrue},
+			state: func() *pipeline.State { return builtState(final, "ghcr.io/org/app:main") },
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st := tc.state()
+			stage := NewStage(tc.opts, nil)
+			if stage.Name() != "push" {
+				t.Fatalf("Name() = %q", stage.Name())
+			}
+			got := stage.SkipReason(st)
+			if tc.want == "" {
+				if got != "" {
+					t.Fatalf("SkipReason = %q, want the stage to run", got)
+				}
+				return
+			}
+			if !regexp.MustCompile(tc.want).MatchString(got) {
+				t.Fatalf("SkipReason = %q, want it to match %q", got, tc.want)
+			}
+			if st.Push == nil || st.Push.Pushed || st.Push.Reason != got {
+				t.Errorf("st.Push = %+v, want not pushed with the reason", st.Push)
+			}
+		})
+	}
+}
+
+func TestStagePushTrueWithoutCredentialsFails(t *testing.T) {
+	st := builtState(pipeline.BuiltImage{Role: pipeline.RoleFinal, OCILayout: t.TempDir()}, "registry.example.com/org/app:main")
+	err := NewStage(Options{Push: PushTrue}, nil).Run(t.Context(), st)
+	if err == nil || !strings.Contains(err.Error(), "push is true but there are no credentials for registry.example.com") {
+		t.Fatalf("err = %v", err)
+	}
+	if st.Push == nil || st.Push.Pushed {
+		t.Fatalf("st.Push = %+v", st.Push)
+	}
+}
+
+// TestStageRun runs the stage through the pipeline against the plain
+// registry: st.Push, the fact, the summary section and the cache refs of
+// the builder image.
+func TestStageRun(t *testing.T) {
+	env := testenv.RequireRegistries(t)
+	final, want := randomLayout(t, 2, 1024)
+	builder, builderDigest := randomLayout(t, 1, 1024)
+	builder.Role, builder.Target = pipeline.RoleBuilder, "builder"
+	repo := env.UniqueRepo(t, env.Registry, "stage")
+	builder.CacheRefs = tagsOf(repo, "builder-main")
+	final.CacheRefs = tagsOf(repo, "cache-main")
+	tags := tagsOf(repo, "1.4.0", "1.4", "1", "latest")
+	st := &pipeline.State{
+		Plan:  &pipeline.TagPlan{Tags: tags},
+		Build: &pipeline.BuildOutcome{Driver: "remote", Images: []pipeline.BuiltImage{builder, final}},
+	}
+	res := pipeline.Run(t.Context(), st, []pipeline.Stage{NewStage(Options{Retry: fastRetry}, nil)})
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	p := st.Push
+	if p == nil || !p.Pushed || p.Digest != want || p.ImageRef != repo+"@"+want || len(p.Refs) != 4 {
+		t.Fatalf("st.Push = %+v", p)
+	}
+	wantFact := want[:len("sha256:")+12] + "… → 4 tags on 1 repository"
+	if got := res.Stages[0].Fact; got != wantFact {
+		t.Errorf("fact = %q, want %q", got, wantFact)
+	}
+	if len(st.Sections) != 1 || st.Sections[0].Title != "Push" {
+		t.Fatalf("sections = %+v", st.Sections)
+	}
+	md := st.Sections[0].Markdown
+	for _, tag := range tags {
+		if !strings.Contains(md, "| `"+tag+"` | `"+want+"` |") {
+			t.Errorf("the summary does not list %s:\n%s", tag, md)
+		}
+	}
+	if got := headDirect(t, env, repo+":builder-main"); got != builderDigest {
+		t.Errorf("builder-main points at %q, want the builder image %s", got, builderDigest)
+	}
+	if got := headDirect(t, env, repo+":cache-main"); got != want {
+		t.Errorf("cache-main points at %q, want the final image %s", got, want)
+	}
+	out := Outputs(p)
+	if out["pushed"] != "true" || out["digest"] != want || out["image-ref"] != p.ImageRef || strings.Count(out["tags"], "\n") != 3 {
+		t.Errorf("outputs = %v", out)
+	}
+	t.Logf("summary section:\n%s", md)
+}
+
+// TestStageForkPRSendsNothing runs the pipeline for a pull request from a
+// fork, with push: true and credentials: the stage is skipped with the
+// reason, and the registry sees not one request.
+func TestStageForkPRSendsNothing(t *testing.T) {
+	env := testenv.RequireRegistries(t)
+	p := startProxy(t, env, env.AuthRegistry, proxyConfig{})
+	final, _ := randomLayout(t, 1, 512)
+	st := builtState(final, tagsOf(env.UniqueRepo(t, p.Host, "fork"), "pr-7", "review-pr-7-0123456-20250101T000000Z")...)
+	opts := Options{
+		Push: PushTrue, ForkPR: true, Transport: p.Transport,
+		Registries: p.Host + "=" + env.AuthUser + ":" + env.AuthPassword,
+	}
+	res := pipeline.Run(t.Context(), st, []pipeline.Stage{NewStage(opts, nil)})
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	r := res.Stages[0]
+	if r.Status != pipeline.StatusSkipped || r.SkipReason != ReasonFork {
+		t.Fatalf("stage result = %+v, want skipped with %q", r, ReasonFork)
+	}
+	if st.Push == nil || st.Push.Pushed || st.Push.Reason != ReasonFork {
+		t.Errorf("st.Push = %+v", st.Push)
+	}
+	if out := Outputs(st.Push); out["pushed"] != "false" || out["digest"] != "" {
+		t.Errorf("outputs = %v", out)
+	}
+	if n := len(p.requests()); n != 0 {
+		t.Errorf("the registry got %d requests for a fork pull request:\n%s", n, p.dump())
+	}
+}
