@@ -3,6 +3,8 @@ package lint
 import (
 	"sort"
 	"strings"
+
+	"mvdan.cc/sh/v3/syntax"
 )
 
 // stage is one FROM and the instructions that follow it.
@@ -46,6 +48,7 @@ func analyze(d *dockerfile) *analysis {
 	envByStage := map[int]map[string]string{}
 	shellByStage := map[int][]string{}
 	shellPragma := ""
+	shellParser := syntax.NewParser(syntax.Variant(syntax.LangBash))
 	pi := 0
 	cur := -1
 
@@ -113,7 +116,7 @@ func analyze(d *dockerfile) *analysis {
 			if shellPragma != "" {
 				shell = shellPragma
 			}
-			target.run = parseRun(d, target, in.onbuild != nil, mergeEnv(args, stageEnv), shell)
+			target.run = parseRun(d, target, in.onbuild != nil, mergeEnv(args, stageEnv), shell, shellParser)
 		}
 		if cur >= 0 {
 			envByStage[cur], shellByStage[cur] = stageEnv, stageShell
@@ -135,7 +138,7 @@ func mergeEnv(args, env map[string]string) map[string]string {
 
 // parseRun reads the body of a RUN: builder flags, then a shell script (or
 // an exec-form argument list).
-func parseRun(d *dockerfile, in *instruction, onbuild bool, env map[string]string, shell string) *runInfo {
+func parseRun(d *dockerfile, in *instruction, onbuild bool, env map[string]string, shell string, sp *syntax.Parser) *runInfo {
 	ri := &runInfo{env: env}
 	flags := append([]string(nil), in.flags...)
 	var script *shellScript
@@ -155,7 +158,7 @@ func parseRun(d *dockerfile, in *instruction, onbuild bool, env map[string]strin
 			ri.mounts = append(ri.mounts, parseMount(v))
 		}
 	}
-	w := &shellWalker{env: env, info: ri}
+	w := &shellWalker{parser: sp, env: env, info: ri}
 	if in.json {
 		words := make([]string, len(in.args))
 		copy(words, in.args)

@@ -283,3 +283,19 @@ func sortedKeys(m map[string]string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// ParseCodeList reads a comma- or space-separated list of rule codes, such
+// as the lint-ignore input "DL3008, DL3015". The error names each code that
+// is not a rule code.
+func ParseCodeList(s string) ([]string, error) {
+	var codes []string
+	var errs []error
+	for _, c := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' }) {
+		if !ruleCodePattern.MatchString(c) {
+			errs = append(errs, fmt.Errorf("%q is not a rule code: use codes such as DL3008, SC2086 or IP001", c))
+			continue
+		}
+		codes = append(codes, c)
+	}
+	return codes, errors.Join(errs...)
+}

@@ -156,3 +156,16 @@ func TestTrustedRegistries(t *testing.T) {
 		}
 	}
 }
+
+func TestParseCodeList(t *testing.T) {
+	codes, err := ParseCodeList(" DL3008, DL3015\nIP001 ")
+	if err != nil || !slices.Equal(codes, []string{"DL3008", "DL3015", "IP001"}) {
+		t.Errorf("got %v, %v", codes, err)
+	}
+	if codes, err := ParseCodeList(""); err != nil || len(codes) != 0 {
+		t.Errorf("empty list: %v, %v", codes, err)
+	}
+	if _, err := ParseCodeList("DL3008,dl3015,foo"); err == nil || !strings.Contains(err.Error(), `"dl3015"`) || !strings.Contains(err.Error(), `"foo"`) {
+		t.Errorf("bad codes: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package lint
 import (
 	"path"
 	"strings"
+	"unicode/utf8"
 
 	"mvdan.cc/sh/v3/syntax"
 )
@@ -56,35 +57,38 @@ func (c *command) hasArg(values ...string) bool {
 	return false
 }
 
-// flagNames splits the arguments into flag names the way hadolint does:
-// --name=value gives "name", -abc gives "a", "b", "c".
-func flagNames(arg string) []string {
+func isFlag(arg string) bool { return len(arg) > 1 && arg[0] == '-' && arg != "--" }
+
+// eachFlag calls fn with every flag name in arg, split the way hadolint
+// does: --name=value gives "name", -abc gives "a", "b", "c".
+func eachFlag(arg string, fn func(string)) {
 	switch {
 	case arg == "-" || arg == "--" || !strings.HasPrefix(arg, "-"):
-		return nil
 	case strings.HasPrefix(arg, "--"):
 		name, _, _ := strings.Cut(arg[2:], "=")
-		return []string{name}
+		fn(name)
 	default:
-		out := make([]string, 0, len(arg)-1)
-		for _, r := range arg[1:] {
-			out = append(out, string(r))
+		for i := 1; i < len(arg); {
+			_, size := utf8.DecodeRuneInString(arg[i:])
+			fn(arg[i : i+size])
+			i += size
 		}
-		return out
 	}
 }
 
-func isFlag(arg string) bool { return len(arg) > 1 && arg[0] == '-' && arg != "--" }
-
 // hasFlag reports whether one of the named flags is present.
 func (c *command) hasFlag(names ...string) bool {
+	found := false
 	for _, a := range c.args {
-		for _, f := range flagNames(a) {
+		eachFlag(a, func(f string) {
 			for _, n := range names {
 				if f == n {
-					return true
+					found = true
 				}
 			}
+		})
+		if found {
+			return true
 		}
 	}
 	return false
@@ -94,11 +98,11 @@ func (c *command) hasFlag(names ...string) bool {
 func (c *command) countFlag(name string) int {
 	n := 0
 	for _, a := range c.args {
-		for _, f := range flagNames(a) {
+		eachFlag(a, func(f string) {
 			if f == name {
 				n++
 			}
-		}
+		})
 	}
 	return n
 }
@@ -121,12 +125,13 @@ func (c *command) operands(valueFlags map[string]bool, stopAtDashDash bool) []st
 			continue
 		}
 		if isFlag(a) {
-			names := flagNames(a)
-			if strings.Contains(a, "=") {
+			if strings.Contains(a, "=") || len(valueFlags) == 0 {
 				continue
 			}
 			// the value belongs to the last short flag of a group, or to a long flag
-			if len(names) > 0 && valueFlags[names[len(names)-1]] {
+			last := ""
+			eachFlag(a, func(f string) { last = f })
+			if valueFlags[last] {
 				skip = true
 			}
 			continue
@@ -181,6 +186,7 @@ func (s *shellScript) pos(p syntax.Pos) (line, col int) {
 
 // shellWalker collects commands and pipes from a parsed script.
 type shellWalker struct {
+	parser  *syntax.Parser
 	env     map[string]string
 	info    *runInfo
 	depth   int
@@ -194,7 +200,10 @@ func (w *shellWalker) parseShell(script *shellScript) bool {
 	if w.depth > 8 || strings.TrimSpace(script.text) == "" {
 		return true
 	}
-	f, err := parseScript(script.text)
+	if w.parser == nil {
+		w.parser = syntax.NewParser(syntax.Variant(syntax.LangBash))
+	}
+	f, err := parseScript(w.parser, script.text)
 	if err != nil {
 		return false
 	}
@@ -204,13 +213,12 @@ func (w *shellWalker) parseShell(script *shellScript) bool {
 	return true
 }
 
-func parseScript(text string) (f *syntax.File, err error) {
+func parseScript(p *syntax.Parser, text string) (f *syntax.File, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			f, err = nil, errShellPanic
 		}
 	}()
-	p := syntax.NewParser(syntax.Variant(syntax.LangBash))
 	return p.Parse(strings.NewReader(text), "")
 }
 
