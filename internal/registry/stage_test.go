@@ -54,10 +54,12 @@ func TestStageSkipReasons(t *testing.T) {
 			want: `^not pushed: scan gate failed \(2 CRITICAL at or above fail-on CRITICAL\)$`,
 		},
 		{
-			name:  "no image built",
-			opts:  Options{GitHubToken: "t"},
-			state: func() *pipeline.State { return &pipeline.State{Plan: &pipeline.TagPlan{Tags: []string{"ghcr.io/org/app:main"}}} },
-			want:  "^no image was built",
+			name: "no image built",
+			opts: Options{GitHubToken: "t"},
+			state: func() *pipeline.State {
+				return &pipeline.State{Plan: &pipeline.TagPlan{Tags: []string{"ghcr.io/org/app:main"}}}
+			},
+			want: "^no image was built",
 		},
 		{
 			name:  "no tags",
@@ -78,9 +80,11 @@ func TestStageSkipReasons(t *testing.T) {
 			want:  `^no credentials for index\.docker\.io \(push: auto\)`,
 		},
 		{
-			name:  "auto with a loopback registry and no credentials",
-			opts:  Options{},
-			state: func() *pipeline.State { return builtState(final, "127.0.0.1:5000/org/app:main", "localhost:5000/org/app:main") },
+			name: "auto with a loopback registry and no credentials",
+			opts: Options{},
+			state: func() *pipeline.State {
+				return builtState(final, "127.0.0.1:5000/org/app:main", "localhost:5000/org/app:main")
+			},
 		},
 		{
 			name:  "auto with github-token for ghcr.io",
