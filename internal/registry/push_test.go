@@ -6,6 +6,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/org/image-pipeline/internal/pipeline"
 	"github.com/org/image-pipeline/internal/testenv"
 )
 
@@ -180,5 +189,48 @@ func TestPushWrongPassword(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPushIndex pushes a multi-platform index from an OCI layout (as the
+// BuildKit oci exporter leaves it for several platforms): the tags point at
+// the index, and every child image is in the repository.
+func TestPushIndex(t *testing.T) {
+	env := testenv.RequireRegistries(t)
+	idx, err := random.Index(1024, 2, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	lp, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lp.AppendIndex(idx); err != nil {
+		t.Fatal(err)
+	}
+	want := digestOf(t, idx)
+	repo := env.UniqueRepo(t, env.Registry, "index")
+	pusher, err := New(Options{Retry: fastRetry}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := pusher.Push(t.Context(), Request{Image: pipeline.BuiltImage{Role: pipeline.RoleFinal, OCILayout: dir, Digest: want}, Tags: tagsOf(repo, "main", "sha-0123456")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Digest != want || !types.MediaType(res.MediaType).IsIndex() {
+		t.Fatalf("pushed %s (%s), want the index %s", res.Digest, res.MediaType, want)
+	}
+	ref, err := name.NewTag(repo + ":main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := remote.Index(ref, env.RemoteOptions(t.Context())...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Index(got); err != nil {
+		t.Errorf("the pushed index does not validate: %v", err)
 	}
 }
