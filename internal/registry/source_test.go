@@ -151,7 +151,9 @@ func TestStreamFromEngineFormats(t *testing.T) {
 		{name: "gzipped layers", img: base, save: ggcrSave},
 		{name: "empty layer", img: withEmpty, save: legacySave},
 		{name: "another image than built", img: base, save: legacySave, id: func(v1.Image) string { return "sha256:" + strings.Repeat("0", 64) }, want: "not the built image id sha256:0000"},
-		{name: "no manifest.json", img: base, save: func(t *testing.T, _ v1.Image) []byte { return writeTar(t, []tarEntry{{name: "x.json", data: []byte("{}")}}) }, want: "manifest.json is missing"},
+		{name: "no manifest.json", img: base, save: func(t *testing.T, _ v1.Image) []byte {
+			return writeTar(t, []tarEntry{{name: "x.json", data: []byte("{}")}})
+		}, want: "manifest.json is missing"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
