@@ -82,6 +82,7 @@ func runAsRunner(t *testing.T, fixture string, inputs, extraEnv map[string]strin
 	env["RUNNER_TEMP"] = dir
 	env["HOME"] = dir
 	env["PATH"] = os.Getenv("PATH")
+	env["IMAGE_PIPELINE_NOW"] = "2026-03-03T12:00:00Z"
 	for _, f := range []string{"output", "summary"} {
 		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
 			t.Fatal(err)
@@ -194,18 +195,22 @@ type jsonReportDoc struct {
 }
 
 func TestRunnerContract(t *testing.T) {
+	const img = "ghcr.io/octo-org/hello-image:"
 	tests := []struct {
 		fixture     string
 		wantSummary []string
+		wantTags    []string
 	}{
-		{"push_main", []string{"image-pipeline succeeded", "push on branch main"}},
-		{"push_tag", []string{"tag v1.2.3"}},
-		{"pull_request", []string{"pull\\_request #27 from feature/distroless into main"}},
-		{"pull_request_fork", []string{"comes from the fork octo-contributor/hello-image: nothing is pushed or signed"}},
-		{"pull_request_target", []string{"pull\\_request\\_target #31"}},
-		{"release", []string{"release of tag v1.2.3"}},
-		{"workflow_dispatch", []string{"workflow\\_dispatch on branch main"}},
-		{"schedule", []string{"schedule on branch main"}},
+		{"push_main", []string{"image-pipeline succeeded", "push on branch main"},
+			[]string{img + "main", img + "3f786850e387550fdab836ed7e6dc881de23001b"}},
+		{"push_tag", []string{"tag v1.2.3"}, []string{img + "1.2.3", img + "1.2", img + "1", img + "latest"}},
+		{"pull_request", []string{"pull\\_request #27 from feature/distroless into main"},
+			[]string{img + "review-pr-27-e83c5163316f89bfbde7d9ab23ca2e25604af290-20260303120000", img + "pr-27"}},
+		{"pull_request_fork", []string{"comes from the fork octo-contributor/hello-image: nothing is pushed or signed"}, nil},
+		{"pull_request_target", []string{"pull\\_request\\_target #31"}, nil},
+		{"release", []string{"release of tag v1.2.3"}, []string{img + "1.2.3", img + "1.2", img + "1", img + "latest"}},
+		{"workflow_dispatch", []string{"workflow\\_dispatch on branch main"}, nil},
+		{"schedule", []string{"schedule on branch main"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.fixture, func(t *testing.T) {
@@ -213,6 +218,12 @@ func TestRunnerContract(t *testing.T) {
 			r := runAsRunner(t, tc.fixture, nil, nil)
 			if r.code != 0 {
 				t.Fatalf("exit code %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+			}
+			if tc.wantTags != nil && r.outputs["tags"] != strings.Join(tc.wantTags, "\n") {
+				t.Errorf("output tags:\n%s\nwant:\n%s", r.outputs["tags"], strings.Join(tc.wantTags, "\n"))
+			}
+			if !json.Valid([]byte(r.outputs["json"])) {
+				t.Errorf("output json is not JSON: %q", r.outputs["json"])
 			}
 			if r.outputs["result"] != "success" {
 				t.Errorf("output result = %q, want success (outputs %v)", r.outputs["result"], r.outputs)
@@ -281,4 +292,70 @@ func TestRunnerContractUntrustedBranchIsEscaped(t *testing.T) {
 		t.Fatalf("exit code %d\n%s", r.code, r.stdout)
 	}
 	assertNoInjectedCommands(t, r.stdout, "::error", "##[error]")
+}
+
+// plan works from the environment alone: no Docker, no registry.
+func TestPlanCommandFromEnvAlone(t *testing.T) {
+	events := filepath.Join(repoRoot(t), "testdata", "events")
+	env := readEnvFile(t, filepath.Join(events, "release.env"))
+	env["GITHUB_EVENT_PATH"] = filepath.Join(events, "release.json")
+	env["IMAGE_PIPELINE_NOW"] = "2026-03-03T12:00:00Z"
+	env["INPUT_IMAGE"] = "ghcr.io/Octo-Org/Hello-Image\nregistry.example.com/octo/hello"
+	env["DOCKER_HOST"] = "unix:///nonexistent.sock"
+	cmd := exec.CommandContext(t.Context(), binary, "plan", "--format", "json")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Env = append(cmd.Env, "PATH="+os.Getenv("PATH"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("plan: %v\n%s", err, stderr.String())
+	}
+	var plan struct {
+		Version   string   `json:"version"`
+		Tags      []string `json:"tags"`
+		Labels    []string `json:"labels"`
+		CacheFrom []string `json:"cache_from"`
+		CacheTo   []string `json:"cache_to"`
+	}
+	if err := json.Unmarshal(out, &plan); err != nil {
+		t.Fatalf("plan output is not JSON: %v\n%s", err, out)
+	}
+	if plan.Version != "1.2.3" || len(plan.Tags) != 8 || plan.Tags[0] != "ghcr.io/octo-org/hello-image:1.2.3" || plan.Tags[7] != "registry.example.com/octo/hello:latest" {
+		t.Errorf("plan: %+v", plan)
+	}
+	found := false
+	for _, l := range plan.Labels {
+		found = found || l == "org.opencontainers.image.source=https://github.com/octo-org/hello-image"
+	}
+	if !found {
+		t.Errorf("labels lack the source label: %v", plan.Labels)
+	}
+	if plan.CacheFrom == nil || plan.CacheTo == nil {
+		t.Errorf("cache_from/cache_to must be lists, even when empty: %s", out)
+	}
+}
+
+func TestRunnerContractBadTagInputs(t *testing.T) {
+	r := runAsRunner(t, "push_main", map[string]string{
+		"tags":   "type=semver,pattern={{version}}\ntype=bogus",
+		"flavor": "latest=sometimes",
+	}, nil)
+	if r.code != 2 {
+		t.Fatalf("exit code %d, want 2\n%s", r.code, r.stdout)
+	}
+	var errs []string
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.HasPrefix(line, "::error::") {
+			errs = append(errs, line)
+		}
+	}
+	if len(errs) != 3 || !strings.Contains(errs[0], "tags") || !strings.Contains(errs[0], "semver") || !strings.Contains(errs[1], "flavor") {
+		t.Errorf("want one line for tags (naming the accepted types), one for flavor, one closing line; got:\n%s", strings.Join(errs, "\n"))
+	}
+	if len(r.outputs) != 0 {
+		t.Errorf("outputs written for a run that never started: %v", r.outputs)
+	}
 }

@@ -47,12 +47,26 @@ func (e *environment) run(ctx context.Context, cmd string, args []string) int {
 		return ExitConfig
 	}
 
+	now, err := clock(e.getenv)
+	if err != nil {
+		runner.Errorf("%v", err)
+		return ExitConfig
+	}
+	format := *fs.format
+	if format != "text" && format != "json" {
+		runner.Errorf("--format %q is not accepted; accepted values: text, json", format)
+		return ExitConfig
+	}
+	if cmd == "plan" {
+		return e.plan(ctx, runner, &tagsStage{cfg: cfg, ev: ev, getenv: e.getenv, now: now, log: runner}, format)
+	}
+
 	runner.Infof("image-pipeline %s: %s", versionString(), describeEvent(ev))
 	st := &pipeline.State{}
 	if ev.IsFork() {
 		st.Notice("This pull request comes from the fork %s: nothing is pushed or signed, and no secrets are needed.", forkName(ev))
 	}
-	stages := buildStages(cfg, ev, runner)
+	stages := buildStages(cfg, ev, runner, &tagsStage{cfg: cfg, ev: ev, getenv: e.getenv, now: now, log: runner})
 	res := pipeline.Run(ctx, st, stages, pipeline.WithObserver(&logObserver{runner: runner}))
 	rep := report.New(res, st)
 	rep.Context = describeEvent(ev)
@@ -134,8 +148,39 @@ func writeReports(runner *ghactions.Runner, cfg *config.Config, rep *report.Resu
 }
 
 // buildStages lists the stages in pipeline order.
-func buildStages(cfg *config.Config, ev *ghactions.Context, runner *ghactions.Runner) []pipeline.Stage {
-	return nil
+func buildStages(cfg *config.Config, ev *ghactions.Context, runner *ghactions.Runner, tagStage *tagsStage) []pipeline.Stage {
+	stages := []pipeline.Stage{tagStage}
+	var rest []pipeline.Stage
+	if cfg.Plan {
+		for i, s := range rest {
+			rest[i] = skipped{s, "input plan is true: nothing is built or pushed"}
+		}
+	}
+	return append(stages, rest...)
+}
+
+// skipped wraps a stage that must not run, with the reason.
+type skipped struct {
+	pipeline.Stage
+	reason string
+}
+
+func (s skipped) SkipReason(*pipeline.State) string { return s.reason }
+
+// plan runs the tag engine alone and prints its plan on stdout.
+func (e *environment) plan(ctx context.Context, runner *ghactions.Runner, ts *tagsStage, format string) int {
+	st := &pipeline.State{}
+	res := pipeline.Run(ctx, st, []pipeline.Stage{ts})
+	if res.Err != nil {
+		runner.Errorf("%v", res.Err)
+		return ExitFailed
+	}
+	if format == "json" {
+		fmt.Fprintln(e.stdout, st.Plan.JSON)
+	} else {
+		fmt.Fprint(e.stdout, ts.plan.Text())
+	}
+	return ExitOK
 }
 
 // logObserver shows stage progress in the log, one group per stage.

@@ -25,7 +25,7 @@ func TestParseDefaults(t *testing.T) {
 
 func TestParseValues(t *testing.T) {
 	c, err := Parse(source(map[string]string{
-		"image":        "ghcr.io/a/b\n# a comment\nregistry.example.com/b\nquay.io/cc",
+		"image":        "ghcr.io/a/b\n# a comment\nregistry.example.com/bb\nquay.io/cc",
 		"context":      "app",
 		"push":         "False",
 		"summary":      "FALSE",
@@ -39,7 +39,7 @@ func TestParseValues(t *testing.T) {
 	for _, im := range c.Images {
 		names = append(names, im.Name)
 	}
-	if got := strings.Join(names, " "); got != "ghcr.io/a/b registry.example.com/b quay.io/cc" {
+	if got := strings.Join(names, " "); got != "ghcr.io/a/b registry.example.com/bb quay.io/cc" {
 		t.Errorf("images %q", got)
 	}
 	if c.File != "app/Dockerfile" {

@@ -40,6 +40,12 @@ type TagPlan struct {
 	Labels    []string // key=value
 	CacheFrom []string // full references read as build cache
 	CacheTo   []string // full references written as build cache
+	// CacheNote says why no cache ref is written (fork, tag build, …).
+	CacheNote string
+	// Skipped lists the rules that produced no tag, with the reason.
+	Skipped []string
+	// JSON is the plan in the `plan --format json` form (the `json` output).
+	JSON string
 }
 
 // LintOutcome summarises the lint findings of every linted Dockerfile.

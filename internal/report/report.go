@@ -33,6 +33,7 @@ var OutputSpecs = []OutputSpec{
 	{"version", "The version computed by the tag engine (e.g. `1.2.3`, `main`, `pr-42`)."},
 	{"tags", "Every computed image reference (`name:tag`), one per line."},
 	{"labels", "The OCI labels applied to the image (`key=value`), one per line."},
+	{"json", "The tag plan as JSON: `{\"version\", \"tags\", \"labels\", \"cache_from\", \"cache_to\", \"skipped\"}`."},
 	{"lint-errors", "Number of error-level lint findings."},
 	{"lint-warnings", "Number of warning-level lint findings."},
 	{"lint-sarif", "Path of the lint SARIF report, for github/codeql-action/upload-sarif."},
@@ -80,6 +81,7 @@ func outputs(res *pipeline.Result, st *pipeline.State) []Output {
 		add("version", p.Version)
 		add("tags", strings.Join(p.Tags, "\n"))
 		add("labels", strings.Join(p.Labels, "\n"))
+		add("json", p.JSON)
 	}
 	if l := st.Lint; l != nil {
 		add("lint-errors", fmt.Sprint(l.Errors))

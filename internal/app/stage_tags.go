@@ -1,0 +1,196 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/org/image-pipeline/internal/config"
+	"github.com/org/image-pipeline/internal/ghactions"
+	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/report"
+	"github.com/org/image-pipeline/internal/tags"
+)
+
+// tagsStage computes the tag plan: every push, cache ref and label of the
+// run comes from it.
+type tagsStage struct {
+	cfg    *config.Config
+	ev     *ghactions.Context
+	getenv func(string) string
+	now    time.Time
+	log    *ghactions.Runner
+	// plan keeps the full result for the plan command.
+	plan *tags.Plan
+}
+
+func (s *tagsStage) Name() string                      { return "tags" }
+func (s *tagsStage) SkipReason(*pipeline.State) string { return "" }
+
+func (s *tagsStage) Fact(st *pipeline.State) string {
+	if st.Plan == nil {
+		return ""
+	}
+	n := len(s.plan.TagNames)
+	fact := fmt.Sprintf("%d tag%s on %d image%s", n, plural(n), len(s.plan.Images), plural(len(s.plan.Images)))
+	if st.Plan.Version != "" {
+		fact = "version " + st.Plan.Version + ", " + fact
+	}
+	return fact
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func (s *tagsStage) Run(_ context.Context, st *pipeline.State) error {
+	plan, err := tags.Compute(tagInput(s.cfg, s.ev, s.getenv, s.now))
+	if err != nil {
+		return fmt.Errorf("cannot compute the tags: %w", err)
+	}
+	s.plan = plan
+	for _, w := range plan.Warnings {
+		s.log.Warningf("tags: %s", w)
+	}
+	js, err := plan.JSON()
+	if err != nil {
+		return err
+	}
+	st.Plan = &pipeline.TagPlan{
+		Version:   plan.Version,
+		Tags:      plan.Tags,
+		Labels:    plan.Labels,
+		CacheFrom: plan.CacheFrom,
+		CacheTo:   plan.CacheTo,
+		CacheNote: plan.CacheNote,
+		JSON:      strings.TrimSpace(string(js)),
+	}
+	for _, sk := range plan.Skipped {
+		st.Plan.Skipped = append(st.Plan.Skipped, sk.Rule+": "+sk.Reason)
+	}
+	for _, line := range strings.Split(strings.TrimRight(plan.Text(), "\n"), "\n") {
+		s.log.Infof("%s", line)
+	}
+	st.AddSection("Tags", tagsMarkdown(plan))
+	return nil
+}
+
+// tagsMarkdown renders the plan for the job summary.
+func tagsMarkdown(p *tags.Plan) string {
+	var b strings.Builder
+	if p.Version != "" {
+		fmt.Fprintf(&b, "Version %s\n\n", report.Code(p.Version))
+	}
+	if len(p.Tags) == 0 {
+		b.WriteString("No tag: no rule applies to this event.\n")
+	} else {
+		b.WriteString("| Image reference |\n|---|\n")
+		for _, t := range p.Tags {
+			fmt.Fprintf(&b, "| %s |\n", report.Code(t))
+		}
+	}
+	if len(p.CacheFrom) > 0 || len(p.CacheTo) > 0 {
+		b.WriteString("\n<details><summary>Cache references</summary>\n\n")
+		for _, r := range p.CacheFrom {
+			fmt.Fprintf(&b, "- read %s\n", report.Code(r))
+		}
+		for _, r := range p.CacheTo {
+			fmt.Fprintf(&b, "- write %s\n", report.Code(r))
+		}
+		if len(p.CacheTo) == 0 && p.CacheNote != "" {
+			fmt.Fprintf(&b, "- nothing written: %s\n", report.Text(p.CacheNote))
+		}
+		b.WriteString("\n</details>\n")
+	}
+	if len(p.Skipped) > 0 {
+		b.WriteString("\n<details><summary>Rules that produced no tag</summary>\n\n")
+		for _, sk := range p.Skipped {
+			fmt.Fprintf(&b, "- %s: %s\n", report.Code(sk.Rule), report.Text(sk.Reason))
+		}
+		b.WriteString("\n</details>\n")
+	}
+	return b.String()
+}
+
+// tagInput maps the event and the configuration onto the pure tag engine.
+func tagInput(cfg *config.Config, ev *ghactions.Context, getenv func(string) string, now time.Time) tags.Input {
+	tev := tags.EventFromPayload(ev.EventName, ev.Ref, ev.SHA, ev.HeadRef, ev.BaseRef, ev.Payload)
+	if tev.DefaultBranch == "" {
+		tev.DefaultBranch = ev.DefaultBranch
+	}
+	if ev.PullRequest != nil {
+		tev.HeadCommitTime = commitTime(ev.Workspace, ev.PullRequest.HeadSHA)
+	}
+	repo := tags.RepoFromPayload(ev.Payload)
+	if repo.FullName == "" {
+		repo.FullName = ev.Repository
+	}
+	if repo.Name == "" {
+		_, repo.Name, _ = strings.Cut(ev.Repository, "/")
+	}
+	if repo.HTMLURL == "" && ev.Repository != "" {
+		repo.HTMLURL = strings.TrimRight(ev.ServerURL, "/") + "/" + ev.Repository
+	}
+	if repo.DefaultBranch == "" {
+		repo.DefaultBranch = tev.DefaultBranch
+	}
+	images := cfg.Images
+	if len(images) == 0 {
+		images = []tags.Image{{Name: "ghcr.io/" + strings.ToLower(ev.Repository), Enable: true}}
+	}
+	in := tags.Input{
+		Event:           tev,
+		Repo:            repo,
+		Images:          images,
+		Rules:           cfg.TagRules,
+		Flavor:          cfg.Flavor,
+		Labels:          cfg.Labels,
+		Now:             now,
+		PRHeadSHAForSHA: getenv("DOCKER_METADATA_PR_HEAD_SHA") == "true",
+		Cache:           tags.CacheOptions{Image: cfg.CacheImage},
+	}
+	if t, ok := tags.CommitDateFromPayload(ev.Payload, ev.SHA); ok {
+		in.CommitDate = t
+	}
+	if n, err := strconv.Atoi(getenv("DOCKER_METADATA_SHORT_SHA_LENGTH")); err == nil && n > 0 {
+		in.ShortSHALength = n
+	}
+	return in
+}
+
+// commitTime is the committer time of sha in the checkout at dir, or zero
+// when the commit is not there (a shallow checkout of the merge commit):
+// the review tag then uses the run's clock.
+func commitTime(dir, sha string) time.Time {
+	if dir == "" || sha == "" {
+		return time.Time{}
+	}
+	out, err := exec.Command("git", "-C", dir, "show", "-s", "--format=%cI", sha).Output()
+	if err != nil {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, strings.TrimSpace(string(out)))
+	if err != nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// clock returns the run's time: IMAGE_PIPELINE_NOW (RFC 3339) when set, for
+// reproducible plans and tests, otherwise now.
+func clock(getenv func(string) string) (time.Time, error) {
+	if v := getenv("IMAGE_PIPELINE_NOW"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("IMAGE_PIPELINE_NOW=%q is not an RFC 3339 time (e.g. 2026-01-02T15:04:05Z): %w", v, err)
+		}
+		return t.UTC(), nil
+	}
+	return time.Now().UTC(), nil
+}
