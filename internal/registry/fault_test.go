@@ -89,26 +89,42 @@ func TestFaultInjection(t *testing.T) {
 // and the status, and no tag exists on the registry.
 func TestFaultInjectionEverythingFails(t *testing.T) {
 	env := testenv.RequireRegistries(t)
+	isTagPut := func(r *http.Request) bool {
+		return r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") && !strings.Contains(r.URL.Path, "sha256:")
+	}
 	cases := []struct {
 		name   string
 		faults []string
 		retry  string
+		match  func(*http.Request) bool
 		want   []string
+		// manifest: the image is in the repository by digest after the
+		// failure (the tags failed, not the image).
+		manifest bool
 	}{
 		{name: "503", faults: []string{fault503}, want: []string{"503 Service Unavailable"}},
 		{name: "429 with a long Retry-After", faults: []string{fault429}, retry: "30", want: []string{"429 Too Many Requests", "Retry-After", "push-timeout"}},
 		{name: "mixed", faults: allFaults, retry: "1"},
+		{
+			name: "every blob upload", faults: []string{fault503},
+			match: func(r *http.Request) bool { return r.Method == http.MethodPatch },
+			want:  []string{"503 Service Unavailable to PATCH blob sha256:"},
+		},
+		{
+			name: "every tag PUT", faults: []string{fault503, faultReset}, match: isTagPut, manifest: true,
+			want: []string{"PUT manifest ", "no tag was written"},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			p := startProxy(t, env, env.Registry, proxyConfig{Rate: 1, Faults: tc.faults, Seed: 3, RetryAfter: tc.retry})
+			p := startProxy(t, env, env.Registry, proxyConfig{Rate: 1, Faults: tc.faults, Seed: 3, RetryAfter: tc.retry, Match: tc.match})
 			const timeout = 3 * time.Second
 			pusher, err := New(Options{Transport: p.Transport, Retry: fastRetry, Timeout: timeout.String()}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			repo := env.UniqueRepo(t, p.Host, "down")
-			bi, _ := randomLayout(t, 2, 1024)
+			bi, digest := randomLayout(t, 2, 1024)
 			tags := tagsOf(repo, "2.0.0", "latest")
 			start := time.Now()
 			res, err := pusher.Push(t.Context(), Request{Image: bi, Tags: tags})
@@ -130,6 +146,10 @@ func TestFaultInjectionEverythingFails(t *testing.T) {
 				if got := headDirect(t, env, direct(tag, p.Host, env.Registry)); got != "" {
 					t.Errorf("%s exists (%s) after a failed push", tag, got)
 				}
+			}
+			byDigest := headDirect(t, env, direct(repo, p.Host, env.Registry)+"@"+digest)
+			if tc.manifest != (byDigest != "") {
+				t.Errorf("after the failure the manifest by digest exists: %v, want %v", byDigest != "", tc.manifest)
 			}
 		})
 	}

@@ -41,6 +41,8 @@ type proxyConfig struct {
 	Seed uint64
 	// RetryAfter is the Retry-After value sent with 429s ("" for none).
 	RetryAfter string
+	// Match, when set, limits the faults to the requests it accepts.
+	Match func(*http.Request) bool
 }
 
 // recorded is one request the proxy saw.
@@ -114,7 +116,10 @@ func startProxy(t *testing.T, env *testenv.Env, registry string, cfg proxyConfig
 	return p
 }
 
-func (p *proxy) decide() string {
+func (p *proxy) decide(r *http.Request) string {
+	if p.cfg.Match != nil && !p.cfg.Match(r) {
+		return ""
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cfg.Rate <= 0 || (p.cfg.MaxFaults > 0 && p.total() >= p.cfg.MaxFaults) {
@@ -143,7 +148,7 @@ func (p *proxy) record(r *http.Request, status int, fault string) {
 }
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch f := p.decide(); f {
+	switch f := p.decide(r); f {
 	case fault429:
 		if p.cfg.RetryAfter != "" {
 			w.Header().Set("Retry-After", p.cfg.RetryAfter)

@@ -33,8 +33,9 @@ import (
 //     goes to that registry before the time it asked for (and if that is
 //     past the push timeout we stop at once instead of sleeping into it);
 //   - counts requests and faults for the summary and the tests;
-//   - remembers which blob each upload session is for, so that an error on
-//     a PATCH can name the blob.
+//   - remembers which blob each upload session is for (the layer bodies
+//     carry their digest, see wrap.go), so that an error on a PATCH or the
+//     PUT that commits it can name the blob.
 
 // Stats counts what the wire saw during one push.
 type Stats struct {
@@ -133,6 +134,11 @@ func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
 	host := req.URL.Host
 	if err := w.honourRetryAfter(ctx, host); err != nil {
 		return nil, err
+	}
+	if bb, ok := req.Body.(*blobBody); ok {
+		w.mu.Lock()
+		w.uploads[req.URL.Path] = bb.digest
+		w.mu.Unlock()
 	}
 	w.requests.Add(1)
 	resp, err := w.inner.RoundTrip(req)

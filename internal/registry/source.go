@@ -45,19 +45,20 @@ type artifact struct {
 
 func (a *artifact) digest() v1.Hash { return a.manifest.digest }
 
-// taggable is what pusher.Push sends: the image or index, with its layers
-// (or its children's layers) mounted from mountFrom when that is set.
+// taggable is what pusher.Push sends: the image or index, its layers (and
+// its children's) labelled with their digests for error messages, and
+// offered for mounting from the repository from when that is set.
 func (a *artifact) taggable(from string) remote.Taggable {
-	if a.img != nil {
-		if from == "" {
-			return a.img
+	var ref name.Reference
+	if from != "" {
+		if r, err := name.ParseReference(from); err == nil {
+			ref = r
 		}
-		return mountableImage(a.img, from)
 	}
-	if from == "" {
-		return a.idx
+	if a.img != nil {
+		return &pushImage{Image: a.img, from: ref}
 	}
-	return &mountableIndex{idx: a.idx, from: from}
+	return &pushIndex{idx: a.idx, from: ref}
 }
 
 // rawManifest is a manifest as bytes: what a tag PUT sends.
@@ -453,88 +454,4 @@ func (i *savedImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
 		return l, nil
 	}
 	return nil, fmt.Errorf("blob %s is not a layer of this image", h)
-}
-
-// mountableImage offers each layer for a cross-repository mount from the
-// repository from (same registry): the registry links the blob instead of
-// receiving it again; when it does not have it there, the upload goes on
-// as usual at no extra cost.
-func mountableImage(img v1.Image, from string) v1.Image {
-	return &mountImage{Image: img, from: from}
-}
-
-type mountImage struct {
-	v1.Image
-	from string
-}
-
-func (m *mountImage) Layers() ([]v1.Layer, error) {
-	ls, err := m.Image.Layers()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]v1.Layer, len(ls))
-	for i, l := range ls {
-		out[i] = m.wrap(l)
-	}
-	return out, nil
-}
-
-func (m *mountImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
-	l, err := m.Image.LayerByDigest(h)
-	if err != nil {
-		return nil, err
-	}
-	return m.wrap(l), nil
-}
-
-func (m *mountImage) wrap(l v1.Layer) v1.Layer {
-	ref, err := parseMountRef(m.from)
-	if err != nil {
-		return l
-	}
-	return &remote.MountableLayer{Layer: l, Reference: ref}
-}
-
-// mountableIndex does the same for every image of an index.
-type mountableIndex struct {
-	idx  v1.ImageIndex
-	from string
-}
-
-func (m *mountableIndex) MediaType() (types.MediaType, error)       { return m.idx.MediaType() }
-func (m *mountableIndex) Digest() (v1.Hash, error)                  { return m.idx.Digest() }
-func (m *mountableIndex) Size() (int64, error)                      { return m.idx.Size() }
-func (m *mountableIndex) IndexManifest() (*v1.IndexManifest, error) { return m.idx.IndexManifest() }
-func (m *mountableIndex) RawManifest() ([]byte, error)              { return m.idx.RawManifest() }
-
-func (m *mountableIndex) Image(h v1.Hash) (v1.Image, error) {
-	img, err := m.idx.Image(h)
-	if err != nil {
-		return nil, err
-	}
-	return mountableImage(img, m.from), nil
-}
-
-func (m *mountableIndex) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
-	idx, err := m.idx.ImageIndex(h)
-	if err != nil {
-		return nil, err
-	}
-	return &mountableIndex{idx: idx, from: m.from}, nil
-}
-
-// Layer hands on non-image children (e.g. artifacts) unchanged.
-func (m *mountableIndex) Layer(h v1.Hash) (v1.Layer, error) {
-	if wl, ok := m.idx.(interface {
-		Layer(v1.Hash) (v1.Layer, error)
-	}); ok {
-		return wl.Layer(h)
-	}
-	return nil, fmt.Errorf("blob %s is not a child of this index", h)
-}
-
-// parseMountRef reads a repository (or a reference in it) to mount from.
-func parseMountRef(from string) (name.Reference, error) {
-	return name.ParseReference(from)
 }
