@@ -58,7 +58,7 @@ func (e *environment) run(ctx context.Context, cmd string, args []string) int {
 		return ExitConfig
 	}
 	if cmd == "plan" {
-		return e.plan(ctx, runner, &tagsStage{cfg: cfg, ev: ev, getenv: e.getenv, now: now, log: runner}, format)
+		return e.plan(ctx, runner, &tagsStage{cfg: cfg, ev: ev, getenv: e.getenv, now: now, log: runner, quiet: true}, format)
 	}
 
 	runner.Infof("image-pipeline %s: %s", versionString(), describeEvent(ev))

@@ -23,6 +23,8 @@ type tagsStage struct {
 	getenv func(string) string
 	now    time.Time
 	log    *ghactions.Runner
+	// quiet leaves the plan out of the log (the plan command prints it).
+	quiet bool
 	// plan keeps the full result for the plan command.
 	plan *tags.Plan
 }
@@ -74,8 +76,10 @@ func (s *tagsStage) Run(_ context.Context, st *pipeline.State) error {
 	for _, sk := range plan.Skipped {
 		st.Plan.Skipped = append(st.Plan.Skipped, sk.Rule+": "+sk.Reason)
 	}
-	for _, line := range strings.Split(strings.TrimRight(plan.Text(), "\n"), "\n") {
-		s.log.Infof("%s", line)
+	if !s.quiet {
+		for _, line := range strings.Split(strings.TrimRight(plan.Text(), "\n"), "\n") {
+			s.log.Infof("%s", line)
+		}
 	}
 	st.AddSection("Tags", tagsMarkdown(plan))
 	return nil
