@@ -101,7 +101,9 @@ func (p *pushIndex) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
 
 // Layer hands on non-image children (e.g. artifacts) unchanged.
 func (p *pushIndex) Layer(h v1.Hash) (v1.Layer, error) {
-	if wl, ok := p.idx.(interface{ Layer(v1.Hash) (v1.Layer, error) }); ok {
+	if wl, ok := p.idx.(interface {
+		Layer(v1.Hash) (v1.Layer, error)
+	}); ok {
 		return wl.Layer(h)
 	}
 	return nil, fmt.Errorf("blob %s is not a child of this index", h)
