@@ -341,7 +341,7 @@ func TestGroupTags(t *testing.T) {
 		t.Fatalf("targets = %+v", targets)
 	}
 	_, err = groupTags([]string{"r.example.com/org/App:1", "r.example.com/org/a"})
-	if err == nil || !strings.Contains(err.Error(), `"r.example.com/org/App:1" is not a full image reference`) || !strings.Contains(err.Error(), `"r.example.com/org/a"`) {
+	if err == nil || !strings.Contains(err.Error(), `"r.example.com/org/App:1" is not a full image reference with a tag (registry/repository:tag) (repository names must be lower case`) || !strings.Contains(err.Error(), `"r.example.com/org/a"`) {
 		t.Fatalf("err = %v", err)
 	}
 }

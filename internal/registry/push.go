@@ -91,7 +91,15 @@ func groupTags(refs []string) ([]*target, error) {
 	for _, r := range refs {
 		tag, err := name.NewTag(strings.TrimSpace(r), name.StrictValidation)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("%q is not a full image reference with a tag (registry/repository:tag): %w", r, err))
+			hint := ""
+			repo := r
+			if i := strings.LastIndex(r, ":"); i > strings.LastIndex(r, "/") {
+				repo = r[:i]
+			}
+			if strings.ToLower(repo) != repo {
+				hint = " (repository names must be lower case, as ghcr.io and Docker require)"
+			}
+			errs = append(errs, fmt.Errorf("%q is not a full image reference with a tag (registry/repository:tag)%s: %w", r, hint, err))
 			continue
 		}
 		key := tag.Context().Name()
