@@ -83,6 +83,7 @@ func runAsRunner(t *testing.T, fixture string, inputs, extraEnv map[string]strin
 	env["HOME"] = dir
 	env["PATH"] = os.Getenv("PATH")
 	env["IMAGE_PIPELINE_NOW"] = "2026-03-03T12:00:00Z"
+	copyDir(t, filepath.Join(repoRoot(t), "testdata", "demo"), dir)
 	for _, f := range []string{"output", "summary"} {
 		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
 			t.Fatal(err)
@@ -357,5 +358,26 @@ func TestRunnerContractBadTagInputs(t *testing.T) {
 	}
 	if len(r.outputs) != 0 {
 		t.Errorf("outputs written for a run that never started: %v", r.outputs)
+	}
+}
+
+// copyDir copies the files of src (one level) into dst.
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

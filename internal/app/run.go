@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -41,6 +42,7 @@ func (e *environment) run(ctx context.Context, cmd string, args []string) int {
 		reportConfigError(runner, err)
 		return ExitConfig
 	}
+	cfg.Workspace = workspace(e.getenv)
 	ev, err := loadEvent(e.getenv, cfg.Context)
 	if err != nil {
 		runner.Errorf("%v", err)
@@ -149,7 +151,7 @@ func writeReports(runner *ghactions.Runner, cfg *config.Config, rep *report.Resu
 
 // buildStages lists the stages in pipeline order.
 func buildStages(cfg *config.Config, ev *ghactions.Context, runner *ghactions.Runner, tagStage *tagsStage) []pipeline.Stage {
-	stages := []pipeline.Stage{tagStage}
+	stages := []pipeline.Stage{&lintStage{cfg: cfg, log: runner}, tagStage}
 	var rest []pipeline.Stage
 	if cfg.Plan {
 		for i, s := range rest {
@@ -157,6 +159,18 @@ func buildStages(cfg *config.Config, ev *ghactions.Context, runner *ghactions.Ru
 		}
 	}
 	return append(stages, rest...)
+}
+
+// workspace is GITHUB_WORKSPACE, or the current directory.
+func workspace(getenv func(string) string) string {
+	if ws := getenv("GITHUB_WORKSPACE"); ws != "" {
+		return ws
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "."
+	}
+	return wd
 }
 
 // skipped wraps a stage that must not run, with the reason.

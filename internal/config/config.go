@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/org/image-pipeline/internal/ghactions"
+	"github.com/org/image-pipeline/internal/lint"
 	"github.com/org/image-pipeline/internal/tags"
 )
 
@@ -35,13 +36,40 @@ type Config struct {
 	Plan        bool
 	Context     string
 	File        string
+	Lint        LintConfig
+	ReportsDir  string
 	Push        PushMode
 	GitHubToken string
 	Summary     bool
 	ReportJSON  string
 
+	// Workspace is the directory relative paths are resolved against
+	// (GITHUB_WORKSPACE, or the current directory).
+	Workspace string
+
 	// Secrets holds every secret value read, so the runner can mask them.
 	Secrets []string
+}
+
+// ReportPath is where the report file name goes: inside reports-dir,
+// resolved against the workspace.
+func (c *Config) ReportPath(name string) string {
+	dir := c.ReportsDir
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(c.Workspace, dir)
+	}
+	return filepath.Join(dir, name)
+}
+
+// LintConfig holds the lint inputs.
+type LintConfig struct {
+	Enabled bool
+	// FailureThreshold is "" (the config file's, else hadolint's info) or a
+	// severity name.
+	FailureThreshold  string
+	Ignore            []string
+	ConfigFile        string
+	TrustedRegistries []string
 }
 
 // Source returns an input's raw value and whether it was given at all.
@@ -82,6 +110,13 @@ func Parse(src Source) (*Config, error) {
 		Summary:     p.Bool("summary"),
 		ReportJSON:  p.String("report-json"),
 		CacheImage:  p.String("cache-image"),
+		ReportsDir:  p.String("reports-dir"),
+		Lint: LintConfig{
+			Enabled:           p.Bool("lint"),
+			FailureThreshold:  p.Enum("lint-failure-threshold"),
+			ConfigFile:        p.String("lint-config"),
+			TrustedRegistries: p.List("lint-trusted-registries"),
+		},
 		Plan:        p.Bool("plan"),
 	}
 	var err error
@@ -96,6 +131,16 @@ func Parse(src Source) (*Config, error) {
 	}
 	if c.Labels, err = tags.ParseLabels(p.Lines("labels")); err != nil {
 		p.FailErr(err)
+	}
+	for _, code := range p.List("lint-ignore") {
+		if codes, err := lint.ParseCodeList(code); err != nil || len(codes) != 1 {
+			p.Fail(&InputError{Input: "lint-ignore", Value: code, Problem: "is not a rule code", Accepted: "rule codes such as DL3008, SC2086, IP001"})
+		} else {
+			c.Lint.Ignore = append(c.Lint.Ignore, codes[0])
+		}
+	}
+	if c.ReportsDir == "" {
+		c.ReportsDir = "image-pipeline-reports"
 	}
 	if c.Context == "" {
 		c.Context = "."
@@ -184,7 +229,13 @@ func (r *Reader) Enum(name string) string {
 			return ok
 		}
 	}
-	r.Fail(&InputError{Input: name, Value: v, Problem: "is not accepted", Accepted: strings.Join(in.Values, ", ")})
+	var accepted []string
+	for _, ok := range in.Values {
+		if ok != "" {
+			accepted = append(accepted, ok)
+		}
+	}
+	r.Fail(&InputError{Input: name, Value: v, Problem: "is not accepted", Accepted: strings.Join(accepted, ", ")})
 	return in.Default
 }
 

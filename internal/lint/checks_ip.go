@@ -183,20 +183,20 @@ func (l *linter) checkContextFiles() error {
 	dir := l.opts.contextDir
 	st, err := os.Stat(dir)
 	if err != nil {
-		return fmt.Errorf("lint: cannot read the build context %s: %w", dir, err)
+		return fmt.Errorf("cannot read the build context %s: %w", dir, err)
 	}
 	if !st.IsDir() {
-		return fmt.Errorf("lint: the build context %s is not a directory", dir)
+		return fmt.Errorf("the build context %s is not a directory", dir)
 	}
 	var pm *patternmatcher.PatternMatcher
 	if f, err := os.Open(filepath.Join(dir, ".dockerignore")); err == nil {
 		patterns, rerr := ignorefile.ReadAll(f)
 		f.Close()
 		if rerr != nil {
-			return fmt.Errorf("lint: cannot read %s: %w", filepath.Join(dir, ".dockerignore"), rerr)
+			return fmt.Errorf("cannot read %s: %w", filepath.Join(dir, ".dockerignore"), rerr)
 		}
 		if pm, err = patternmatcher.New(patterns); err != nil {
-			return fmt.Errorf("lint: %s has an invalid pattern: %w", filepath.Join(dir, ".dockerignore"), err)
+			return fmt.Errorf("%s has an invalid pattern: %w", filepath.Join(dir, ".dockerignore"), err)
 		}
 	}
 	budget := maxContextEntries

@@ -62,7 +62,7 @@ type hit struct {
 func LintFile(path string, cfg *Config, opts ...Option) ([]Finding, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("lint: cannot read Dockerfile %s: %w", path, err)
+		return nil, fmt.Errorf("cannot read the Dockerfile %s: %w", path, err)
 	}
 	return Lint(path, src, cfg, opts...)
 }
