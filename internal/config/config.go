@@ -117,7 +117,7 @@ func Parse(src Source) (*Config, error) {
 			ConfigFile:        p.String("lint-config"),
 			TrustedRegistries: p.List("lint-trusted-registries"),
 		},
-		Plan:        p.Bool("plan"),
+		Plan: p.Bool("plan"),
 	}
 	var err error
 	if c.Images, err = tags.ParseImages(p.Lines("image")); err != nil {
