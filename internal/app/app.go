@@ -42,12 +42,14 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		return ExitOK
 	case "run", "plan":
 		return env.run(ctx, cmd, rest)
+	case "lint":
+		return env.lintCommand(rest)
 	}
 	if strings.HasPrefix(cmd, "-") {
 		// Flags without a command: `image-pipeline --image x` means run.
 		return env.run(ctx, "run", args)
 	}
-	fmt.Fprintf(stderr, "image-pipeline: unknown command %q; commands: run, plan, version, help\n", cmd)
+	fmt.Fprintf(stderr, "image-pipeline: unknown command %q; commands: run, plan, lint, version, help\n", cmd)
 	return ExitConfig
 }
 
@@ -63,6 +65,8 @@ func usage() string {
 Usage:
   image-pipeline run  [flags]    run the pipeline (the default in GitHub Actions)
   image-pipeline plan [flags]    print the computed tags, cache refs and labels without building
+  image-pipeline lint [--config FILE] [--format text|json|sarif] [--failure-threshold LEVEL] DOCKERFILE...
+                                 lint Dockerfiles (hadolint-compatible); exit 1 at the threshold
   image-pipeline version         print the version
   image-pipeline help            print this help
 
