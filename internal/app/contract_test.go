@@ -41,6 +41,7 @@ func TestMain(m *testing.M) {
 
 // runnerRun is one invocation of the binary as the runner does it.
 type runnerRun struct {
+	workspace       string
 	code            int
 	stdout, stderr  string
 	outputs         map[string]string
@@ -110,10 +111,15 @@ func runAsRunner(t *testing.T, fixture string, inputs, extraEnv map[string]strin
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
+	if df, ok := extraEnv["TEST_DOCKERFILE"]; ok {
+		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	r := runnerRun{stdout: stdout.String(), stderr: stderr.String(), outputFile: env["GITHUB_OUTPUT"]}
+	r := runnerRun{workspace: dir, stdout: stdout.String(), stderr: stderr.String(), outputFile: env["GITHUB_OUTPUT"]}
 	var exitErr *exec.ExitError
 	switch {
 	case errors.As(err, &exitErr):
@@ -379,5 +385,36 @@ func copyDir(t *testing.T, src, dst string) {
 		if err := os.WriteFile(filepath.Join(dst, e.Name()), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// A lint gate fails the run only after every report is written, and each
+// finding is an annotation on the Dockerfile's line.
+func TestRunnerContractLintGate(t *testing.T) {
+	r := runAsRunner(t, "push_main", map[string]string{"lint-failure-threshold": "warning"}, map[string]string{
+		"TEST_DOCKERFILE": "FROM docker.io/library/debian:12\nWORKDIR relative/dir\nRUN cd /tmp && echo hi\n",
+	})
+	if r.code != 1 {
+		t.Fatalf("exit code %d, want 1\n%s", r.code, r.stdout)
+	}
+	for _, want := range []string{
+		"::error file=Dockerfile,line=2,",
+		"::warning file=Dockerfile,line=3,",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("log lacks annotation %q:\n%s", want, r.stdout)
+		}
+	}
+	if r.outputs["lint-errors"] != "1" || r.outputs["result"] != "failure" || r.outputs["lint-sarif"] != "image-pipeline-reports/lint.sarif" {
+		t.Errorf("outputs %v", r.outputs)
+	}
+	if _, err := os.Stat(filepath.Join(r.workspace, r.outputs["lint-sarif"])); err != nil {
+		t.Errorf("SARIF file not written: %v", err)
+	}
+	if !strings.Contains(r.summary, "❌ **lint gate**: findings at or above warning") || !strings.Contains(r.summary, "DL3000") {
+		t.Errorf("summary lacks the closed gate or the finding:\n%s", r.summary)
+	}
+	if !strings.Contains(r.stdout, "::error::lint gate failed") {
+		t.Errorf("no final error line for the closed gate:\n%s", r.stdout)
 	}
 }
