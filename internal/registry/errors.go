@@ -26,8 +26,10 @@ type CredentialsError struct {
 
 func (e *CredentialsError) Error() string {
 	switch {
-	case e.Status == http.StatusForbidden:
+	case e.Status == http.StatusForbidden && e.Repository != "":
 		return fmt.Sprintf("registry %s denied user %q push access to repository %s (HTTP 403): %s", e.Registry, e.User, e.Repository, e.Hint)
+	case e.Status == http.StatusForbidden:
+		return fmt.Sprintf("registry %s denied user %q access (HTTP 403): %s", e.Registry, e.User, e.Hint)
 	case e.User == "":
 		return fmt.Sprintf("registry %s requires credentials (HTTP 401) and none were given for it: %s", e.Registry, e.Hint)
 	default:
@@ -118,10 +120,12 @@ func describe(err error, cred *Credential, uploads func(path string) string) err
 		return err
 	}
 	repo, object := placeRequest(u, uploads)
-	if status == http.StatusUnauthorized || (status == http.StatusForbidden && repo != "") {
+	if status == http.StatusUnauthorized || status == http.StatusForbidden {
+		// A token service may live on another host (auth.docker.io): name
+		// the registry the login is for.
 		ce := &CredentialsError{Registry: u.Host, Repository: repo, Status: status, Err: err}
 		if cred != nil {
-			ce.User, ce.Hint = cred.Username, cred.hint()
+			ce.Registry, ce.User, ce.Hint = cred.Registry, cred.Username, cred.hint()
 			if status == http.StatusForbidden && cred.Source == SourceGitHubToken {
 				ce.Hint = "give the job `permissions: packages: write` and, for an existing package, the repository write access in its package settings"
 			}

@@ -115,6 +115,7 @@ func (w *wire) fault(req *http.Request, what string) {
 	w.mu.Lock()
 	w.lastFault[req.URL.Host] = d
 	w.mu.Unlock()
+	w.logf("registry %s answered %s (retried while push-timeout allows)", req.URL.Host, d)
 }
 
 // lastFaults describes the last fault of each registry.
@@ -164,7 +165,7 @@ func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
 				w.notBefore[host] = until
 			}
 			w.mu.Unlock()
-			w.logf("registry %s answered %s and asks to wait %s (Retry-After)", host, resp.Status, d)
+			w.logf("registry %s asks to wait %s before the next request (Retry-After)", host, d)
 		}
 	}
 	if req.Method == http.MethodPost && resp.StatusCode == http.StatusAccepted && strings.HasSuffix(req.URL.Path, "/blobs/uploads/") {

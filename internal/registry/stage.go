@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -75,6 +76,10 @@ func (s *Stage) skipReason(st *pipeline.State) string {
 // and fills st.Push and the summary section.
 func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 	st.Push = &pipeline.PushOutcome{}
+	if st.Build == nil || st.Build.Final() == nil || st.Plan == nil {
+		st.Push.Reason = ReasonNoImage
+		return errors.New("there is no built image or no tag plan to push (the push stage ran although its skip reason says it should not)")
+	}
 	p, err := New(s.opts, s.engine)
 	if err != nil {
 		st.Push.Reason = "the push inputs are invalid"
@@ -101,6 +106,11 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 	s.result = res
 	if err != nil {
 		st.Push.Reason = "the push failed"
+		// Tags written before a failure point at the complete image: say so.
+		var te *TagError
+		if errors.As(err, &te) && len(te.Written) > 0 {
+			st.Push.Digest, st.Push.Refs = te.Digest, te.Written
+		}
 		st.AddSection("Push", failureMarkdown(res))
 		return err
 	}
