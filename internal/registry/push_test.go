@@ -234,3 +234,27 @@ func TestPushIndex(t *testing.T) {
 		t.Errorf("the pushed index does not validate: %v", err)
 	}
 }
+
+// TestPushWithDockerConfig logs in to the TLS + htpasswd registry with the
+// Docker config file that `docker login` wrote (DOCKER_CONFIG), no input.
+func TestPushWithDockerConfig(t *testing.T) {
+	env := testenv.RequireRegistries(t)
+	if env.DockerConfig == "" {
+		t.Fatalf("the test environment has no DOCKER_CONFIG directory; re-create it with %s", testenv.StartCommand)
+	}
+	pusher, err := New(Options{DockerConfig: env.DockerConfig, Transport: env.Transport(), Retry: fastRetry}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := env.UniqueRepo(t, env.AuthRegistry, "dockerconfig")
+	bi, want := randomLayout(t, 1, 512)
+	if c, ok, err := pusher.creds.lookup(env.AuthRegistry); err != nil || !ok || c.Source != SourceDockerConfig || c.Username != env.AuthUser {
+		t.Fatalf("lookup(%s) = %+v, %v, %v; want %s's login from the Docker config", env.AuthRegistry, c, ok, err, env.AuthUser)
+	}
+	if _, err := pusher.Push(t.Context(), Request{Image: bi, Tags: tagsOf(repo, "main")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := headDirect(t, env, repo+":main"); got != want {
+		t.Errorf("main points at %q, want %s", got, want)
+	}
+}
