@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	bkclient "github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/session"
 )
 
 // EngineDialer is the part of the Docker Engine API client
@@ -35,16 +36,9 @@ func NewEngineClient(ctx context.Context, engine EngineDialer, opts ...bkclient.
 		}
 		return conn, nil
 	}
-	dialSession := func(ctx context.Context, proto string, meta map[string][]string) (net.Conn, error) {
-		conn, err := engine.DialHijack(ctx, "/session", proto, meta)
-		if err != nil {
-			return nil, fmt.Errorf("open a build session on the Docker Engine's /session endpoint: %w", err)
-		}
-		return conn, nil
-	}
 	all := append([]bkclient.ClientOpt{
 		bkclient.WithContextDialer(dialGRPC),
-		bkclient.WithSessionDialer(dialSession),
+		bkclient.WithSessionDialer(engineSessionDialer(engine)),
 	}, opts...)
 	// An empty address: the dialer above decides where to connect.
 	c, err := bkclient.New(ctx, "", all...)
@@ -74,4 +68,16 @@ func NewRemoteClient(ctx context.Context, address string, opts ...bkclient.Clien
 		return nil, fmt.Errorf("create a BuildKit client for buildkitd at %s: %w", address, err)
 	}
 	return c, nil
+}
+
+// engineSessionDialer opens build sessions on the engine's /session
+// endpoint. A session shared by several solves is run with it directly.
+func engineSessionDialer(engine EngineDialer) session.Dialer {
+	return func(ctx context.Context, proto string, meta map[string][]string) (net.Conn, error) {
+		conn, err := engine.DialHijack(ctx, "/session", proto, meta)
+		if err != nil {
+			return nil, fmt.Errorf("open a build session on the Docker Engine's /session endpoint: %w", err)
+		}
+		return conn, nil
+	}
 }

@@ -79,8 +79,11 @@ type BuiltImage struct {
 	// OCILayout is the path of an OCI image layout directory holding it.
 	OCILayout string
 	// Digest is the manifest (or index) digest when known before pushing.
-	Digest    string
-	Platforms []string
+	Digest string
+	// ConfigDigest is the image config digest ("sha256:…"; the image id
+	// docker shows), "" for a multi-platform index.
+	ConfigDigest string
+	Platforms    []string
 	// CacheRefs are the refs this image must be pushed to as build cache
 	// (inline cache), e.g. builder-<branch> and <branch>.
 	CacheRefs []string
@@ -91,6 +94,11 @@ type BuildOutcome struct {
 	Driver              string // "docker" or "remote"
 	Images              []BuiltImage
 	CacheHits, Executed int // vertices served from cache vs run
+	// ImageID is the final image's id (the imageid output): its config
+	// digest, or its index digest for a multi-platform image.
+	ImageID string
+	// CacheMode is how the cache ladder was stored: inline, registry or none.
+	CacheMode string
 }
 
 // Final returns the final image, or nil.

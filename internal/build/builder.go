@@ -1,0 +1,620 @@
+package build
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/containerd/containerd/v2/core/content"
+	contentlocal "github.com/containerd/containerd/v2/plugins/content/local"
+	"github.com/containerd/platforms"
+	"github.com/docker/docker/api/types/system"
+	"github.com/docker/docker/client"
+	"github.com/google/go-containerregistry/pkg/authn"
+	bkclient "github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/client/ociindex"
+	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	"github.com/moby/buildkit/session"
+	sessioncontent "github.com/moby/buildkit/session/content"
+	"github.com/moby/buildkit/session/filesync"
+	"github.com/moby/buildkit/session/secrets/secretsprovider"
+	"github.com/moby/buildkit/util/grpcerrors"
+	"github.com/moby/buildkit/util/progress/progressui"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/tonistiigi/fsutil"
+	fstypes "github.com/tonistiigi/fsutil/types"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc/codes"
+
+	"github.com/org/image-pipeline/internal/pipeline"
+)
+
+// Builder runs Dockerfile builds on one BuildKit.
+type Builder interface {
+	// Features says what the BuildKit behind the builder offers.
+	Features() Features
+	// Build builds the options' Dockerfile for the tag plan (labels, cache
+	// refs, image names), streaming BuildKit's plain progress to progress.
+	// A failed build returns a *BuildError.
+	Build(ctx context.Context, plan *pipeline.TagPlan, progress io.Writer) (*Result, error)
+	// Close releases the connection.
+	Close() error
+}
+
+// Engine is the part of the Docker Engine API client
+// (*github.com/docker/docker/client.Client) the docker driver uses.
+type Engine interface {
+	EngineDialer
+	Info(ctx context.Context) (system.Info, error)
+}
+
+// Features is what a BuildKit offers to this action.
+type Features struct {
+	// Driver is DriverDocker or DriverRemote.
+	Driver string
+	// Description is one line for the log: the daemon, its version, and
+	// what it can export.
+	Description string
+	// Exporter is "moby" (images kept in the Docker Engine's store) or
+	// "oci" (images written to an OCI layout for the push stage).
+	Exporter string
+	// RegistryCache is true when the BuildKit exports registry cache
+	// (mode=max); otherwise only inline cache.
+	RegistryCache bool
+	// MultiPlatform is true when one build may produce several platforms.
+	MultiPlatform bool
+	// Version is the BuildKit version, when the daemon tells it.
+	Version string
+}
+
+// Result is the outcome of a build.
+type Result struct {
+	// Outcome is what the build stage hands to the next stages.
+	Outcome pipeline.BuildOutcome
+	// Solves lists each solve (builder image, final image) with its
+	// duration and step counts.
+	Solves []SolveReport
+	// Steps counts the build's Dockerfile steps, each counted once.
+	Steps StepCounts
+	// Cache says how the cache ladder was used.
+	Cache CacheReport
+	// Duration is the whole build, session included.
+	Duration time.Duration
+}
+
+// SolveReport is one solve of a build.
+type SolveReport struct {
+	Role     string // pipeline.RoleFinal or pipeline.RoleBuilder
+	Target   string
+	Duration time.Duration
+	Steps    StepCounts
+}
+
+// CacheReport says how a build used the cache ladder.
+type CacheReport struct {
+	// Mode is the storage used: inline, registry or none.
+	Mode          string
+	Read, Written []string
+	Notes         []string
+}
+
+// NewEngine returns a Docker Engine API client for DOCKER_HOST (and the
+// other DOCKER_* variables), negotiating the API version, for the docker
+// driver and the push stage.
+func NewEngine() (*client.Client, error) {
+	c, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("create a Docker Engine client (check DOCKER_HOST): %w", err)
+	}
+	return c, nil
+}
+
+// New connects to the BuildKit the options name: a buildkitd at
+// BuildkitAddress, else the Docker Engine's embedded BuildKit through
+// engine (nil: a client from DOCKER_HOST). It asks the daemon what it
+// offers, so a daemon that does not answer is reported here.
+func New(ctx context.Context, o Options, engine Engine) (Builder, error) {
+	if o.Driver() == DriverRemote {
+		return newRemote(ctx, o)
+	}
+	return newDocker(ctx, o, engine)
+}
+
+// probeTimeout bounds the questions asked when connecting.
+const probeTimeout = 30 * time.Second
+
+func newDocker(ctx context.Context, o Options, engine Engine) (Builder, error) {
+	b := &bkBuilder{opts: o}
+	host := "the Docker Engine (DOCKER_HOST)"
+	if engine == nil {
+		c, err := NewEngine()
+		if err != nil {
+			return nil, err
+		}
+		b.closers = append(b.closers, c.Close)
+		engine = c
+	}
+	if h, ok := engine.(interface{ DaemonHost() string }); ok {
+		host = "the Docker Engine at " + h.DaemonHost()
+	}
+	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	info, err := engine.Info(pctx)
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("%s does not answer (is DOCKER_HOST right, and is the Docker socket mounted into the action?): %w", host, err)
+	}
+	bk, err := NewEngineClient(ctx, engine)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	b.c, b.dialer = bk, engineSessionDialer(engine)
+	b.closers = append(b.closers, bk.Close)
+	if _, err := bk.ListWorkers(pctx); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("%s (Docker %s) does not offer BuildKit over its API: %w", host, info.ServerVersion, err)
+	}
+	containerd := false
+	for _, kv := range info.DriverStatus {
+		if kv[0] == "driver-type" && kv[1] == "io.containerd.snapshotter.v1" {
+			containerd = true
+		}
+	}
+	version := buildkitVersion(pctx, bk)
+	f := Features{Driver: DriverDocker, Exporter: "moby", Version: version}
+	embedded := "embedded BuildKit"
+	if version != "" {
+		embedded += " " + version
+	}
+	if containerd {
+		f.RegistryCache, f.MultiPlatform = true, true
+		f.Description = fmt.Sprintf("%s, Docker %s with the containerd image store: %s (images kept in the engine, registry cache, multi-platform)", host, info.ServerVersion, embedded)
+	} else {
+		f.Description = fmt.Sprintf("%s, Docker %s with the classic image store: %s (images kept in the engine, inline cache only, one platform)", host, info.ServerVersion, embedded)
+	}
+	b.features = f
+	return b, nil
+}
+
+// buildkitVersion asks BuildKit its version; BuildKits before v0.11 (such
+// as the one in Docker 20.10) do not say.
+func buildkitVersion(ctx context.Context, c *bkclient.Client) string {
+	info, err := c.Info(ctx)
+	if err != nil {
+		if grpcerrors.Code(err) == codes.Unimplemented {
+			return "(before v0.11)"
+		}
+		return ""
+	}
+	return info.BuildkitVersion.Version
+}
+
+func newRemote(ctx context.Context, o Options) (Builder, error) {
+	addr := strings.TrimSpace(o.BuildkitAddress)
+	var copts []bkclient.ClientOpt
+	if o.BuildkitTLSCA != "" {
+		serverName := ""
+		if u, err := url.Parse(addr); err == nil {
+			if h, _, err := net.SplitHostPort(u.Host); err == nil {
+				serverName = h
+			} else {
+				serverName = u.Host
+			}
+		}
+		copts = append(copts, bkclient.WithServerConfig(serverName, o.resolve(o.BuildkitTLSCA)))
+	}
+	if o.BuildkitTLSCert != "" {
+		copts = append(copts, bkclient.WithCredentials(o.resolve(o.BuildkitTLSCert), o.resolve(o.BuildkitTLSKey)))
+	}
+	bk, err := NewRemoteClient(ctx, addr, copts...)
+	if err != nil {
+		return nil, fmt.Errorf("input %q: %w", "buildkit-address", err)
+	}
+	b := &bkBuilder{opts: o, c: bk, dialer: bk.Dialer(), closers: []func() error{bk.Close}}
+	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	workers, err := bk.ListWorkers(pctx)
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("buildkitd at %s does not answer (check buildkit-address and the buildkit-tls-* inputs): %w", addr, err)
+	}
+	var plats []string
+	for _, w := range workers {
+		for _, p := range w.Platforms {
+			if s := platforms.Format(p); !slices.Contains(plats, s) {
+				plats = append(plats, s)
+			}
+		}
+	}
+	version := buildkitVersion(pctx, bk)
+	b.features = Features{
+		Driver: DriverRemote, Exporter: "oci", RegistryCache: true, MultiPlatform: true, Version: version,
+		Description: fmt.Sprintf("buildkitd %s at %s, platforms %s (OCI layout for the push stage, registry cache mode=max, multi-platform)",
+			version, addr, strings.Join(plats, ", ")),
+	}
+	return b, nil
+}
+
+// bkBuilder is both drivers: they differ in how BuildKit is reached, what it
+// exports and where the images end up.
+type bkBuilder struct {
+	opts     Options
+	c        *bkclient.Client
+	dialer   session.Dialer
+	features Features
+	closers  []func() error
+}
+
+func (b *bkBuilder) Features() Features { return b.features }
+
+func (b *bkBuilder) Close() error {
+	var errs []error
+	for i := len(b.closers) - 1; i >= 0; i-- {
+		errs = append(errs, b.closers[i]())
+	}
+	b.closers = nil
+	return errors.Join(errs...)
+}
+
+// job is one solve of a build.
+type job struct {
+	role, target string
+	names        []string // image names (engine tags, OCI index names)
+	cacheRefs    []string
+	exports      []bkclient.CacheOptionsEntry
+}
+
+// Build implements Builder.
+func (b *bkBuilder) Build(ctx context.Context, plan *pipeline.TagPlan, progress io.Writer) (*Result, error) {
+	start := time.Now()
+	o := b.opts
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	df, err := readDockerfile(o.dockerfilePath(), o.dockerfileDisplay())
+	if err != nil {
+		return nil, err
+	}
+	final, builderTarget, err := df.targets(o)
+	if err != nil {
+		return nil, err
+	}
+	if len(o.Platforms) > 1 && !b.features.MultiPlatform {
+		return nil, fmt.Errorf("input %q: building %d platforms (%s) in one image needs a BuildKit that exports multi-platform images, and %s exports one platform only; set buildkit-address to a buildkitd, or enable the Docker Engine's containerd image store",
+			"platforms", len(o.Platforms), strings.Join(o.Platforms, ","), b.features.Description)
+	}
+	cp, err := planCache(o, b.features.RegistryCache, plan)
+	if err != nil {
+		return nil, err
+	}
+	attrs, err := b.frontendAttrs(plan)
+	if err != nil {
+		return nil, err
+	}
+	secrets, err := o.secretValues()
+	if err != nil {
+		return nil, err
+	}
+	keychain := o.Keychain
+	if keychain == nil && o.DockerConfig != "" {
+		if keychain, err = DockerConfigKeychain(o.DockerConfig); err != nil {
+			return nil, err
+		}
+	}
+
+	var planTags []string
+	if plan != nil {
+		planTags = plan.Tags
+	}
+	jobs := []job{{role: pipeline.RoleFinal, target: final, names: uniq(append(slices.Clone(planTags), cp.FinalRefs...)), cacheRefs: cp.FinalRefs, exports: cp.Exports}}
+	if builderTarget != "" && len(cp.BuilderRefs) > 0 {
+		jobs = append(jobs, job{role: pipeline.RoleBuilder, target: builderTarget, names: cp.BuilderRefs, cacheRefs: cp.BuilderRefs})
+	}
+
+	// One session for every solve: the context is sent once, and the
+	// solves share the daemon's cache as they run side by side.
+	sess, layoutDir, err := b.newSession(ctx, secrets, keychain)
+	if err != nil {
+		return nil, err
+	}
+	sessCtx, stopSession := context.WithCancel(context.WithoutCancel(ctx))
+	sessDone := make(chan error, 1)
+	go func() { sessDone <- sess.Run(sessCtx, b.dialer) }()
+	defer func() {
+		_ = sess.Close()
+		stopSession()
+		<-sessDone
+	}()
+
+	tr := newTracker()
+	merged := make(chan *bkclient.SolveStatus)
+	if progress == nil {
+		progress = io.Discard
+	}
+	display, err := progressui.NewDisplay(progress, progressui.PlainMode)
+	if err != nil {
+		return nil, fmt.Errorf("start the build log: %w", err)
+	}
+	displayDone := make(chan struct{})
+	go func() {
+		defer close(displayDone)
+		_, _ = display.UpdateFrom(context.WithoutCancel(ctx), merged)
+	}()
+
+	reports := make([]SolveReport, len(jobs))
+	images := make([]pipeline.BuiltImage, len(jobs))
+	var forwarders sync.WaitGroup
+	g, gctx := errgroup.WithContext(ctx)
+	for i, j := range jobs {
+		ch := make(chan *bkclient.SolveStatus)
+		forwarders.Add(1)
+		go func() {
+			defer forwarders.Done()
+			for s := range ch {
+				tr.update(j.role, s)
+				merged <- s
+			}
+		}()
+		g.Go(func() error {
+			t0 := time.Now()
+			resp, err := b.c.Solve(gctx, nil, b.solveOpt(sess, j, attrs, cp), ch)
+			reports[i] = SolveReport{Role: j.role, Target: j.target, Duration: time.Since(t0)}
+			if err != nil {
+				if ctxErr := context.Cause(gctx); gctx.Err() != nil && ctx.Err() == nil && ctxErr != nil && !errors.Is(err, ctxErr) {
+					// Cancelled because the other solve failed: report that one.
+					return err
+				}
+				return newBuildError(err, j.target, o.dockerfileDisplay(), tr)
+			}
+			img, err := b.builtImage(j, resp, layoutDir)
+			if err != nil {
+				return err
+			}
+			images[i] = img
+			return nil
+		})
+	}
+	err = g.Wait()
+	forwarders.Wait()
+	close(merged)
+	<-displayDone
+	if err != nil {
+		var be *BuildError
+		if !errors.As(err, &be) {
+			select {
+			case serr := <-sessDone:
+				if serr != nil {
+					err = fmt.Errorf("%w (the build session ended: %v)", err, serr)
+				}
+				sessDone <- serr
+			default:
+			}
+		}
+		return nil, err
+	}
+
+	res := &Result{
+		Solves: reports,
+		Steps:  tr.counts(""),
+		Cache:  CacheReport{Mode: cp.Mode, Read: cp.Read, Written: cp.Written, Notes: cp.Notes},
+	}
+	for i := range reports {
+		res.Solves[i].Steps = tr.counts(jobs[i].role)
+	}
+	res.Outcome = pipeline.BuildOutcome{
+		Driver:    b.features.Driver,
+		Images:    images,
+		CacheHits: res.Steps.Cached,
+		Executed:  res.Steps.Executed,
+		ImageID:   cmp.Or(images[0].ConfigDigest, images[0].Digest),
+		CacheMode: cp.Mode,
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+func uniq(s []string) []string {
+	var out []string
+	for _, v := range s {
+		if v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// frontendAttrs are the dockerfile.v0 options common to every solve.
+func (b *bkBuilder) frontendAttrs(plan *pipeline.TagPlan) (map[string]string, error) {
+	o := b.opts
+	attrs := map[string]string{"filename": filepath.Base(o.dockerfilePath())}
+	args, err := parseKeyValues(o.BuildArgs)
+	if err != nil {
+		return nil, fmt.Errorf("input %q: %w", "build-args", err)
+	}
+	for _, kv := range args {
+		attrs["build-arg:"+kv[0]] = kv[1]
+	}
+	var labels [][2]string
+	if plan != nil {
+		// The tag plan's labels are key=value lines from the tag engine.
+		for _, l := range plan.Labels {
+			if k, v, ok := strings.Cut(l, "="); ok && k != "" {
+				labels = append(labels, [2]string{k, v})
+			}
+		}
+	}
+	extra, err := parseKeyValues(o.Labels)
+	if err != nil {
+		return nil, fmt.Errorf("input %q: %w", "labels", err)
+	}
+	for _, kv := range append(labels, extra...) {
+		attrs["label:"+kv[0]] = kv[1] // later (explicit) labels win
+	}
+	if len(o.Platforms) > 0 {
+		var ps []string
+		for _, p := range o.Platforms {
+			ps = append(ps, strings.TrimSpace(p))
+		}
+		attrs["platform"] = strings.Join(ps, ",")
+	}
+	if o.NoCache {
+		attrs["no-cache"] = ""
+	}
+	if o.Pull {
+		attrs["image-resolve-mode"] = "pull"
+	}
+	return attrs, nil
+}
+
+// resetOwner sends the context as root-owned files, as docker build does.
+func resetOwner(_ string, st *fstypes.Stat) fsutil.MapResult {
+	st.Uid, st.Gid = 0, 0
+	return fsutil.MapResultKeep
+}
+
+// newSession prepares the build session: the context and the Dockerfile's
+// directory as local mounts, the secrets, registry credentials, and (OCI
+// exporter) the layout directory the images are written to.
+func (b *bkBuilder) newSession(ctx context.Context, secrets map[string][]byte, kc authn.Keychain) (*session.Session, string, error) {
+	o := b.opts
+	mount := func(input, dir string) (fsutil.FS, error) {
+		fs, err := fsutil.NewFS(dir)
+		if err != nil {
+			return nil, fmt.Errorf("input %q: open %s: %w", input, dir, err)
+		}
+		return fsutil.NewFilterFS(fs, &fsutil.FilterOpt{Map: resetOwner})
+	}
+	ctxFS, err := mount("context", o.contextDir())
+	if err != nil {
+		return nil, "", err
+	}
+	dfFS, err := mount("file", filepath.Dir(o.dockerfilePath()))
+	if err != nil {
+		return nil, "", err
+	}
+	abs, _ := filepath.Abs(o.contextDir())
+	sum := sha256.Sum256([]byte(b.features.Driver + "\x00" + abs))
+	sess, err := session.NewSession(ctx, "image-pipeline-"+hex.EncodeToString(sum[:8]))
+	if err != nil {
+		return nil, "", fmt.Errorf("create a build session: %w", err)
+	}
+	sess.Allow(filesync.NewFSSyncProvider(filesync.StaticDirSource{"context": ctxFS, "dockerfile": dfFS}))
+	sess.Allow(secretsprovider.FromMap(secrets))
+	sess.Allow(newSessionAuth(kc))
+	layoutDir := ""
+	if b.features.Exporter == "oci" {
+		if o.OutputDir != "" {
+			layoutDir = filepath.Join(o.resolve(o.OutputDir), "oci-layout")
+			if err := os.MkdirAll(layoutDir, 0o755); err != nil {
+				return nil, "", fmt.Errorf("create the OCI layout directory: %w", err)
+			}
+		} else if layoutDir, err = os.MkdirTemp("", "image-pipeline-oci-"); err != nil {
+			return nil, "", fmt.Errorf("create the OCI layout directory: %w", err)
+		}
+		store, err := contentlocal.NewStore(layoutDir)
+		if err != nil {
+			return nil, "", fmt.Errorf("open the OCI layout %s: %w", layoutDir, err)
+		}
+		sess.Allow(sessioncontent.NewAttachable(map[string]content.Store{"export": store}))
+	}
+	return sess, layoutDir, nil
+}
+
+// solveOpt is one solve in the shared session.
+func (b *bkBuilder) solveOpt(sess *session.Session, j job, common map[string]string, cp *cachePlan) bkclient.SolveOpt {
+	attrs := make(map[string]string, len(common)+1)
+	for k, v := range common {
+		attrs[k] = v
+	}
+	if j.target != "" {
+		attrs["target"] = j.target
+	}
+	opt := bkclient.SolveOpt{
+		Frontend:              "dockerfile.v0",
+		FrontendAttrs:         attrs,
+		SharedSession:         sess,
+		SessionPreInitialized: true,
+		CacheImports:          cp.Imports,
+		CacheExports:          slices.Clone(j.exports),
+	}
+	if cp.Inline && len(j.cacheRefs) > 0 {
+		opt.CacheExports = append(opt.CacheExports, bkclient.CacheOptionsEntry{Type: "inline"})
+	}
+	switch b.features.Exporter {
+	case "moby":
+		ex := bkclient.ExportEntry{Type: "moby", Attrs: map[string]string{}}
+		if len(j.names) > 0 {
+			ex.Attrs["name"] = strings.Join(j.names, ",")
+		}
+		opt.Exports = []bkclient.ExportEntry{ex}
+	default:
+		// The layout's content store is the session's "export" store; the
+		// index is written after the solve, with every name.
+		opt.Exports = []bkclient.ExportEntry{{Type: bkclient.ExporterOCI, Attrs: map[string]string{"tar": "false"}}}
+	}
+	return opt
+}
+
+// builtImage reads where the exporter left the image.
+func (b *bkBuilder) builtImage(j job, resp *bkclient.SolveResponse, layoutDir string) (pipeline.BuiltImage, error) {
+	img := pipeline.BuiltImage{Role: j.role, Target: j.target, CacheRefs: j.cacheRefs, Platforms: b.opts.Platforms}
+	r := resp.ExporterResponse
+	if b.features.Exporter == "moby" {
+		img.EngineImageID = r[exptypes.ExporterImageDigestKey]
+		if img.EngineImageID == "" {
+			return img, fmt.Errorf("the Docker Engine's BuildKit built stage %q but did not say which image it stored (no %s in %v)", j.target, exptypes.ExporterImageDigestKey, keys(r))
+		}
+		if len(j.names) > 0 {
+			img.EngineRef = j.names[0]
+		}
+		img.ConfigDigest = img.EngineImageID
+		return img, nil
+	}
+	raw := r[exptypes.ExporterImageDescriptorKey]
+	dt, err := base64.StdEncoding.DecodeString(raw)
+	if raw == "" || err != nil {
+		return img, fmt.Errorf("buildkitd built stage %q but did not describe the image it exported (no %s)", j.target, exptypes.ExporterImageDescriptorKey)
+	}
+	var desc ocispecs.Descriptor
+	if err := json.Unmarshal(dt, &desc); err != nil {
+		return img, fmt.Errorf("read the descriptor of the exported image: %w", err)
+	}
+	names := []ociindex.NameOrTag{}
+	for _, n := range j.names {
+		names = append(names, ociindex.Name(n))
+	}
+	if len(names) == 0 {
+		names = append(names, ociindex.Tag(j.role))
+	}
+	if err := ociindex.NewStoreIndex(layoutDir).Put(desc, names...); err != nil {
+		return img, fmt.Errorf("write the index of the OCI layout %s: %w", layoutDir, err)
+	}
+	img.OCILayout = layoutDir
+	img.Digest = desc.Digest.String()
+	img.ConfigDigest = r[exptypes.ExporterImageConfigDigestKey]
+	return img, nil
+}
+
+func keys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,118 @@
+package build
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+)
+
+// stage is one FROM of a Dockerfile.
+type stage struct {
+	Name string // lower case, "" when unnamed
+	Line int    // the FROM line
+}
+
+// dockerfileInfo is what the build needs to know about the Dockerfile
+// before sending it to BuildKit: its stages, and its text for messages.
+type dockerfileInfo struct {
+	Stages []stage
+	Lines  []string
+}
+
+// readDockerfile reads the stages of the Dockerfile at path. Only FROM
+// lines are looked at: every other error is BuildKit's to report, with its
+// line, so that the messages match what the build would say.
+func readDockerfile(path, display string) (*dockerfileInfo, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read the Dockerfile %s: %w", display, err)
+	}
+	info := &dockerfileInfo{Lines: strings.Split(string(data), "\n")}
+	res, err := parser.Parse(bytes.NewReader(data))
+	if err != nil {
+		// Leave the error to the build, which reports it with its line.
+		return info, nil
+	}
+	for _, n := range res.AST.Children {
+		if !strings.EqualFold(n.Value, "from") {
+			continue
+		}
+		var words []string
+		for w := n.Next; w != nil; w = w.Next {
+			words = append(words, w.Value)
+		}
+		st := stage{Line: n.StartLine}
+		if len(words) >= 3 && strings.EqualFold(words[1], "as") {
+			st.Name = strings.ToLower(words[2])
+		}
+		info.Stages = append(info.Stages, st)
+	}
+	return info, nil
+}
+
+// hasStage reports whether a stage of that name exists (names are case
+// insensitive, as in the Dockerfile frontend).
+func (d *dockerfileInfo) hasStage(name string) bool {
+	name = strings.ToLower(name)
+	for _, s := range d.Stages {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// stageNames lists the named stages, for error messages.
+func (d *dockerfileInfo) stageNames() string {
+	var names []string
+	for _, s := range d.Stages {
+		if s.Name != "" {
+			names = append(names, s.Name)
+		}
+	}
+	if len(names) == 0 {
+		return "none (no FROM … AS name)"
+	}
+	return strings.Join(names, ", ")
+}
+
+// lastStage is the stage built when no target is given.
+func (d *dockerfileInfo) lastStage() stage {
+	if len(d.Stages) == 0 {
+		return stage{}
+	}
+	return d.Stages[len(d.Stages)-1]
+}
+
+// targets resolves the final and builder targets. builder is "" when no
+// builder image is built: builder-target none, no stage named builder, or
+// the builder is the final target itself.
+func (d *dockerfileInfo) targets(o Options) (final, builder string, err error) {
+	final = strings.ToLower(o.Target)
+	if final != "" && len(d.Stages) > 0 && !d.hasStage(final) {
+		return "", "", fmt.Errorf("input %q: the Dockerfile %s has no stage %q; accepted values: %s", "target", o.dockerfileDisplay(), o.Target, d.stageNames())
+	}
+	finalName := final
+	if finalName == "" {
+		finalName = d.lastStage().Name
+	}
+	switch bt := strings.ToLower(o.BuilderTarget); bt {
+	case BuilderTargetNone:
+	case "":
+		if d.hasStage(DefaultBuilderStage) {
+			builder = DefaultBuilderStage
+		}
+	default:
+		if len(d.Stages) > 0 && !d.hasStage(bt) {
+			return "", "", fmt.Errorf("input %q: the Dockerfile %s has no stage %q; accepted values: %s, or none", "builder-target", o.dockerfileDisplay(), o.BuilderTarget, d.stageNames())
+		}
+		builder = bt
+	}
+	if builder != "" && builder == finalName {
+		builder = ""
+	}
+	return final, builder, nil
+}

@@ -1,0 +1,346 @@
+// Package build is the build stage: it runs a Dockerfile build on BuildKit,
+// either the Docker Engine's embedded BuildKit (driver "docker") or a
+// standalone buildkitd (driver "remote"), reads and writes the branch cache
+// ladder (builder-<branch>, <branch>, buildcache-<branch>) and hands the
+// built images to the push stage through pipeline.State.
+package build
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/containerd/platforms"
+	"github.com/google/go-containerregistry/pkg/authn"
+)
+
+// Cache modes: the values of the cache input.
+const (
+	// CacheBranch is the default: the branch ladder, stored as registry
+	// cache (mode=max, buildcache-<branch>) when the builder can export it,
+	// else as inline cache on the builder-<branch> and <branch> images.
+	CacheBranch = "branch"
+	// CacheRegistry always stores the ladder as registry cache (mode=max);
+	// a builder that cannot export it is an error.
+	CacheRegistry = "registry"
+	// CacheInline always stores the ladder as inline cache on the images
+	// tagged builder-<branch> and <branch> (the seed workflow's scheme).
+	CacheInline = "inline"
+	// CacheNone reads and writes no cache refs.
+	CacheNone = "none"
+)
+
+// CacheModes lists the accepted values of the cache input.
+var CacheModes = []string{CacheBranch, CacheRegistry, CacheInline, CacheNone}
+
+// BuilderTargetNone disables the builder image.
+const BuilderTargetNone = "none"
+
+// DefaultBuilderStage is the stage used as builder target when the
+// builder-target input is empty and the Dockerfile has a stage of this name.
+const DefaultBuilderStage = "builder"
+
+// Options is what the build stage takes from the action's inputs. The app
+// maps inputs onto it; Validate reports every bad value at once.
+type Options struct {
+	// Workspace is the directory Context and File are relative to
+	// (GITHUB_WORKSPACE or the current directory). Empty: the current
+	// directory.
+	Workspace string
+	// Context is the context input: the build context directory. Empty: ".".
+	Context string
+	// File is the file input: the Dockerfile. Empty: <Context>/Dockerfile.
+	File string
+	// Target is the target input: the stage to build as the final image.
+	// Empty: the last stage.
+	Target string
+	// BuilderTarget is the builder-target input: the stage pushed as
+	// builder-<branch> for the inline cache ladder. Empty: the stage named
+	// "builder" when there is one; "none": no builder image.
+	BuilderTarget string
+	// BuildArgs are the build-args input lines, NAME=value.
+	BuildArgs []string
+	// Secrets are the secrets input lines, id=value. Values go to BuildKit
+	// through the session's secret provider, never as build args.
+	Secrets []string
+	// SecretEnvs are the secret-envs input lines, id=ENVVAR: the secret's
+	// value is read from the environment variable.
+	SecretEnvs []string
+	// Labels are the labels input lines, key=value, merged over the tag
+	// plan's labels (these win).
+	Labels []string
+	// Platforms is the platforms input, e.g. linux/amd64,linux/arm64.
+	// Empty: the builder's own platform.
+	Platforms []string
+	// NoCache is the no-cache input: run every step, ignoring caches.
+	NoCache bool
+	// Pull is the pull input: always look up a newer base image.
+	Pull bool
+	// Cache is the cache input (CacheModes). Empty: CacheBranch.
+	Cache string
+	// WriteCache allows writing cache refs (set by the app when pushing is
+	// allowed for this event). When false the cache is only read.
+	WriteCache bool
+	// PullRequest and DefaultBranch guard the default branch's cache: a
+	// pull request never writes <default>, builder-<default> or
+	// buildcache-<default>, whatever the tag plan says.
+	PullRequest   bool
+	DefaultBranch string
+
+	// BuildkitAddress is the buildkit-address input: empty for the Docker
+	// Engine's BuildKit (driver "docker", DOCKER_HOST honoured), else a
+	// buildkitd address unix:///path or tcp://host:port (driver "remote").
+	BuildkitAddress string
+	// BuildkitTLSCA, BuildkitTLSCert and BuildkitTLSKey are the
+	// buildkit-tls-ca, buildkit-tls-cert and buildkit-tls-key inputs: PEM
+	// file paths for a tcp:// buildkitd with TLS.
+	BuildkitTLSCA, BuildkitTLSCert, BuildkitTLSKey string
+
+	// Keychain gives registry credentials to BuildKit (base images, cache
+	// refs, registry cache export) through the session's auth provider.
+	// Nil: DockerConfig's credentials, else anonymous.
+	Keychain authn.Keychain
+	// DockerConfig is a directory holding a Docker config.json, read when
+	// Keychain is nil. Empty: no config file is read.
+	DockerConfig string
+	// OutputDir is where the remote driver writes OCI image layouts for the
+	// push stage. Empty: a new directory under the system's temp dir.
+	OutputDir string
+	// Getenv reads secret-envs variables. Nil: os.Getenv.
+	Getenv func(string) string
+}
+
+// Driver returns "remote" when a buildkit address is set, else "docker".
+func (o Options) Driver() string {
+	if strings.TrimSpace(o.BuildkitAddress) != "" {
+		return DriverRemote
+	}
+	return DriverDocker
+}
+
+// Driver names.
+const (
+	DriverDocker = "docker"
+	DriverRemote = "remote"
+)
+
+func (o Options) cacheMode() string {
+	if o.Cache == "" {
+		return CacheBranch
+	}
+	return o.Cache
+}
+
+// contextDir is the build context directory, resolved against Workspace.
+func (o Options) contextDir() string {
+	c := o.Context
+	if c == "" {
+		c = "."
+	}
+	return o.resolve(c)
+}
+
+// dockerfilePath is the Dockerfile, resolved against Workspace.
+func (o Options) dockerfilePath() string {
+	if o.File == "" {
+		return filepath.Join(o.contextDir(), "Dockerfile")
+	}
+	return o.resolve(o.File)
+}
+
+// dockerfileDisplay is the Dockerfile path as the user wrote it (relative
+// to the workspace), for messages and annotations.
+func (o Options) dockerfileDisplay() string {
+	if o.File != "" {
+		return filepath.ToSlash(filepath.Clean(o.File))
+	}
+	c := o.Context
+	if c == "" {
+		c = "."
+	}
+	return filepath.ToSlash(filepath.Join(c, "Dockerfile"))
+}
+
+func (o Options) resolve(p string) string {
+	if filepath.IsAbs(p) || o.Workspace == "" {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(o.Workspace, p)
+}
+
+func (o Options) getenv(k string) string {
+	if o.Getenv != nil {
+		return o.Getenv(k)
+	}
+	return os.Getenv(k)
+}
+
+// Validate checks every input without touching a daemon and returns one
+// error per problem, joined; each names its input and the accepted values.
+func (o Options) Validate() error {
+	var errs []error
+	bad := func(input, value, problem, accepted string) {
+		msg := fmt.Sprintf("input %q", input)
+		if value != "" {
+			msg += fmt.Sprintf(": %q", value)
+		}
+		msg += " " + problem
+		if accepted != "" {
+			msg += "; accepted values: " + accepted
+		}
+		errs = append(errs, errors.New(msg))
+	}
+	if !slices.Contains(append([]string{""}, CacheModes...), o.Cache) {
+		bad("cache", o.Cache, "is not accepted", strings.Join(CacheModes, ", "))
+	}
+	if fi, err := os.Stat(o.contextDir()); err != nil || !fi.IsDir() {
+		bad("context", o.Context, "is not a directory in the workspace", "a directory relative to the workspace (default .)")
+	}
+	if fi, err := os.Stat(o.dockerfilePath()); err != nil || fi.IsDir() {
+		bad("file", o.dockerfileDisplay(), "is not a file in the workspace", "a Dockerfile path relative to the workspace (default <context>/Dockerfile)")
+	}
+	if _, err := parseKeyValues(o.BuildArgs); err != nil {
+		bad("build-args", "", err.Error(), "NAME=value, one per line")
+	}
+	if _, err := parseKeyValues(o.Labels); err != nil {
+		bad("labels", "", err.Error(), "key=value, one per line")
+	}
+	if _, err := o.secretValues(); err != nil {
+		errs = append(errs, err)
+	}
+	for _, p := range o.Platforms {
+		if _, err := platforms.Parse(strings.TrimSpace(p)); err != nil || strings.TrimSpace(p) == "" {
+			bad("platforms", p, "is not a platform", "os/arch[/variant] such as linux/amd64 or linux/arm64, comma-separated")
+		}
+	}
+	if o.BuilderTarget != "" && o.BuilderTarget != BuilderTargetNone && !validStageName(o.BuilderTarget) {
+		bad("builder-target", o.BuilderTarget, "is not a stage name", "a stage name of the Dockerfile, or none (default: the stage named builder)")
+	}
+	if o.Target != "" && !validStageName(o.Target) {
+		bad("target", o.Target, "is not a stage name", "a stage name of the Dockerfile (default: the last stage)")
+	}
+	if addr := strings.TrimSpace(o.BuildkitAddress); addr != "" {
+		scheme, rest, ok := strings.Cut(addr, "://")
+		switch {
+		case !ok || rest == "":
+			bad("buildkit-address", addr, "is not an address", "unix:///path/to/buildkitd.sock or tcp://host:port (empty: the Docker Engine's BuildKit)")
+		case scheme != "unix" && scheme != "tcp":
+			bad("buildkit-address", addr, "uses a scheme this action does not support", "unix:///path/to/buildkitd.sock or tcp://host:port (empty: the Docker Engine's BuildKit)")
+		}
+	}
+	tls := map[string]string{"buildkit-tls-ca": o.BuildkitTLSCA, "buildkit-tls-cert": o.BuildkitTLSCert, "buildkit-tls-key": o.BuildkitTLSKey}
+	for _, input := range []string{"buildkit-tls-ca", "buildkit-tls-cert", "buildkit-tls-key"} {
+		p := tls[input]
+		if p == "" {
+			continue
+		}
+		if !strings.HasPrefix(strings.TrimSpace(o.BuildkitAddress), "tcp://") {
+			bad(input, p, "is set but buildkit-address is not a tcp:// address", "a PEM file path, only with buildkit-address tcp://host:port")
+			continue
+		}
+		if fi, err := os.Stat(o.resolve(p)); err != nil || fi.IsDir() {
+			bad(input, p, "is not a readable file", "a PEM file path")
+		}
+	}
+	if (o.BuildkitTLSCert == "") != (o.BuildkitTLSKey == "") {
+		bad("buildkit-tls-cert", "", "and buildkit-tls-key must be set together", "both PEM file paths, or both empty")
+	}
+	return errors.Join(errs...)
+}
+
+// validStageName accepts the names the Dockerfile frontend accepts after
+// FROM … AS.
+func validStageName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || (i > 0 && (c == '-' || c == '.'))
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// parseKeyValues reads KEY=value lines (blank lines ignored). The error
+// names the line, never its value.
+func parseKeyValues(lines []string) ([][2]string, error) {
+	var out [][2]string
+	for i, line := range lines {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" || strings.ContainsAny(k, " \t") {
+			return nil, fmt.Errorf("line %d has no NAME= before its value", i+1)
+		}
+		out = append(out, [2]string{k, v})
+	}
+	return out, nil
+}
+
+// secretValues reads the secrets and secret-envs inputs into id → value.
+// Errors never contain a value.
+func (o Options) secretValues() (map[string][]byte, error) {
+	var errs []error
+	m := map[string][]byte{}
+	for i, line := range o.Secrets {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		id, v, ok := strings.Cut(line, "=")
+		id = strings.TrimSpace(id)
+		if !ok || id == "" {
+			errs = append(errs, fmt.Errorf("input %q: line %d has no id= before its value; accepted values: id=value, one per line", "secrets", i+1))
+			continue
+		}
+		if _, dup := m[id]; dup {
+			errs = append(errs, fmt.Errorf("input %q: secret id %q is given twice; accepted values: each id once across secrets and secret-envs", "secrets", id))
+			continue
+		}
+		m[id] = []byte(v)
+	}
+	for i, line := range o.SecretEnvs {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		id, env, ok := strings.Cut(line, "=")
+		id, env = strings.TrimSpace(id), strings.TrimSpace(env)
+		if !ok || id == "" || env == "" {
+			errs = append(errs, fmt.Errorf("input %q: line %d (%q) is not id=ENVVAR; accepted values: id=ENVVAR, one per line", "secret-envs", i+1, line))
+			continue
+		}
+		if _, dup := m[id]; dup {
+			errs = append(errs, fmt.Errorf("input %q: secret id %q is given twice; accepted values: each id once across secrets and secret-envs", "secret-envs", id))
+			continue
+		}
+		v := o.getenv(env)
+		if v == "" {
+			errs = append(errs, fmt.Errorf("input %q: the environment variable %s (for secret %q) is empty or unset; accepted values: id=ENVVAR naming a set variable", "secret-envs", env, id))
+			continue
+		}
+		m[id] = []byte(v)
+	}
+	return m, errors.Join(errs...)
+}
+
+// SecretValues returns every secret value the options hold, so the runner
+// can mask each one before anything is logged.
+func (o Options) SecretValues() []string {
+	m, _ := o.secretValues()
+	out := make([]string, 0, len(m))
+	for _, v := range m {
+		if len(v) > 0 {
+			out = append(out, string(v))
+		}
+	}
+	slices.Sort(out)
+	return out
+}

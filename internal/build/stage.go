@@ -1,0 +1,215 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/org/image-pipeline/internal/ghactions"
+	"github.com/org/image-pipeline/internal/pipeline"
+)
+
+// Stage is the build stage of the pipeline.
+type Stage struct {
+	opts   Options
+	log    *ghactions.Runner
+	engine Engine
+	// connect is New; tests replace it with a fake builder.
+	connect func(context.Context, Options, Engine) (Builder, error)
+	result  *Result
+}
+
+// NewStage returns the build stage. log receives the progress (as untrusted
+// text) and the annotations; engine is the Docker Engine client for the
+// docker driver (nil: one from DOCKER_HOST, or none for the remote driver).
+func NewStage(opts Options, log *ghactions.Runner, engine Engine) pipeline.Stage {
+	return &Stage{opts: opts, log: log, engine: engine, connect: New}
+}
+
+// Name implements pipeline.Stage.
+func (s *Stage) Name() string { return "build" }
+
+// SkipReason implements pipeline.Stage: the stage is skipped when the file
+// input is empty and the context has no Dockerfile (nothing to build). An
+// explicit file input that does not exist is an error, reported by Run.
+func (s *Stage) SkipReason(*pipeline.State) string {
+	if s.opts.File != "" {
+		return ""
+	}
+	if _, err := os.Stat(s.opts.dockerfilePath()); errors.Is(err, os.ErrNotExist) {
+		return fmt.Sprintf("no Dockerfile at %s and no file input: nothing to build", s.opts.dockerfileDisplay())
+	}
+	return ""
+}
+
+// Run builds the images and hands them on in st.Build.
+func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
+	for _, v := range s.opts.SecretValues() {
+		s.log.Mask(v)
+	}
+	if err := s.opts.Validate(); err != nil {
+		return err
+	}
+	b, err := s.connect(ctx, s.opts, s.engine)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	f := b.Features()
+	s.log.Infof("Builder: %s (driver %s)", f.Description, f.Driver)
+
+	end := s.log.Group(fmt.Sprintf("BuildKit log: %s", s.opts.dockerfileDisplay()))
+	w := s.log.UntrustedWriter()
+	res, err := b.Build(ctx, st.Plan, w)
+	_ = w.Close()
+	end()
+	if err != nil {
+		s.reportFailure(st, err)
+		return err
+	}
+	s.result = res
+	st.Build = &res.Outcome
+	s.logCache(res.Cache)
+	s.log.Infof("Built in %s: %s", res.Duration.Round(100*time.Millisecond), stepsText(res.Steps))
+	for _, img := range res.Outcome.Images {
+		where := img.EngineImageID
+		if img.OCILayout != "" {
+			where = img.Digest + " in the OCI layout " + img.OCILayout
+		}
+		s.log.Infof("  %s image (stage %s): %s", img.Role, stageText(img.Target), where)
+	}
+	st.AddSection("Build", summaryMarkdown(f, res))
+	return nil
+}
+
+func (s *Stage) logCache(c CacheReport) {
+	s.log.Infof("Cache: %s", c.Mode)
+	if len(c.Read) > 0 {
+		s.log.Infof("  read: %s", strings.Join(c.Read, ", "))
+	}
+	if len(c.Written) > 0 {
+		s.log.Infof("  written: %s", strings.Join(c.Written, ", "))
+	}
+	for _, n := range c.Notes {
+		s.log.Infof("  %s", n)
+	}
+}
+
+// reportFailure annotates the Dockerfile line, prints the failing step's
+// last log lines and adds the failure to the summary.
+func (s *Stage) reportFailure(st *pipeline.State, err error) {
+	var be *BuildError
+	if !errors.As(err, &be) {
+		return
+	}
+	title := "build failed"
+	if be.Step != "" {
+		title = "build failed at " + be.Step
+	}
+	s.log.Annotate(ghactions.LevelError, be.Reason, ghactions.Annotation{File: be.File, Line: be.Line, EndLine: be.EndLine, Title: title})
+	if len(be.Logs) > 0 {
+		end := s.log.Group(fmt.Sprintf("Last %d log lines of the failed step", len(be.Logs)))
+		w := s.log.UntrustedWriter()
+		for _, l := range be.Logs {
+			_, _ = io.WriteString(w, l+"\n")
+		}
+		_ = w.Close()
+		end()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "The build failed")
+	if be.Step != "" {
+		fmt.Fprintf(&b, " at %s", code(be.Step))
+	}
+	if be.Line > 0 {
+		fmt.Fprintf(&b, " (%s line %d)", code(be.File), be.Line)
+	}
+	fmt.Fprintf(&b, ":\n\n```\n%s\n```\n", fence(be.Reason))
+	if len(be.Logs) > 0 {
+		fmt.Fprintf(&b, "\nLast log lines:\n\n```\n%s\n```\n", fence(strings.Join(be.Logs, "\n")))
+	}
+	st.AddSection("Build", b.String())
+}
+
+// Fact is the summary table's key fact: "sha256:0123456789ab…, 9/10 steps
+// cached (inline cache)".
+func (s *Stage) Fact(st *pipeline.State) string {
+	if st.Build == nil || s.result == nil {
+		return ""
+	}
+	return fmt.Sprintf("%s, %s (%s cache)", shortID(st.Build.ImageID), stepsText(s.result.Steps), s.result.Cache.Mode)
+}
+
+// Outputs are the build's action outputs: cache-hits and cache-misses
+// (Dockerfile steps served from the cache and run) and imageid.
+func Outputs(b *pipeline.BuildOutcome) map[string]string {
+	if b == nil {
+		return nil
+	}
+	return map[string]string{
+		"cache-hits":   strconv.Itoa(b.CacheHits),
+		"cache-misses": strconv.Itoa(b.Executed),
+		"imageid":      b.ImageID,
+	}
+}
+
+func stepsText(c StepCounts) string {
+	return fmt.Sprintf("%d of %d steps cached, %d run", c.Cached, c.Total, c.Executed)
+}
+
+func stageText(t string) string {
+	if t == "" {
+		return "last"
+	}
+	return t
+}
+
+func shortID(id string) string {
+	if len(id) > len("sha256:")+12 {
+		return id[:len("sha256:")+12] + "…"
+	}
+	return id
+}
+
+// code quotes untrusted text as a markdown code span.
+func code(s string) string {
+	s = strings.ReplaceAll(strings.ReplaceAll(s, "`", "'"), "\n", " ")
+	return "`" + s + "`"
+}
+
+// fence keeps untrusted text inside a ``` block.
+func fence(s string) string { return strings.ReplaceAll(s, "```", "'''") }
+
+func summaryMarkdown(f Features, r *Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Built with %s in %s.\n\n", f.Description, r.Duration.Round(100*time.Millisecond))
+	b.WriteString("| image | stage | time | steps cached | steps run |\n|---|---|---|---|---|\n")
+	for _, sv := range r.Solves {
+		fmt.Fprintf(&b, "| %s | %s | %s | %d of %d | %d |\n", sv.Role, code(stageText(sv.Target)), sv.Duration.Round(100*time.Millisecond), sv.Steps.Cached, sv.Steps.Total, sv.Steps.Executed)
+	}
+	fmt.Fprintf(&b, "\nCache (%s):", r.Cache.Mode)
+	if len(r.Cache.Read) > 0 {
+		fmt.Fprintf(&b, " read %s;", joinCode(r.Cache.Read))
+	}
+	if len(r.Cache.Written) > 0 {
+		fmt.Fprintf(&b, " written %s;", joinCode(r.Cache.Written))
+	}
+	b.WriteString("\n")
+	for _, n := range r.Cache.Notes {
+		fmt.Fprintf(&b, "- %s\n", n)
+	}
+	return b.String()
+}
+
+func joinCode(refs []string) string {
+	var out []string
+	for _, r := range refs {
+		out = append(out, code(r))
+	}
+	return strings.Join(out, ", ")
+}
