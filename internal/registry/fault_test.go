@@ -34,6 +34,8 @@ func TestFaultInjection(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			// Most of the time goes to Retry-After waits: run both at once.
+			t.Parallel()
 			p := startProxy(t, env, tc.registry, proxyConfig{Rate: 0.10, Seed: tc.seed, RetryAfter: "1"})
 			opts := Options{Transport: p.Transport, Retry: fastRetry, Timeout: "60s"}
 			if tc.registry == env.AuthRegistry {

@@ -217,3 +217,26 @@ func TestStageForkPRSendsNothing(t *testing.T) {
 		t.Errorf("the registry got %d requests for a fork pull request:\n%s", n, p.dump())
 	}
 }
+
+// TestStageWrongPassword: the stage fails (exit 1) with an error naming the
+// registry and the user, and no tag is written.
+func TestStageWrongPassword(t *testing.T) {
+	env := testenv.RequireRegistries(t)
+	final, _ := randomLayout(t, 1, 512)
+	repo := env.UniqueRepo(t, env.AuthRegistry, "stage-wrongpw")
+	st := builtState(final, tagsOf(repo, "3.0.0", "latest")...)
+	opts := Options{Push: PushTrue, Username: "x", Password: "wrong", Transport: env.Transport(), Retry: fastRetry}
+	res := pipeline.Run(t.Context(), st, []pipeline.Stage{NewStage(opts, nil)})
+	want := `push: check the release tag ` + repo + `:3.0.0: registry ` + env.AuthRegistry + ` refused credentials for user "x": check registry-username/registry-password`
+	if res.Err == nil || res.Err.Error() != want {
+		t.Fatalf("error = %v\nwant    %s", res.Err, want)
+	}
+	if st.Push == nil || st.Push.Pushed {
+		t.Errorf("st.Push = %+v", st.Push)
+	}
+	for _, tag := range st.Plan.Tags {
+		if got := headDirect(t, env, tag); got != "" {
+			t.Errorf("%s was written", tag)
+		}
+	}
+}
