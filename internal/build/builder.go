@@ -90,6 +90,8 @@ type Result struct {
 	Solves []SolveReport
 	// Steps counts the build's Dockerfile steps, each counted once.
 	Steps StepCounts
+	// StepsRun names the steps that were not served from the cache.
+	StepsRun []string
 	// Cache says how the cache ladder was used.
 	Cache CacheReport
 	// Duration is the whole build, session included.
@@ -271,6 +273,15 @@ func (b *bkBuilder) Close() error {
 	return errors.Join(errs...)
 }
 
+// solveFailure carries a failed solve's error until the build's progress
+// has been read to the end.
+type solveFailure struct {
+	target string
+	err    error
+}
+
+func (f *solveFailure) Error() string { return f.err.Error() }
+
 // job is one solve of a build.
 type job struct {
 	role, target string
@@ -375,11 +386,8 @@ func (b *bkBuilder) Build(ctx context.Context, plan *pipeline.TagPlan, progress 
 			resp, err := b.c.Solve(gctx, nil, b.solveOpt(sess, j, attrs, cp), ch)
 			reports[i] = SolveReport{Role: j.role, Target: j.target, Duration: time.Since(t0)}
 			if err != nil {
-				if ctxErr := context.Cause(gctx); gctx.Err() != nil && ctx.Err() == nil && ctxErr != nil && !errors.Is(err, ctxErr) {
-					// Cancelled because the other solve failed: report that one.
-					return err
-				}
-				return newBuildError(err, j.target, o.dockerfileDisplay(), tr)
+				// Explained once the progress is all in (see below).
+				return &solveFailure{target: j.target, err: err}
 			}
 			img, err := b.builtImage(j, resp, layoutDir)
 			if err != nil {
@@ -394,23 +402,27 @@ func (b *bkBuilder) Build(ctx context.Context, plan *pipeline.TagPlan, progress 
 	close(merged)
 	<-displayDone
 	if err != nil {
-		var be *BuildError
-		if !errors.As(err, &be) {
+		// The first solve to fail is the error (the others were cancelled).
+		var sf *solveFailure
+		if errors.As(err, &sf) {
+			be := newBuildError(sf.err, sf.target, o.dockerfileDisplay(), df, tr)
 			select {
 			case serr := <-sessDone:
 				if serr != nil {
-					err = fmt.Errorf("%w (the build session ended: %v)", err, serr)
+					be.Reason += fmt.Sprintf(" (the build session ended: %v)", serr)
 				}
 				sessDone <- serr
 			default:
 			}
+			return nil, be
 		}
 		return nil, err
 	}
 
 	res := &Result{
 		Solves: reports,
-		Steps:  tr.counts(""),
+		Steps:    tr.counts(""),
+		StepsRun: tr.executedSteps(),
 		Cache:  CacheReport{Mode: cp.Mode, Read: cp.Read, Written: cp.Written, Notes: cp.Notes},
 	}
 	for i := range reports {

@@ -83,7 +83,9 @@ func buildcacheRef(ref string) (string, bool) {
 	return repo + ":" + t, true
 }
 
-func newCacheLadder(plan *pipeline.TagPlan) cacheLadder {
+// newCacheLadder reads the plan's refs; writable says whether a written
+// ref may be written (the pull request guard).
+func newCacheLadder(plan *pipeline.TagPlan, writable func(string) bool) cacheLadder {
 	var l cacheLadder
 	if plan == nil {
 		return l
@@ -99,13 +101,18 @@ func newCacheLadder(plan *pipeline.TagPlan) cacheLadder {
 		}
 	}
 	for _, r := range plan.CacheTo {
+		if !writable(r) {
+			continue
+		}
 		if isBuilderRef(r, plan.CacheTo) {
-			l.toBuilder = r
+			if l.toBuilder == "" {
+				l.toBuilder = r
+			}
 			continue
 		}
 		if l.toFinal == "" {
 			l.toFinal = r
-			if c, ok := buildcacheRef(r); ok {
+			if c, ok := buildcacheRef(r); ok && writable(c) {
 				l.toCache = c
 			}
 		}
@@ -152,7 +159,16 @@ func planCache(o Options, registryCache bool, plan *pipeline.TagPlan) (*cachePla
 			cp.Mode = CacheRegistry
 		}
 	}
-	l := newCacheLadder(plan)
+	l := newCacheLadder(plan, func(ref string) bool {
+		if o.PullRequest && o.WriteCache {
+			_, tag, _ := splitRef(ref)
+			if slices.Contains(protectedTags(o.DefaultBranch), tag) {
+				cp.Notes = append(cp.Notes, fmt.Sprintf("a pull request never writes the default branch's cache: %s is not written", ref))
+				return false
+			}
+		}
+		return true
+	})
 	if plan == nil || len(plan.CacheFrom)+len(plan.CacheTo) == 0 {
 		note := "the tag plan names no cache refs"
 		if plan != nil && plan.CacheNote != "" {
@@ -178,19 +194,7 @@ func planCache(o Options, registryCache bool, plan *pipeline.TagPlan) (*cachePla
 		}
 		return cp, nil
 	}
-	keep := func(ref string) bool {
-		if ref == "" {
-			return false
-		}
-		if o.PullRequest {
-			_, tag, _ := splitRef(ref)
-			if slices.Contains(protectedTags(o.DefaultBranch), tag) {
-				cp.Notes = append(cp.Notes, fmt.Sprintf("a pull request never writes the default branch's cache: %s is not written", ref))
-				return false
-			}
-		}
-		return true
-	}
+	keep := func(ref string) bool { return ref != "" }
 	switch cp.Mode {
 	case CacheInline:
 		cp.Inline = true

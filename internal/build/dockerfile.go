@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
@@ -13,6 +15,14 @@ import (
 type stage struct {
 	Name string // lower case, "" when unnamed
 	Line int    // the FROM line
+	// Instructions are the stage's instructions after FROM.
+	Instructions []instruction
+}
+
+// instruction is one Dockerfile instruction and where it is.
+type instruction struct {
+	Line, EndLine int
+	Text          string // whitespace collapsed, as BuildKit names the step
 }
 
 // dockerfileInfo is what the build needs to know about the Dockerfile
@@ -38,6 +48,10 @@ func readDockerfile(path, display string) (*dockerfileInfo, error) {
 	}
 	for _, n := range res.AST.Children {
 		if !strings.EqualFold(n.Value, "from") {
+			if len(info.Stages) > 0 {
+				st := &info.Stages[len(info.Stages)-1]
+				st.Instructions = append(st.Instructions, instruction{Line: n.StartLine, EndLine: n.EndLine, Text: collapse(n.Original)})
+			}
 			continue
 		}
 		var words []string
@@ -116,3 +130,53 @@ func (d *dockerfileInfo) targets(o Options) (final, builder string, err error) {
 	}
 	return final, builder, nil
 }
+
+func collapse(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// stepPlace finds the Dockerfile lines of a step named by BuildKit
+// ("[builder 3/5] RUN make", "[stage-1 2/2] COPY . .", "[2/3] RUN x"), for
+// BuildKits that send no source ranges with their errors (Docker 20.10's).
+// The step's text is looked for in its stage; failing that, its number.
+func (d *dockerfileInfo) stepPlace(step string) (line, endLine int, ok bool) {
+	m := stepParts.FindStringSubmatch(step)
+	if m == nil {
+		return 0, 0, false
+	}
+	fields := strings.Fields(m[1])
+	var st *stage
+	if len(fields) > 0 {
+		name := strings.ToLower(fields[len(fields)-1])
+		for i := range d.Stages {
+			if d.Stages[i].Name == name || "stage-"+strconv.Itoa(i) == name {
+				st = &d.Stages[i]
+			}
+		}
+		if st == nil && !strings.Contains(name, "/") {
+			return 0, 0, false
+		}
+	}
+	if st == nil {
+		if len(d.Stages) != 1 {
+			return 0, 0, false
+		}
+		st = &d.Stages[0]
+	}
+	text := collapse(m[4])
+	for _, in := range st.Instructions {
+		if in.Text == text || strings.EqualFold(in.Text, text) {
+			return in.Line, in.EndLine, true
+		}
+	}
+	k, _ := strconv.Atoi(m[2])
+	switch {
+	case k == 1:
+		return st.Line, st.Line, true
+	case k >= 2 && k-2 < len(st.Instructions):
+		in := st.Instructions[k-2]
+		return in.Line, in.EndLine, true
+	}
+	return 0, 0, false
+}
+
+// stepParts splits "[prefix k/n] text".
+var stepParts = regexp.MustCompile(`^\[([^\]]*?)\s*(\d+)/(\d+)\] (.*)$`)

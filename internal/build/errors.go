@@ -57,7 +57,7 @@ var lineInMessage = regexp.MustCompile(`(?i)\bline:? (\d+)\b`)
 
 // newBuildError explains a solve error with the tracker's view of the
 // build. dockerfile is the path shown to the user.
-func newBuildError(err error, target, dockerfile string, tr *tracker) *BuildError {
+func newBuildError(err error, target, dockerfile string, df *dockerfileInfo, tr *tracker) *BuildError {
 	be := &BuildError{Target: target, File: dockerfile, Err: err, Reason: solveReason(err)}
 	for _, src := range errdefs.Sources(err) {
 		if src.GetInfo() == nil || len(src.GetRanges()) == 0 {
@@ -88,6 +88,11 @@ func newBuildError(err error, target, dockerfile string, tr *tracker) *BuildErro
 	if tr != nil {
 		if name, logs, ok := tr.failedStep(vd); ok {
 			be.Step, be.Logs = name, logs
+		}
+	}
+	if be.Line == 0 && be.Step != "" && df != nil {
+		if line, end, ok := df.stepPlace(be.Step); ok {
+			be.Line, be.EndLine = line, end
 		}
 	}
 	return be

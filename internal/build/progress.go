@@ -162,3 +162,17 @@ func (v *vertexState) lastLines() []string {
 	}
 	return out
 }
+
+// executedSteps names the steps that ran (were not served from the cache).
+func (t *tracker) executedSteps() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []string
+	for _, d := range t.order {
+		v := t.vertices[d]
+		if stepName.MatchString(v.name) && !v.cached && (v.completed || v.err != "") {
+			out = append(out, v.name)
+		}
+	}
+	return out
+}

@@ -1,0 +1,119 @@
+package build_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	ibuild "github.com/org/image-pipeline/internal/build"
+	"github.com/org/image-pipeline/internal/pipeline"
+)
+
+// TestCrossBranchCache is the seed's cache scheme end to end: build and
+// push on main, empty the builder's cache, then build the same sources on
+// feature/x (which has no cache of its own yet) and on a pull request: at
+// least 90 % of the steps must come from main's cache refs in the registry,
+// and the pull request must not write main's refs.
+func TestCrossBranchCache(t *testing.T) {
+	forEachDriver(t, true, func(t *testing.T, d *driver) {
+		o := d.options(t, "ladder")
+		if err := os.WriteFile(filepath.Join(o.Workspace, "app.txt"), []byte(nonce(t)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		o.Secrets = []string{"token=" + nonce(t)}
+		o.WriteCache = true
+		o.DefaultBranch = "main"
+		repo := d.env.UniqueRepo(t, d.env.Registry, "ladder")
+		wantMode := map[string]string{ibuild.DriverDocker: ibuild.CacheInline, ibuild.DriverRemote: ibuild.CacheRegistry}[d.name]
+
+		// main, from nothing.
+		d.prune(t)
+		cold, _ := d.mustBuild(t, o, branchPlan(repo, "main", true))
+		if cold.Cache.Mode != wantMode {
+			t.Fatalf("cache mode %q, want %q", cold.Cache.Mode, wantMode)
+		}
+		d.pushCacheRefs(t, cold)
+		mainRefs := []string{repo + ":builder-main", repo + ":main", repo + ":buildcache-main"}
+		before := map[string]string{}
+		for _, r := range mainRefs {
+			before[r] = registryDigest(t, d.env, r)
+		}
+		switch wantMode {
+		case ibuild.CacheInline:
+			if before[repo+":builder-main"] == "" || before[repo+":main"] == "" {
+				t.Fatalf("main's cache images were not pushed: %v", before)
+			}
+		case ibuild.CacheRegistry:
+			if before[repo+":buildcache-main"] == "" {
+				t.Fatalf("buildkitd did not write the registry cache %s:buildcache-main", repo)
+			}
+		}
+
+		// feature/x, with an empty local cache.
+		d.prune(t, cold)
+		warm, _ := d.mustBuild(t, o, branchPlan(repo, "feature/x", true))
+		assertMostlyCached(t, "feature/x", warm)
+		t.Logf("%s: steps run on feature/x: %q", d.name, warm.StepsRun)
+		t.Logf("%s cross-branch: cold main %s (%d of %d steps cached), warm feature/x %s (%d of %d steps cached, %d run)",
+			d.name, cold.Duration.Round(1e8), cold.Steps.Cached, cold.Steps.Total, warm.Duration.Round(1e8), warm.Steps.Cached, warm.Steps.Total, warm.Steps.Executed)
+		if wantMode == ibuild.CacheInline {
+			var refs []string
+			for _, img := range warm.Outcome.Images {
+				refs = append(refs, img.CacheRefs...)
+			}
+			if want := []string{repo + ":builder-feature-x", repo + ":feature-x"}; !sameSet(refs, want) {
+				t.Errorf("feature/x cache refs %v, want %v", refs, want)
+			}
+		} else if registryDigest(t, d.env, repo+":buildcache-feature-x") == "" {
+			t.Errorf("feature/x's registry cache was not written")
+		}
+
+		// A pull request from feature/pr into main: reads main's refs, and
+		// never writes them, even when handed a plan that says so.
+		d.prune(t, warm)
+		pr := branchPlan(repo, "feature/pr", true)
+		pr.Labels = append(pr.Labels, "org.opencontainers.image.revision=pr-"+nonce(t))
+		pr.CacheTo = append(pr.CacheTo, repo+":builder-main", repo+":main")
+		o.PullRequest = true
+		prRes, _ := d.mustBuild(t, o, pr)
+		assertMostlyCached(t, "the pull request", prRes)
+		if !slices.Contains(prRes.Cache.Read, repo+":builder-main") {
+			t.Errorf("the pull request did not read builder-main: read %v", prRes.Cache.Read)
+		}
+		for _, w := range prRes.Cache.Written {
+			if slices.Contains(mainRefs, w) {
+				t.Errorf("the pull request writes %s", w)
+			}
+		}
+		d.pushCacheRefs(t, prRes)
+		for _, r := range mainRefs {
+			if got := registryDigest(t, d.env, r); got != before[r] {
+				t.Errorf("%s changed from %s to %s after the pull request build", r, before[r], got)
+			}
+		}
+		if wantMode == ibuild.CacheInline && registryDigest(t, d.env, repo+":builder-feature-pr") == "" {
+			t.Errorf("the pull request's own builder-feature-pr was not pushed")
+		}
+	})
+}
+
+func assertMostlyCached(t *testing.T, what string, r *ibuild.Result) {
+	t.Helper()
+	done := r.Steps.Cached + r.Steps.Executed
+	if done == 0 {
+		t.Fatalf("%s: no steps counted", what)
+	}
+	if ratio := float64(r.Steps.Cached) / float64(done); ratio < 0.9 {
+		t.Errorf("%s: %d of %d steps cached (%.0f %%), want at least 90 %%", what, r.Steps.Cached, done, 100*ratio)
+	}
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+var _ = pipeline.RoleFinal
