@@ -420,10 +420,10 @@ func (b *bkBuilder) Build(ctx context.Context, plan *pipeline.TagPlan, progress 
 	}
 
 	res := &Result{
-		Solves: reports,
+		Solves:   reports,
 		Steps:    tr.counts(""),
 		StepsRun: tr.executedSteps(),
-		Cache:  CacheReport{Mode: cp.Mode, Read: cp.Read, Written: cp.Written, Notes: cp.Notes},
+		Cache:    CacheReport{Mode: cp.Mode, Read: cp.Read, Written: cp.Written, Notes: cp.Notes},
 	}
 	for i := range reports {
 		res.Solves[i].Steps = tr.counts(jobs[i].role)

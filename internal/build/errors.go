@@ -28,6 +28,8 @@ type BuildError struct {
 	Logs []string
 	// Reason is BuildKit's message, without the gRPC wrapping.
 	Reason string
+	// Hint says what to do, when the cause is a known one.
+	Hint string
 	// Err is the error the solve returned.
 	Err error
 }
@@ -46,6 +48,9 @@ func (e *BuildError) Error() string {
 		fmt.Fprintf(&b, " (%s:%d)", e.File, e.Line)
 	}
 	b.WriteString(": " + e.Reason)
+	if e.Hint != "" {
+		b.WriteString(" (" + e.Hint + ")")
+	}
 	return b.String()
 }
 
@@ -90,6 +95,7 @@ func newBuildError(err error, target, dockerfile string, df *dockerfileInfo, tr 
 			be.Step, be.Logs = name, logs
 		}
 	}
+	be.Hint = hintFor(be.Reason)
 	if be.Line == 0 && be.Step != "" && df != nil {
 		if line, end, ok := df.stepPlace(be.Step); ok {
 			be.Line, be.EndLine = line, end
@@ -108,4 +114,17 @@ func solveReason(err error) string {
 		}
 	}
 	return strings.TrimSpace(msg)
+}
+
+// hintFor names the input to look at for causes users can fix.
+func hintFor(reason string) string {
+	switch r := strings.ToLower(reason); {
+	case strings.Contains(r, "401 unauthorized") || strings.Contains(r, "403 forbidden") || strings.Contains(r, "authorization failed") || strings.Contains(r, "no basic auth credentials"):
+		return "the registry refused the credentials: check registry-username, registry-password or registries, and that the token may read the image"
+	case strings.Contains(r, "secret") && strings.Contains(r, "not found"):
+		return "a RUN --mount=type=secret names an id that the secrets and secret-envs inputs do not give"
+	case strings.Contains(r, "target stage") && strings.Contains(r, "could not be found"):
+		return "check the target and builder-target inputs"
+	}
+	return ""
 }

@@ -1,0 +1,286 @@
+package build_test
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+
+	ibuild "github.com/org/image-pipeline/internal/build"
+	"github.com/org/image-pipeline/internal/ghactions"
+	"github.com/org/image-pipeline/internal/pipeline"
+)
+
+// TestMultiPlatform: buildkitd writes an image index with both platforms to
+// the OCI layout; the classic engine refuses, naming the inputs to change.
+func TestMultiPlatform(t *testing.T) {
+	forEachDriver(t, false, func(t *testing.T, d *driver) {
+		o := d.options(t, "multiplatform")
+		o.Platforms = []string{"linux/amd64", "linux/arm64"}
+		res, log, err := d.build(t, o, nil)
+		if d.name == ibuild.DriverDocker {
+			if err == nil {
+				t.Fatal("the classic engine built two platforms")
+			}
+			for _, want := range []string{`input "platforms"`, "buildkit-address", "containerd image store"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not mention %s", err, want)
+				}
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("build: %v\n%s", err, log)
+		}
+		final := res.Outcome.Final()
+		p, err := layout.FromPath(final.OCILayout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, _ := v1.NewHash(final.Digest)
+		idx, err := p.ImageIndex()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub, err := idx.ImageIndex(h)
+		if err != nil {
+			t.Fatalf("the layout's %s is not an image index: %v", final.Digest, err)
+		}
+		m, err := sub.IndexManifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, desc := range m.Manifests {
+			if desc.Platform != nil && desc.Platform.OS != "unknown" {
+				got = append(got, desc.Platform.OS+"/"+desc.Platform.Architecture)
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, []string{"linux/amd64", "linux/arm64"}) {
+			t.Errorf("index platforms %v, want linux/amd64 and linux/arm64", got)
+		}
+		if res.Outcome.ImageID != final.Digest {
+			t.Errorf("imageid %q, want the index digest %q", res.Outcome.ImageID, final.Digest)
+		}
+	})
+}
+
+// TestRegistryCredentialsGoThroughTheSession builds FROM an image behind a
+// registry that wants basic auth: with the keychain the build pulls it,
+// without credentials or with wrong ones the registry refuses. No daemon
+// holds these credentials: they can only come through the build session.
+//
+// The registry is a basic-auth proxy in front of the plain test registry,
+// on a loopback port. (The TLS registry of testenv cannot be used: BuildKit
+// and the Docker Engine speak plain HTTP to loopback registries unless told
+// otherwise, and testenv does not tell them.)
+func TestRegistryCredentialsGoThroughTheSession(t *testing.T) {
+	forEachDriver(t, false, func(t *testing.T, d *driver) {
+		user, password := "builder", "pw-"+nonce(t)
+		proxy := authProxy(t, d.env.Registry, user, password)
+		base := proxy.host + strings.TrimPrefix(d.env.BaseImage, d.env.Registry)
+		for _, tc := range []struct {
+			name     string
+			keychain authn.Keychain
+			wantErr  bool
+		}{
+			{name: "keychain", keychain: staticKeychain{proxy.host: &authn.Basic{Username: user, Password: password}}},
+			{name: "anonymous", keychain: authn.NewMultiKeychain(), wantErr: true},
+			{name: "wrong password", keychain: staticKeychain{proxy.host: &authn.Basic{Username: user, Password: "wrong"}}, wantErr: true},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				o := d.options(t, "multiplatform")
+				if err := os.WriteFile(filepath.Join(o.Workspace, "Dockerfile"), []byte("ARG BASE\nFROM ${BASE}\nRUN echo "+nonce(t)+" > /n\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				o.BuildArgs = []string{"BASE=" + base}
+				o.Keychain = tc.keychain
+				o.Pull = true // ask the registry, not the daemon's copy
+				before := proxy.authorized.Load()
+				_, log, err := d.build(t, o, nil)
+				if tc.wantErr {
+					if err == nil {
+						t.Fatal("pulled through the auth proxy without the right credentials")
+					}
+					t.Logf("refused as expected: %v", err)
+					return
+				}
+				if err != nil {
+					t.Fatalf("build FROM %s: %v\n%s", base, err, log)
+				}
+				if proxy.authorized.Load() == before {
+					t.Error("no authorised request reached the registry")
+				}
+				if strings.Contains(log, password) {
+					t.Error("the build log contains the registry password")
+				}
+			})
+		}
+	})
+}
+
+type staticKeychain map[string]authn.Authenticator
+
+func (k staticKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
+	if a, ok := k[r.RegistryStr()]; ok {
+		return a, nil
+	}
+	return authn.Anonymous, nil
+}
+
+type proxyServer struct {
+	host       string
+	authorized atomic.Int64
+}
+
+// authProxy serves registry (host:port, plain HTTP) on a loopback port,
+// asking for basic auth.
+func authProxy(t *testing.T, registry, user, password string) *proxyServer {
+	t.Helper()
+	target, err := url.Parse("http://" + registry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	p := &proxyServer{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, pw, ok := r.BasicAuth()
+		if !ok || u != user || pw != password {
+			w.Header().Set("WWW-Authenticate", `Basic realm="image-pipeline test"`)
+			w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
+			return
+		}
+		p.authorized.Add(1)
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	p.host = strings.TrimPrefix(srv.URL, "http://")
+	return p
+}
+
+// TestRemoteInlineCacheWritesBothImagesToOneLayout: with cache: inline the
+// remote driver builds the builder stage too, and both images share one OCI
+// layout (shared blobs), each found by its digest.
+func TestRemoteInlineCacheWritesBothImagesToOneLayout(t *testing.T) {
+	forEachDriver(t, false, func(t *testing.T, d *driver) {
+		if d.name != ibuild.DriverRemote {
+			t.Skip("the docker driver's images are in the engine (see TestCrossBranchCache)")
+		}
+		o := d.options(t, "ladder")
+		if err := os.WriteFile(filepath.Join(o.Workspace, "app.txt"), []byte(nonce(t)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		o.Secrets = []string{"token=x"}
+		o.Cache, o.WriteCache = ibuild.CacheInline, true
+		repo := d.env.UniqueRepo(t, d.env.Registry, "inline")
+		res, _ := d.mustBuild(t, o, branchPlan(repo, "main", true))
+		if len(res.Outcome.Images) != 2 {
+			t.Fatalf("images %+v, want final and builder", res.Outcome.Images)
+		}
+		for _, img := range res.Outcome.Images {
+			want := map[string]string{pipeline.RoleFinal: repo + ":main", pipeline.RoleBuilder: repo + ":builder-main"}[img.Role]
+			if !slices.Equal(img.CacheRefs, []string{want}) {
+				t.Errorf("%s image cache refs %v, want %s", img.Role, img.CacheRefs, want)
+			}
+			cf, err := layoutImage(t, img).ConfigFile()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if img.Role == pipeline.RoleBuilder && cf.Config.Labels["org.example.stage"] == "production" {
+				t.Error("the builder image is the production stage")
+			}
+		}
+		if res.Outcome.Images[0].OCILayout != res.Outcome.Images[1].OCILayout {
+			t.Error("the two images are in different layouts")
+		}
+	})
+}
+
+// TestStage runs the pipeline stage as the app does, in Actions mode: a
+// failing RUN is annotated at its Dockerfile line with its last log lines;
+// a good build fills State, the summary and the fact, and masks secrets.
+func TestStage(t *testing.T) {
+	forEachDriver(t, false, func(t *testing.T, d *driver) {
+		var out bytes.Buffer
+		getenv := func(k string) string {
+			if k == "GITHUB_ACTIONS" {
+				return "true"
+			}
+			return ""
+		}
+		runner := ghactions.NewRunner(getenv, &out)
+
+		o := d.options(t, "failrun")
+		st := &pipeline.State{}
+		stage := ibuild.NewStage(o, runner, d.engineOrNil())
+		if r := stage.SkipReason(st); r != "" {
+			t.Fatalf("skip reason %q", r)
+		}
+		err := stage.Run(t.Context(), st)
+		var be *ibuild.BuildError
+		if !errors.As(err, &be) {
+			t.Fatalf("err = %v, want a *BuildError", err)
+		}
+		_ = runner.Close()
+		log := out.String()
+		for _, want := range []string{"::error file=Dockerfile,line=4,endLine=4,title=build failed at [builder ", "::group::Last ", "widget.c:3: error: expected ';'"} {
+			if !strings.Contains(log, want) {
+				t.Errorf("log lacks %q:\n%s", want, log)
+			}
+		}
+		if len(st.Sections) != 1 || !strings.Contains(st.Sections[0].Markdown, "line 4") {
+			t.Errorf("sections %+v", st.Sections)
+		}
+
+		out.Reset()
+		runner = ghactions.NewRunner(getenv, &out)
+		o = d.options(t, "ladder")
+		token := "stage-secret-" + nonce(t)
+		o.Secrets = []string{"token=" + token}
+		st = &pipeline.State{Plan: &pipeline.TagPlan{Labels: []string{"a=b"}}}
+		stage = ibuild.NewStage(o, runner, d.engineOrNil())
+		if err := stage.Run(t.Context(), st); err != nil {
+			t.Fatal(err)
+		}
+		d.removeAfter(t, &ibuild.Result{Outcome: *st.Build})
+		_ = runner.Close()
+		log = out.String()
+		if st.Build == nil || st.Build.Final() == nil || st.Build.ImageID == "" {
+			t.Fatalf("State.Build = %+v", st.Build)
+		}
+		fact := stage.(pipeline.Facter).Fact(st)
+		if !strings.Contains(fact, "steps cached") {
+			t.Errorf("fact %q", fact)
+		}
+		outs := ibuild.Outputs(st.Build)
+		if outs["imageid"] != st.Build.ImageID || outs["cache-hits"] == "" || outs["cache-misses"] == "" {
+			t.Errorf("outputs %v", outs)
+		}
+		if !strings.Contains(log, "::add-mask::"+token+"\n") || strings.Count(log, token) != 1 {
+			t.Errorf("the secret is not masked, or appears outside its add-mask command")
+		}
+		for _, want := range []string{"::group::BuildKit log: Dockerfile", "::stop-commands::", "Builder: ", "Cache: "} {
+			if !strings.Contains(log, want) {
+				t.Errorf("log lacks %q", want)
+			}
+		}
+		if len(st.Sections) != 1 || !strings.Contains(st.Sections[0].Markdown, "| final |") {
+			t.Errorf("summary %+v", st.Sections)
+		}
+		t.Logf("fact: %s", fact)
+	})
+}
