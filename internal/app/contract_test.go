@@ -347,8 +347,10 @@ func TestPlanCommandFromEnvAlone(t *testing.T) {
 
 func TestRunnerContractBadTagInputs(t *testing.T) {
 	r := runAsRunner(t, "push_main", map[string]string{
-		"tags":   "type=semver,pattern={{version}}\ntype=bogus",
-		"flavor": "latest=sometimes",
+		"tags":              "type=semver,pattern={{version}}\ntype=bogus",
+		"flavor":            "latest=sometimes",
+		"push-timeout":      "soon",
+		"registry-username": "someone",
 	}, nil)
 	if r.code != 2 {
 		t.Fatalf("exit code %d, want 2\n%s", r.code, r.stdout)
@@ -359,8 +361,17 @@ func TestRunnerContractBadTagInputs(t *testing.T) {
 			errs = append(errs, line)
 		}
 	}
-	if len(errs) != 3 || !strings.Contains(errs[0], "tags") || !strings.Contains(errs[0], "semver") || !strings.Contains(errs[1], "flavor") {
-		t.Errorf("want one line for tags (naming the accepted types), one for flavor, one closing line; got:\n%s", strings.Join(errs, "\n"))
+	want := []string{"tags", "flavor", "push-timeout", "registry-password"}
+	if len(errs) != len(want)+1 {
+		t.Errorf("want one line per bad input and a closing line; got:\n%s", strings.Join(errs, "\n"))
+	}
+	for i, name := range want {
+		if i < len(errs) && !strings.Contains(errs[i], name) {
+			t.Errorf("line %d should name %s: %s", i, name, errs[i])
+		}
+	}
+	if !strings.Contains(r.stdout, "semver") {
+		t.Errorf("the tags error does not list the accepted rule types")
 	}
 	if len(r.outputs) != 0 {
 		t.Errorf("outputs written for a run that never started: %v", r.outputs)

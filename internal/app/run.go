@@ -34,42 +34,52 @@ func (e *environment) run(ctx context.Context, cmd string, args []string) int {
 	runner := ghactions.NewRunner(e.getenv, logOut)
 	defer runner.Close()
 
-	cfg, err := config.Parse(fs.source(e.getenv))
+	// Every problem with the configuration is reported in one go: the
+	// inputs, the event, then each stage's own options.
+	cfg, cfgErr := config.Parse(fs.source(e.getenv))
 	for _, s := range cfg.Secrets {
 		runner.Mask(s)
-	}
-	if err != nil {
-		reportConfigError(runner, err)
-		return ExitConfig
 	}
 	cfg.Workspace = workspace(e.getenv)
 	ev, err := loadEvent(e.getenv, cfg.Context)
 	if err != nil {
-		runner.Errorf("%v", err)
-		return ExitConfig
+		cfgErr = errors.Join(cfgErr, err)
 	}
-
 	now, err := clock(e.getenv)
 	if err != nil {
-		runner.Errorf("%v", err)
-		return ExitConfig
+		cfgErr = errors.Join(cfgErr, err)
 	}
 	format := *fs.format
 	if format != "text" && format != "json" {
-		runner.Errorf("--format %q is not accepted; accepted values: text, json", format)
+		cfgErr = errors.Join(cfgErr, fmt.Errorf("--format %q is not accepted; accepted values: text, json", format))
+	}
+	if ev == nil {
+		reportConfigError(runner, cfgErr)
 		return ExitConfig
 	}
+	ts := &tagsStage{cfg: cfg, ev: ev, getenv: e.getenv, now: now, log: runner}
 	if cmd == "plan" {
-		return e.plan(ctx, runner, &tagsStage{cfg: cfg, ev: ev, getenv: e.getenv, now: now, log: runner, quiet: true}, format)
+		if cfgErr != nil {
+			reportConfigError(runner, cfgErr)
+			return ExitConfig
+		}
+		ts.quiet = true
+		return e.plan(ctx, runner, ts, format)
 	}
-
+	set, err := newStages(cfg, ev, e.getenv, runner, ts)
+	for _, s := range set.secrets {
+		runner.Mask(s)
+	}
+	if err = errors.Join(cfgErr, err); err != nil {
+		reportConfigError(runner, err)
+		return ExitConfig
+	}
 	runner.Infof("image-pipeline %s: %s", versionString(), describeEvent(ev))
 	st := &pipeline.State{}
 	if ev.IsFork() {
 		st.Notice("This pull request comes from the fork %s: nothing is pushed or signed, and no secrets are needed.", forkName(ev))
 	}
-	stages := buildStages(cfg, ev, runner, &tagsStage{cfg: cfg, ev: ev, getenv: e.getenv, now: now, log: runner})
-	res := pipeline.Run(ctx, st, stages, pipeline.WithObserver(&logObserver{runner: runner}))
+	res := pipeline.Run(ctx, st, set.list(cfg), pipeline.WithObserver(&logObserver{runner: runner}))
 	rep := report.New(res, st)
 	rep.Context = describeEvent(ev)
 	if werr := writeReports(runner, cfg, rep); werr != nil {
@@ -88,6 +98,21 @@ func (e *environment) run(ctx context.Context, cmd string, args []string) int {
 		return ExitFailed
 	}
 	return ExitOK
+}
+
+// flatten lists the leaves of joined errors, one per problem.
+func flatten(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
 }
 
 // describeEvent says in one line what started the run.
@@ -116,13 +141,8 @@ func forkName(ev *ghactions.Context) string {
 
 // reportConfigError prints one line per bad input.
 func reportConfigError(runner *ghactions.Runner, err error) {
-	var joined interface{ Unwrap() []error }
-	if errors.As(err, &joined) {
-		for _, e := range joined.Unwrap() {
-			runner.Errorf("%v", e)
-		}
-	} else {
-		runner.Errorf("%v", err)
+	for _, e := range flatten(err) {
+		runner.Errorf("%v", e)
 	}
 	runner.Errorf("the configuration is invalid: fix the inputs named above; nothing was built")
 }
@@ -147,18 +167,6 @@ func writeReports(runner *ghactions.Runner, cfg *config.Config, rep *report.Resu
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// buildStages lists the stages in pipeline order.
-func buildStages(cfg *config.Config, ev *ghactions.Context, runner *ghactions.Runner, tagStage *tagsStage) []pipeline.Stage {
-	stages := []pipeline.Stage{&lintStage{cfg: cfg, log: runner}, tagStage}
-	var rest []pipeline.Stage
-	if cfg.Plan {
-		for i, s := range rest {
-			rest[i] = skipped{s, "input plan is true: nothing is built or pushed"}
-		}
-	}
-	return append(stages, rest...)
 }
 
 // workspace is GITHUB_WORKSPACE, or the current directory.

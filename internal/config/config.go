@@ -40,6 +40,7 @@ type Config struct {
 	ReportsDir  string
 	Push        PushMode
 	GitHubToken string
+	Registry    RegistryConfig
 	Summary     bool
 	ReportJSON  string
 
@@ -59,6 +60,15 @@ func (c *Config) ReportPath(name string) string {
 		dir = filepath.Join(c.Workspace, dir)
 	}
 	return filepath.Join(dir, name)
+}
+
+// RegistryConfig holds the push inputs (validated by the push stage's
+// Options.Validate, which knows the registries line format).
+type RegistryConfig struct {
+	Username, Password   string
+	Registries           string
+	Timeout              string
+	OverwriteReleaseTags bool
 }
 
 // LintConfig holds the lint inputs.
@@ -107,6 +117,13 @@ func Parse(src Source) (*Config, error) {
 		File:        p.String("file"),
 		Push:        PushMode(p.Enum("push")),
 		GitHubToken: p.Secret("github-token"),
+		Registry: RegistryConfig{
+			Username:             p.String("registry-username"),
+			Password:             p.Secret("registry-password"),
+			Registries:           p.Secret("registries"),
+			Timeout:              p.String("push-timeout"),
+			OverwriteReleaseTags: p.Bool("overwrite-release-tags"),
+		},
 		Summary:     p.Bool("summary"),
 		ReportJSON:  p.String("report-json"),
 		CacheImage:  p.String("cache-image"),

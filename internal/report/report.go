@@ -31,9 +31,12 @@ type OutputSpec struct {
 var OutputSpecs = []OutputSpec{
 	{"result", "`success` or `failure` (a stage failed or a gate closed)."},
 	{"version", "The version computed by the tag engine (e.g. `1.2.3`, `main`, `pr-42`)."},
-	{"tags", "Every computed image reference (`name:tag`), one per line."},
+	{"tags", "Every computed image reference (`name:tag`), one per line; when pushed, each one points at `digest`."},
 	{"labels", "The OCI labels applied to the image (`key=value`), one per line."},
 	{"json", "The tag plan as JSON: `{\"version\", \"tags\", \"labels\", \"cache_from\", \"cache_to\", \"skipped\"}`."},
+	{"pushed", "`true` when the image was pushed and every tag read back at the pushed digest, else `false` (the summary says why)."},
+	{"digest", "Digest of the pushed manifest or index (`sha256:…`)."},
+	{"image-ref", "The first image pinned by digest (`name@sha256:…`), for deploys and signing."},
 	{"lint-errors", "Number of error-level lint findings."},
 	{"lint-warnings", "Number of warning-level lint findings."},
 	{"lint-sarif", "Path of the lint SARIF report, for github/codeql-action/upload-sarif."},
@@ -82,6 +85,11 @@ func outputs(res *pipeline.Result, st *pipeline.State) []Output {
 		add("tags", strings.Join(p.Tags, "\n"))
 		add("labels", strings.Join(p.Labels, "\n"))
 		add("json", p.JSON)
+	}
+	if p := st.Push; p != nil {
+		add("pushed", fmt.Sprint(p.Pushed))
+		add("digest", p.Digest)
+		add("image-ref", p.ImageRef)
 	}
 	if l := st.Lint; l != nil {
 		add("lint-errors", fmt.Sprint(l.Errors))
