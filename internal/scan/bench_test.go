@@ -1,0 +1,230 @@
+package scan
+
+import (
+	"archive/tar"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	dockerimage "github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/testenv"
+)
+
+// BenchOutVar names the file TestBenchScanVsCLI writes its markdown table
+// to; the test runs only when it is set (scripts/bench-scan sets it).
+const BenchOutVar = "IMAGE_PIPELINE_BENCH_OUT"
+
+// TestBenchScanVsCLI times the scan stage (one analysis: JSON, SARIF and
+// CycloneDX SBOM) against the Trivy CLI run twice as users do today (JSON
+// vulnerability report, then CycloneDX SBOM), on the same image and DB.
+// The image is the test image plus a layer with Go's toolchain (binaries
+// and sources, about 250 MB and 11,000 files) so that the analysis, not
+// process start-up, dominates.
+func TestBenchScanVsCLI(t *testing.T) {
+	out := os.Getenv(BenchOutVar)
+	if out == "" {
+		t.Skip("set " + BenchOutVar + " (scripts/bench-scan does) to run the benchmark")
+	}
+	rounds := 3
+	if n, err := strconv.Atoi(os.Getenv("IMAGE_PIPELINE_BENCH_ROUNDS")); err == nil && n > 0 {
+		rounds = n
+	}
+	layoutDir, _ := testImages(t)
+	env, docker := testenv.RequireEngine(t)
+	repo := fixtureDBRepo(t)
+	bin := trivyCLI(t)
+
+	// The bench image: the test image plus Go's toolchain.
+	lp, err := layout.FromPath(layoutDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, _ := lp.ImageIndex()
+	base, err := pickImage(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	goroot := runtime.GOROOT()
+	layer, err := dirLayer(t, goroot, "usr/local/go", []string{"bin", "pkg/tool", "src"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(base, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	benchLayout := filepath.Join(t.TempDir(), "bench-layout")
+	p, err := layout.Write(benchLayout, empty.Index)
+	if err == nil {
+		err = p.AppendImage(img)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := "image-pipeline-scan-bench/" + filepath.Base(env.UniqueRepo(t, "x", "bench")) + ":latest"
+	loadIntoEngine(t, docker, tag, img)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = docker.ImageRemove(ctx, tag, dockerimage.RemoveOptions{Force: true, PruneChildren: true})
+	})
+
+	cacheDir := t.TempDir()
+	// Warm both DB caches so that no run downloads.
+	warm := testOptions(t, &logBuffer{})
+	warm.CacheDir = cacheDir
+	if err := NewStage(warm).Run(t.Context(), stateWith(pipeline.BuiltImage{OCILayout: layoutDir})); err != nil {
+		t.Fatal(err)
+	}
+	cliCache := t.TempDir()
+	runCLI(t, bin, "--cache-dir", cliCache, "--db-repository", repo, "--scanners", "vuln", "--format", "json", "--input", layoutDir)
+
+	type source struct {
+		name    string
+		img     pipeline.BuiltImage
+		cliArgs []string
+	}
+	sources := []source{
+		{"Docker Engine (classic store)", pipeline.BuiltImage{EngineRef: tag}, []string{"--image-src", "docker", "--docker-host", env.DockerHost, tag}},
+		{"OCI layout", pipeline.BuiltImage{OCILayout: benchLayout}, []string{"--input", benchLayout}},
+	}
+	var rows []string
+	for _, src := range sources {
+		var ours, cliFS, cliMem []time.Duration
+		for range rounds {
+			opts := testOptions(t, &logBuffer{})
+			opts.CacheDir = cacheDir
+			opts.DockerHost = env.DockerHost
+			opts.JSONFile, opts.SARIFFile = "trivy.json", "trivy.sarif"
+			start := time.Now()
+			if err := NewStage(opts).Run(t.Context(), stateWith(src.img)); err != nil {
+				t.Fatal(err)
+			}
+			ours = append(ours, time.Since(start))
+
+			work := t.TempDir()
+			twice := func(extra ...string) time.Duration {
+				start := time.Now()
+				common := slices.Concat([]string{"--cache-dir", cliCache, "--skip-db-update"}, extra)
+				runCLI(t, bin, slices.Concat(common, []string{"--scanners", "vuln", "--format", "json", "--output", filepath.Join(work, "trivy.json")}, src.cliArgs)...)
+				runCLI(t, bin, slices.Concat(common, []string{"--format", "cyclonedx", "--output", filepath.Join(work, "sbom.cdx.json")}, src.cliArgs)...)
+				return time.Since(start)
+			}
+			// Trivy's default file-system cache, emptied first: the second
+			// run reuses the first one's layer analysis.
+			if err := os.RemoveAll(filepath.Join(cliCache, "fanal")); err != nil {
+				t.Fatal(err)
+			}
+			cliFS = append(cliFS, twice())
+			// No cache shared between the two runs.
+			cliMem = append(cliMem, twice("--cache-backend", "memory"))
+		}
+		o, f, m := median(ours), median(cliFS), median(cliMem)
+		rows = append(rows, fmt.Sprintf("| %s | %s | %s | %.2f | %s | %.2f |", src.name, secs(o), secs(f), o.Seconds()/f.Seconds(), secs(m), o.Seconds()/m.Seconds()))
+		t.Logf("%s: embedded %v, CLI twice (fs cache) %v, CLI twice (memory cache) %v", src.name, ours, cliFS, cliMem)
+	}
+	table := strings.Join(append([]string{
+		"| image source | embedded, one analysis | Trivy CLI twice (default fs cache) | ratio | Trivy CLI twice (--cache-backend memory) | ratio |",
+		"|---|---:|---:|---:|---:|---:|",
+	}, rows...), "\n") + "\n"
+	fmt.Fprintf(os.Stderr, "\n%s\n", table)
+	if err := os.WriteFile(out, []byte(table), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
+
+func loadIntoEngine(t *testing.T, docker *client.Client, tag string, img v1.Image) {
+	t.Helper()
+	ref, err := name.NewTag(tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(tarball.Write(ref, img, pw)) }()
+	resp, err := docker.ImageLoad(t.Context(), pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+}
+
+// dirLayer is a layer holding the given subdirectories of root under prefix.
+func dirLayer(t *testing.T, root, prefix string, subdirs []string) (v1.Layer, error) {
+	t.Helper()
+	tmp, err := os.Create(filepath.Join(t.TempDir(), "layer.tar"))
+	if err != nil {
+		return nil, err
+	}
+	defer tmp.Close()
+	tw := tar.NewWriter(tmp)
+	for _, sub := range subdirs {
+		err := filepath.WalkDir(filepath.Join(root, sub), func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			if !info.Mode().IsRegular() && !info.IsDir() {
+				return nil
+			}
+			rel, _ := filepath.Rel(root, p)
+			h, err := tar.FileInfoHeader(info, "")
+			if err != nil {
+				return err
+			}
+			h.Name = filepath.ToSlash(filepath.Join(prefix, rel))
+			if info.IsDir() {
+				h.Name += "/"
+			}
+			if err := tw.WriteHeader(h); err != nil {
+				return err
+			}
+			if info.IsDir() {
+				return nil
+			}
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = io.Copy(tw, f)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	return tarball.LayerFromFile(tmp.Name())
+}

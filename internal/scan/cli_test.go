@@ -1,0 +1,289 @@
+package scan
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/testenv"
+)
+
+// trivyCLI is the Trivy CLI of the pinned version, built once into the cache
+// directory by scripts/tools-trivy (a no-op when it is there).
+func trivyCLI(t *testing.T) string {
+	t.Helper()
+	script, err := filepath.Abs(filepath.Join("..", "..", "scripts", "tools-trivy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Minute)
+	defer cancel()
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, "bash", script)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("build the Trivy CLI with %s: %v\n%s", script, err, stderr.String())
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// runCLI runs the Trivy CLI with its own cache dir, without version checks or telemetry.
+func runCLI(t *testing.T, bin string, args ...string) []byte {
+	t.Helper()
+	args = append([]string{"image", "--quiet", "--skip-version-check", "--disable-telemetry"}, args...)
+	cmd := exec.CommandContext(t.Context(), bin, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("trivy %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return out
+}
+
+// TestSideBySideWithTrivyCLI scans the same image with the same DB (both
+// download it from the test registry) with the embedded scanner, options at
+// their zero value, and with the Trivy CLI of the same version: the
+// vulnerabilities (ID, package, installed version) and the SBOM's packages
+// must be the same, from the OCI layout and from the engine.
+func TestSideBySideWithTrivyCLI(t *testing.T) {
+	layoutDir, engineRef := testImages(t)
+	env, _ := testenv.RequireEngine(t)
+	repo := fixtureDBRepo(t)
+	bin := trivyCLI(t)
+	cliCache := t.TempDir()
+
+	tests := []struct {
+		name    string
+		target  Target
+		cliArgs []string
+	}{
+		{"OCI layout", Target{OCILayout: layoutDir}, []string{"--input", layoutDir}},
+		{"engine", Target{EngineRef: engineRef}, []string{"--image-src", "docker", "--docker-host", env.DockerHost, engineRef}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := testOptions(t, &logBuffer{})
+			opts.DockerHost = env.DockerHost
+			sc, err := NewScanner(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := sc.Scan(t.Context(), tc.target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ours := keysOf(a.Findings)
+
+			common := []string{"--cache-dir", cliCache, "--db-repository", repo}
+			cliJSON := runCLI(t, bin, slices.Concat(common, []string{"--scanners", "vuln", "--format", "json"}, tc.cliArgs)...)
+			theirs := trivyJSON(t, cliJSON)
+			if !slices.Equal(ours, theirs) {
+				t.Errorf("vulnerabilities differ\nembedded %q\n     CLI %q", ours, theirs)
+			}
+			if !slices.Equal(ours, allFindings) {
+				t.Errorf("embedded findings %q, want %q", ours, allFindings)
+			}
+
+			cliBOM := runCLI(t, bin, slices.Concat(common, []string{"--format", "cyclonedx"}, tc.cliArgs)...)
+			var ourBOM bytes.Buffer
+			if err := a.Documents.WriteSBOM(t.Context(), &ourBOM, FormatCycloneDX); err != nil {
+				t.Fatal(err)
+			}
+			if o, c := cdxPackages(t, ourBOM.Bytes()), cdxPackages(t, cliBOM); !slices.Equal(o, c) || !slices.Equal(o, allPackages) {
+				t.Errorf("SBOM packages differ\nembedded %q\n     CLI %q\n    want %q", o, c, allPackages)
+			}
+			t.Logf("%d vulnerabilities and %d packages, the same as trivy %s", len(ours), len(allPackages), filepath.Base(filepath.Dir(filepath.Dir(bin))))
+		})
+	}
+}
+
+// TestSBOMValidatesAgainstSchemas writes both SBOM formats of one analysis
+// and validates them: CycloneDX against the 1.6 schema, SPDX against 2.3.
+func TestSBOMValidatesAgainstSchemas(t *testing.T) {
+	layoutDir, _ := testImages(t)
+	sc, err := NewScanner(testOptions(t, &logBuffer{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := sc.Scan(t.Context(), Target{OCILayout: layoutDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		format string
+		schema string
+		files  map[string]string // resource URL → testdata/schema file
+	}{
+		{FormatCycloneDX, "http://cyclonedx.org/schema/bom-1.6.schema.json", map[string]string{
+			"http://cyclonedx.org/schema/bom-1.6.schema.json":  "bom-1.6.schema.json",
+			"http://cyclonedx.org/schema/spdx.schema.json":     "spdx.schema.json",
+			"http://cyclonedx.org/schema/jsf-0.82.schema.json": "jsf-0.82.schema.json",
+		}},
+		{FormatSPDXJSON, "http://spdx.org/rdf/terms/2.3", map[string]string{
+			"http://spdx.org/rdf/terms/2.3": "spdx-2.3.schema.json",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.format, func(t *testing.T) {
+			c := jsonschema.NewCompiler()
+			c.AssertFormat()
+			for url, file := range tc.files {
+				f, err := os.Open(filepath.Join("testdata", "schema", file))
+				if err != nil {
+					t.Fatal(err)
+				}
+				doc, err := jsonschema.UnmarshalJSON(f)
+				f.Close()
+				if err != nil {
+					t.Fatalf("%s: %v", file, err)
+				}
+				if err := c.AddResource(url, doc); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sch, err := c.Compile(tc.schema)
+			if err != nil {
+				t.Fatalf("compile %s: %v", tc.schema, err)
+			}
+			var buf bytes.Buffer
+			if err := a.Documents.WriteSBOM(t.Context(), &buf, tc.format); err != nil {
+				t.Fatal(err)
+			}
+			inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(buf.Bytes()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := sch.Validate(inst); err != nil {
+				t.Fatalf("the %s SBOM does not validate: %v\n%s", tc.format, err, buf.String())
+			}
+			if got := sbomPackages(t, tc.format, buf.Bytes()); !slices.Equal(got, allPackages) {
+				t.Errorf("SBOM packages %q, want %q", got, allPackages)
+			}
+		})
+	}
+}
+
+func sbomPackages(t *testing.T, format string, b []byte) []string {
+	t.Helper()
+	if format == FormatCycloneDX {
+		return cdxPackages(t, b)
+	}
+	var doc struct {
+		SPDXVersion string `json:"spdxVersion"`
+		Packages    []struct {
+			Name         string `json:"name"`
+			VersionInfo  string `json:"versionInfo"`
+			ExternalRefs []struct {
+				ReferenceType string `json:"referenceType"`
+			} `json:"externalRefs"`
+		} `json:"packages"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.SPDXVersion != "SPDX-2.3" {
+		t.Errorf("spdxVersion %q, want SPDX-2.3", doc.SPDXVersion)
+	}
+	var out []string
+	for _, p := range doc.Packages {
+		for _, r := range p.ExternalRefs {
+			if r.ReferenceType == "purl" {
+				out = append(out, p.Name+" "+p.VersionInfo)
+				break
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// pushStage stands in for the push stage: like it, it runs only when no gate
+// closed, and it writes to the real test registry.
+type pushStage struct{ ref string }
+
+func (pushStage) Name() string { return "push" }
+func (pushStage) SkipReason(st *pipeline.State) string {
+	if st.GateFailed() {
+		return st.ClosedGates()
+	}
+	return ""
+}
+func (p pushStage) Run(ctx context.Context, st *pipeline.State) error {
+	ref, err := name.ParseReference(p.ref)
+	if err != nil {
+		return err
+	}
+	img, err := random.Image(64, 1)
+	if err != nil {
+		return err
+	}
+	st.Push = &pipeline.PushOutcome{Pushed: true}
+	return remote.Write(ref, img, remote.WithContext(ctx))
+}
+
+// TestGateBlocksPush runs scan then push through pipeline.Run: a closed
+// gate skips the push and the registry repository stays empty; an open one
+// lets it push.
+func TestGateBlocksPush(t *testing.T) {
+	layoutDir, _ := testImages(t)
+	env := testenv.RequireRegistries(t)
+	tests := []struct {
+		failOn     string
+		wantPushed bool
+	}{
+		{"critical", false},
+		{"none", true},
+	}
+	for _, tc := range tests {
+		t.Run("fail-on "+tc.failOn, func(t *testing.T) {
+			repo := env.UniqueRepo(t, env.Registry, "gate")
+			opts := testOptions(t, &logBuffer{})
+			opts.FailOn = tc.failOn
+			st := stateWith(pipeline.BuiltImage{OCILayout: layoutDir})
+			res := pipeline.Run(t.Context(), st, []pipeline.Stage{NewStage(opts), pushStage{ref: repo + ":latest"}})
+			if res.Err != nil {
+				t.Fatal(res.Err)
+			}
+			push := res.Stages[1]
+			r, err := name.NewRepository(repo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tags, listErr := remote.List(r, env.RemoteOptions(t.Context())...)
+			if tc.wantPushed {
+				if push.Status != pipeline.StatusOK || listErr != nil || !slices.Equal(tags, []string{"latest"}) {
+					t.Errorf("push %s (%s); tags %v, %v", push.Status, push.SkipReason, tags, listErr)
+				}
+				return
+			}
+			if push.Status != pipeline.StatusSkipped || !strings.Contains(push.SkipReason, "scan gate failed (2 vulnerabilities (2 critical)") {
+				t.Errorf("push %s, skip reason %q", push.Status, push.SkipReason)
+			}
+			if len(tags) != 0 {
+				t.Errorf("registry repository %s has tags %v after a closed gate", repo, tags)
+			}
+			if listErr != nil && !strings.Contains(listErr.Error(), "NAME_UNKNOWN") {
+				t.Errorf("list %s: %v", repo, listErr)
+			}
+			if !res.Failed(st) || st.Scan == nil || st.Scan.SBOMPath == "" {
+				t.Errorf("run should fail on the gate with the reports written: %+v", st.Scan)
+			}
+		})
+	}
+}

@@ -1,0 +1,98 @@
+package scan
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/aquasecurity/trivy/pkg/cache"
+	ftypes "github.com/aquasecurity/trivy/pkg/fanal/types"
+	"github.com/aquasecurity/trivy/pkg/report"
+	"github.com/aquasecurity/trivy/pkg/report/cyclonedx"
+	"github.com/aquasecurity/trivy/pkg/report/spdx"
+	"github.com/aquasecurity/trivy/pkg/types"
+)
+
+// Documents writes the reports of one analysis.
+type Documents interface {
+	// WriteJSON writes Trivy's JSON report of the reported findings.
+	WriteJSON(ctx context.Context, w io.Writer) error
+	// WriteSARIF writes a SARIF 2.1.0 log of the reported findings.
+	WriteSARIF(ctx context.Context, w io.Writer) error
+	// WriteSBOM writes the SBOM (every package, no findings) in format.
+	WriteSBOM(ctx context.Context, w io.Writer, format string) error
+}
+
+type trivyDocuments struct {
+	full     types.Report // every package, unfiltered findings
+	filtered types.Report // packages, reported findings
+}
+
+func (d trivyDocuments) WriteJSON(ctx context.Context, w io.Writer) error {
+	return report.JSONWriter{Output: w}.Write(ctx, cloneResults(d.filtered))
+}
+
+func (d trivyDocuments) WriteSARIF(ctx context.Context, w io.Writer) error {
+	sw := &report.SarifWriter{Output: w, Version: trivyVersion()}
+	return sw.Write(ctx, cloneResults(d.filtered))
+}
+
+// WriteSBOM writes what `trivy image --format cyclonedx|spdx-json` writes:
+// the packages without vulnerabilities.
+func (d trivyDocuments) WriteSBOM(ctx context.Context, w io.Writer, format string) error {
+	r := cloneResults(d.full)
+	for i := range r.Results {
+		r.Results[i].Vulnerabilities = nil
+		r.Results[i].ModifiedFindings = nil
+	}
+	switch format {
+	case FormatCycloneDX:
+		return cyclonedx.NewWriter(w, trivyVersion()).Write(ctx, r)
+	case FormatSPDXJSON:
+		return spdx.NewWriter(w, trivyVersion(), types.FormatSPDXJSON).Write(ctx, r)
+	default:
+		return fmt.Errorf("input sbom-format: %q is not supported; use cyclonedx or spdx-json", format)
+	}
+}
+
+// progressCache logs the layer analysis: Trivy stores each analysed layer
+// in the cache, so the cache sees the progress.
+type progressCache struct {
+	cache.Cache
+	log   Logger
+	start time.Time
+
+	mu          sync.Mutex
+	total, done int
+	bytes       int64
+}
+
+func (c *progressCache) MissingBlobs(ctx context.Context, artifactID string, blobIDs []string) (bool, []string, error) {
+	missingArtifact, missing, err := c.Cache.MissingBlobs(ctx, artifactID, blobIDs)
+	if err == nil {
+		c.mu.Lock()
+		c.total = len(missing)
+		c.mu.Unlock()
+		c.log.Infof("scan: analysing %d layers", len(missing))
+	}
+	return missingArtifact, missing, err
+}
+
+func (c *progressCache) PutBlob(ctx context.Context, blobID string, info ftypes.BlobInfo) error {
+	c.mu.Lock()
+	c.done++
+	c.bytes += info.Size
+	done, total, bytes := c.done, c.total, c.bytes
+	c.mu.Unlock()
+	c.log.Infof("scan: layer %d/%d analysed (%s, %s) · %s in %s", done, total, shortDigest(info.DiffID), mib(info.Size), mib(bytes), time.Since(c.start).Round(10*time.Millisecond))
+	return c.Cache.PutBlob(ctx, blobID, info)
+}
+
+func shortDigest(d string) string {
+	if len(d) > 19 {
+		return d[:19]
+	}
+	return d
+}

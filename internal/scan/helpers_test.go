@@ -1,0 +1,366 @@
+package scan
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	fixtures "github.com/aquasecurity/bolt-fixtures"
+	"github.com/aquasecurity/trivy-db/pkg/metadata"
+	dockerimage "github.com/docker/docker/api/types/image"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/org/image-pipeline/internal/testenv"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata")
+
+// shared is what the tests of this binary build once: the fixture DB in the
+// test registry and the test image (OCI layout and engine tag).
+var shared struct {
+	root string // temporary directory, removed by TestMain
+
+	dbOnce sync.Once
+	dbRepo string
+	dbDir  string // a built DB directory (trivy.db + metadata.json)
+	dbErr  error
+
+	imgOnce   sync.Once
+	layoutDir string
+	engineRef string
+	imgErr    error
+	cleanups  []func()
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	root, err := os.MkdirTemp("", "scan-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	shared.root = root
+	code := m.Run()
+	for _, c := range shared.cleanups {
+		c()
+	}
+	_ = os.RemoveAll(root)
+	os.Exit(code)
+}
+
+// buildFixtureDB writes trivy.db (from testdata/db/*.yaml, with
+// bolt-fixtures) and metadata.json into dir.
+func buildFixtureDB(dir string, meta metadata.Metadata) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	files, err := filepath.Glob(filepath.Join("testdata", "db", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		return fmt.Errorf("no fixture files under testdata/db: %v", err)
+	}
+	loader, err := fixtures.New(filepath.Join(dir, "trivy.db"), files)
+	if err != nil {
+		return err
+	}
+	if err := loader.Load(); err != nil {
+		loader.Close()
+		return fmt.Errorf("load the DB fixtures: %w", err)
+	}
+	if err := loader.Close(); err != nil {
+		return err
+	}
+	return metadata.NewClient(dir).Update(meta)
+}
+
+// freshMeta is the metadata of a DB built now, due for update in a day.
+func freshMeta(now time.Time) metadata.Metadata {
+	return metadata.Metadata{Version: 2, UpdatedAt: now.UTC(), NextUpdate: now.Add(24 * time.Hour).UTC()}
+}
+
+// fixtureDBRepo pushes the fixture DB to the plain test registry as Trivy's
+// DB artifact (one tar+gzip layer with a title annotation) and returns its
+// reference.
+func fixtureDBRepo(t *testing.T) string {
+	t.Helper()
+	env := testenv.RequireRegistries(t)
+	shared.dbOnce.Do(func() {
+		dir := filepath.Join(shared.root, "fixture-db")
+		if shared.dbErr = buildFixtureDB(dir, freshMeta(time.Now())); shared.dbErr != nil {
+			return
+		}
+		shared.dbDir = dir
+		var layer bytes.Buffer
+		if shared.dbErr = tarGz(&layer, dir, []string{"trivy.db", "metadata.json"}); shared.dbErr != nil {
+			return
+		}
+		img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+		img = mutate.ConfigMediaType(img, "application/vnd.aquasec.trivy.config.v1+json")
+		img, shared.dbErr = mutate.Append(img, mutate.Addendum{
+			Layer:       static.NewLayer(layer.Bytes(), dbLayerMediaType),
+			Annotations: map[string]string{"org.opencontainers.image.title": "db.tar.gz"},
+		})
+		if shared.dbErr != nil {
+			return
+		}
+		repo := env.UniqueRepo(t, env.Registry, "trivy-db") + ":2"
+		ref, err := name.ParseReference(repo)
+		if err != nil {
+			shared.dbErr = err
+			return
+		}
+		if shared.dbErr = remote.Write(ref, img, env.RemoteOptions(context.WithoutCancel(t.Context()))...); shared.dbErr == nil {
+			shared.dbRepo = repo
+		}
+	})
+	if shared.dbErr != nil {
+		t.Fatalf("fixture DB: %v", shared.dbErr)
+	}
+	return shared.dbRepo
+}
+
+func tarGz(w io.Writer, dir string, names []string) error {
+	gz := gzip.NewWriter(w)
+	tw := tar.NewWriter(gz)
+	for _, n := range names {
+		b, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			return err
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(b)), ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		if _, err := tw.Write(b); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return gz.Close()
+}
+
+// rootfsLayer is testdata/rootfs as an image layer.
+func rootfsLayer() (v1.Layer, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	root := filepath.Join("testdata", "rootfs")
+	var paths []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == root {
+			return err
+		}
+		paths = append(paths, p)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		rel := filepath.ToSlash(strings.TrimPrefix(p, root+string(filepath.Separator)))
+		info, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		h := &tar.Header{Name: rel, ModTime: time.Unix(1700000000, 0), Mode: 0o644, Typeflag: tar.TypeReg}
+		var b []byte
+		if info.IsDir() {
+			h.Name, h.Mode, h.Typeflag = rel+"/", 0o755, tar.TypeDir
+		} else if b, err = os.ReadFile(p); err != nil {
+			return nil, err
+		}
+		h.Size = int64(len(b))
+		if err := tw.WriteHeader(h); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(b); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	data := buf.Bytes()
+	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+}
+
+// testImages builds the test image once — the test base image from the
+// registry plus testdata/rootfs (Alpine package DB and os-release, npm
+// packages) — and leaves it both as an OCI layout and in the engine.
+func testImages(t *testing.T) (layoutDir, engineRef string) {
+	t.Helper()
+	env := testenv.RequireRegistries(t)
+	_, docker := testenv.RequireEngine(t)
+	shared.imgOnce.Do(func() {
+		ctx := context.WithoutCancel(t.Context())
+		base, err := name.ParseReference(env.BaseImage)
+		if err != nil {
+			shared.imgErr = err
+			return
+		}
+		baseImg, err := remote.Image(base, env.RemoteOptions(ctx)...)
+		if err != nil {
+			shared.imgErr = fmt.Errorf("pull the test base image %s: %w", env.BaseImage, err)
+			return
+		}
+		layer, err := rootfsLayer()
+		if err != nil {
+			shared.imgErr = err
+			return
+		}
+		img, err := mutate.AppendLayers(baseImg, layer)
+		if err != nil {
+			shared.imgErr = err
+			return
+		}
+		dir := filepath.Join(shared.root, "oci-layout")
+		p, err := layout.Write(dir, empty.Index)
+		if err == nil {
+			err = p.AppendImage(img)
+		}
+		if err != nil {
+			shared.imgErr = fmt.Errorf("write the OCI layout: %w", err)
+			return
+		}
+		shared.layoutDir = dir
+
+		tagStr := "image-pipeline-scan-test/" + filepath.Base(env.UniqueRepo(t, "x", "img")) + ":latest"
+		tag, err := name.NewTag(tagStr)
+		if err != nil {
+			shared.imgErr = err
+			return
+		}
+		pr, pw := io.Pipe()
+		go func() { pw.CloseWithError(tarball.Write(tag, img, pw)) }()
+		resp, err := docker.ImageLoad(ctx, pr)
+		if err != nil {
+			shared.imgErr = fmt.Errorf("load the test image into the engine: %w", err)
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		shared.engineRef = tagStr
+		c, err := env.EngineClient()
+		if err != nil {
+			shared.imgErr = err
+			return
+		}
+		shared.cleanups = append(shared.cleanups, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			_, _ = c.ImageRemove(ctx, tagStr, dockerimage.RemoveOptions{Force: true, PruneChildren: true})
+			_ = c.Close()
+		})
+	})
+	if shared.imgErr != nil {
+		t.Fatalf("test image: %v", shared.imgErr)
+	}
+	return shared.layoutDir, shared.engineRef
+}
+
+// logBuffer is a Logger that records lines, safe for concurrent use.
+type logBuffer struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logBuffer) Infof(format string, a ...any) { l.add(fmt.Sprintf(format, a...)) }
+func (l *logBuffer) Warningf(format string, a ...any) {
+	l.add("warning: " + fmt.Sprintf(format, a...))
+}
+func (l *logBuffer) add(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, s)
+}
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
+}
+
+// vulnKey is what the side-by-side comparison and the assertions look at.
+type vulnKey struct{ ID, Package, Installed string }
+
+func keysOf(fs []Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.ID+" "+f.Package+" "+f.InstalledVersion)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// trivyJSON reads the vulnerabilities of a Trivy JSON report.
+func trivyJSON(t *testing.T, b []byte) []string {
+	t.Helper()
+	var r struct {
+		Results []struct {
+			Vulnerabilities []struct {
+				VulnerabilityID, PkgName, InstalledVersion string
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatalf("read a Trivy JSON report: %v\n%s", err, b)
+	}
+	var out []string
+	for _, res := range r.Results {
+		for _, v := range res.Vulnerabilities {
+			out = append(out, v.VulnerabilityID+" "+v.PkgName+" "+v.InstalledVersion)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// cdxPackages lists "name version" of a CycloneDX BOM's library and OS package components.
+func cdxPackages(t *testing.T, b []byte) []string {
+	t.Helper()
+	var bom struct {
+		Components []struct {
+			Type, Name, Version, Purl string
+		}
+	}
+	if err := json.Unmarshal(b, &bom); err != nil {
+		t.Fatalf("read a CycloneDX BOM: %v", err)
+	}
+	var out []string
+	for _, c := range bom.Components {
+		if c.Purl != "" {
+			out = append(out, c.Name+" "+c.Version)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func packagesOf(ps []Package) []string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.Name+" "+p.Version)
+	}
+	sort.Strings(out)
+	return out
+}

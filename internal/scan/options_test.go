@@ -1,0 +1,316 @@
+package scan
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	dbTypes "github.com/aquasecurity/trivy-db/pkg/types"
+	ftypes "github.com/aquasecurity/trivy/pkg/fanal/types"
+
+	"github.com/org/image-pipeline/internal/pipeline"
+)
+
+func TestOptionsValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		opts Options
+		want []string // substrings, one per expected error
+	}{
+		{name: "zero value is valid", opts: Options{}},
+		{name: "every input set", opts: Options{
+			FailOn: "High", Severities: []string{"critical", " HIGH"}, PkgTypes: []string{"os", "library"},
+			SBOMFormat: "spdx-json", DBRepositories: []string{"registry.example.com/mirror/trivy-db:2"}, DBMaxAge: "36h",
+		}},
+		{name: "fail-on none", opts: Options{FailOn: "none"}},
+		{
+			name: "every bad input reported at once",
+			opts: Options{
+				FailOn: "severe", Severities: []string{"HIGH", "urgent"}, PkgTypes: []string{"lib"},
+				SBOMFormat: "syft", DBRepositories: []string{"Not A Ref"}, DBMaxAge: "a week",
+			},
+			want: []string{
+				`input fail-on: "severe" is not a severity; use one of critical, high, medium, low, unknown or none`,
+				`input severity: "urgent" is not a severity; use a list of CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN`,
+				`input pkg-types: "lib" is not a package type; use os, library or both`,
+				`input sbom-format: "syft" is not supported; use cyclonedx or spdx-json`,
+				`input trivy-db-repository: "Not A Ref" is not an OCI reference`,
+				`input trivy-db-max-age: "a week" is not a duration; use days such as 3d or hours such as 72h`,
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.opts.Validate()
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Validate() = nil, want %d errors", len(tc.want))
+			}
+			var joined interface{ Unwrap() []error }
+			if !errors.As(err, &joined) || len(joined.Unwrap()) != len(tc.want) {
+				t.Fatalf("Validate() = %v, want %d joined errors", err, len(tc.want))
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Validate() = %v\nmissing %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestParseAge(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    time.Duration
+		wantErr bool
+	}{
+		{in: "3d", want: 72 * time.Hour},
+		{in: "0.5d", want: 12 * time.Hour},
+		{in: "36h", want: 36 * time.Hour},
+		{in: " 90m ", want: 90 * time.Minute},
+		{in: "-1d", wantErr: true},
+		{in: "-3h", wantErr: true},
+		{in: "week", wantErr: true},
+		{in: "", wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := ParseAge(tc.in)
+			if (err != nil) != tc.wantErr || got != tc.want {
+				t.Errorf("ParseAge(%q) = %v, %v; want %v, error %v", tc.in, got, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestSettingsDefaults(t *testing.T) {
+	t.Setenv("HOME", "/home/runner")
+	s, err := Options{Workspace: "/ws"}.settings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct{ name, got, want string }{
+		{"fail-on", s.failOn, "CRITICAL"},
+		{"severity", strings.Join(s.severities, ","), "CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN"},
+		{"pkg-types", strings.Join(s.PkgTypes, ","), "os,library"},
+		{"sbom-format", s.SBOMFormat, "cyclonedx"},
+		{"sbom-file", s.path(s.SBOMFile), "/ws/image-pipeline/sbom.cdx.json"},
+		{"trivy-db-repository", strings.Join(s.DBRepositories, ","), "mirror.gcr.io/aquasec/trivy-db:2,ghcr.io/aquasecurity/trivy-db:2"},
+		{"trivy-cache-dir", s.cacheDir, "/home/runner/.cache/trivy"},
+		{"trivy-db-max-age", s.dbMaxAge.String(), "72h0m0s"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s default = %q, want %q", c.name, c.got, c.want)
+		}
+	}
+	spdx, _ := Options{SBOMFormat: "spdx-json", CacheDir: "cache"}.settings()
+	if spdx.SBOMFile != "image-pipeline/sbom.spdx.json" || spdx.cacheDir != "cache" {
+		t.Errorf("spdx defaults: %q, %q", spdx.SBOMFile, spdx.cacheDir)
+	}
+}
+
+// TestTrivyZeroValueTraps pins the options handed to Trivy: each nil here
+// makes Trivy report nothing or every severity as UNKNOWN.
+func TestTrivyZeroValueTraps(t *testing.T) {
+	s, err := Options{}.settings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	so := scanOptions(s)
+	if !slices.Equal(so.PkgTypes, []string{"os", "library"}) {
+		t.Errorf("PkgTypes = %v", so.PkgTypes)
+	}
+	if !slices.Equal(so.PkgRelationships, ftypes.Relationships) {
+		t.Errorf("PkgRelationships = %v, want every relationship %v", so.PkgRelationships, ftypes.Relationships)
+	}
+	if !slices.Equal(so.VulnSeveritySources, []dbTypes.SourceID{"auto"}) {
+		t.Errorf("VulnSeveritySources = %v, want [auto]", so.VulnSeveritySources)
+	}
+	if !so.Scanners.Enabled("vuln") || !so.Scanners.Enabled("sbom") {
+		t.Errorf("Scanners = %v, want vuln and sbom", so.Scanners)
+	}
+	fo := filterOptions(s)
+	if len(fo.Severities) != 5 || fo.IgnoreStatuses != nil {
+		t.Errorf("filter: severities %v, ignored statuses %v", fo.Severities, fo.IgnoreStatuses)
+	}
+	s.IgnoreUnfixed = true
+	for _, st := range filterOptions(s).IgnoreStatuses {
+		if st == dbTypes.StatusFixed {
+			t.Error("ignore-unfixed ignores fixed findings")
+		}
+	}
+	ao := artifactOptions(s)
+	if ao.Parallel == 0 || !ao.FileChecksum || ao.DetectionPriority != ftypes.PriorityPrecise {
+		t.Errorf("artifact options %+v", ao)
+	}
+}
+
+func TestGate(t *testing.T) {
+	fs := []Finding{{Severity: "CRITICAL"}, {Severity: "HIGH"}, {Severity: "HIGH"}, {Severity: "LOW"}, {Severity: "UNKNOWN"}}
+	tests := []struct {
+		failOn     string
+		findings   []Finding
+		wantPass   bool
+		wantReason string
+	}{
+		{"CRITICAL", fs, false, "1 vulnerability (1 critical) at or above fail-on critical"},
+		{"HIGH", fs, false, "3 vulnerabilities (1 critical, 2 high) at or above fail-on high"},
+		{"UNKNOWN", fs, false, "5 vulnerabilities (1 critical, 2 high, 1 low, 1 unknown) at or above fail-on unknown"},
+		{"CRITICAL", fs[1:], true, "no vulnerability at or above fail-on critical"},
+		{"NONE", fs, true, "5 vulnerabilities, fail-on is none"},
+		{"LOW", nil, true, "no vulnerability at or above fail-on low"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.failOn, func(t *testing.T) {
+			g := Gate(tc.findings, tc.failOn)
+			if g.Name != "scan" || g.Passed != tc.wantPass || g.Reason != tc.wantReason {
+				t.Errorf("Gate = %+v, want passed %v reason %q", g, tc.wantPass, tc.wantReason)
+			}
+		})
+	}
+}
+
+func TestOutputs(t *testing.T) {
+	out := &pipeline.ScanOutcome{Counts: Count([]Finding{{Severity: "HIGH"}, {Severity: "HIGH"}}), Passed: true, SBOMPath: "/ws/sbom.cdx.json"}
+	got := Outputs(out)
+	want := map[string]string{
+		"vulnerabilities": `{"CRITICAL":0,"HIGH":2,"LOW":0,"MEDIUM":0,"UNKNOWN":0}`,
+		"scan-passed":     "true",
+		"sbom-path":       "/ws/sbom.cdx.json",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("output %s = %q, want %q", k, got[k], v)
+		}
+	}
+}
+
+func TestSkipReason(t *testing.T) {
+	tests := []struct {
+		name    string
+		enabled bool
+		st      *pipeline.State
+		want    string
+	}{
+		{"scan false", false, stateWith(pipeline.BuiltImage{OCILayout: "/x"}), "input scan is false"},
+		{"no build", true, &pipeline.State{}, "no image was built"},
+		{"no final image", true, &pipeline.State{Build: &pipeline.BuildOutcome{Images: []pipeline.BuiltImage{{Role: pipeline.RoleBuilder, OCILayout: "/x"}}}}, "no image was built"},
+		{"nothing local", true, stateWith(pipeline.BuiltImage{Digest: "sha256:abc"}), "the build left no local image to scan"},
+		{"engine image", true, stateWith(pipeline.BuiltImage{EngineImageID: "sha256:abc"}), ""},
+		{"OCI layout", true, stateWith(pipeline.BuiltImage{OCILayout: "/x"}), ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := NewStage(Options{Enabled: tc.enabled}).SkipReason(tc.st); got != tc.want {
+				t.Errorf("SkipReason = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// fakeScanner returns a fixed analysis, for tests of the stage alone.
+type fakeScanner struct {
+	a   *Analysis
+	err error
+}
+
+func (f fakeScanner) Scan(context.Context, Target) (*Analysis, error) { return f.a, f.err }
+
+type fakeDocs struct{}
+
+func (fakeDocs) WriteJSON(_ context.Context, w io.Writer) error {
+	_, err := io.WriteString(w, "{}")
+	return err
+}
+func (fakeDocs) WriteSARIF(_ context.Context, w io.Writer) error {
+	_, err := io.WriteString(w, "{}")
+	return err
+}
+func (fakeDocs) WriteSBOM(_ context.Context, w io.Writer, f string) error {
+	_, err := io.WriteString(w, `{"format":"`+f+`"}`)
+	return err
+}
+
+func fakeAnalysis() *Analysis {
+	fs := []Finding{
+		{ID: "CVE-2024-5535", Package: "libssl3", InstalledVersion: "3.3.0-r2", FixedVersion: "3.3.1-r1", Severity: "CRITICAL", URL: "https://avd.aquasec.com/nvd/cve-2024-5535"},
+		{ID: "CVE-2099-0001", Package: "mini|mist", InstalledVersion: "1.2.5", Severity: "LOW"},
+	}
+	for i := range 11 {
+		fs = append(fs, Finding{ID: "CVE-2024-" + strings.Repeat("1", 4) + string(rune('a'+i)), Package: "pkg", InstalledVersion: "1", FixedVersion: "2", Severity: "MEDIUM"})
+	}
+	sortFindings(fs)
+	return &Analysis{
+		Target: "ghcr.io/org/app:sha", OS: "alpine 3.20.3", Findings: fs, Ignored: 1,
+		Packages:  []Package{{Name: "libssl3", Version: "3.3.0-r2"}, {Name: "minimist", Version: "1.2.5"}},
+		DB:        DBInfo{UpdatedAt: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), Stale: true},
+		Notes:     []string{JavaNote},
+		Documents: fakeDocs{},
+	}
+}
+
+// TestStageWithFakeScanner checks what the stage does with an analysis:
+// files, outcome, gate, fact and the summary section (golden file).
+func TestStageWithFakeScanner(t *testing.T) {
+	ws := t.TempDir()
+	stage := NewStage(Options{Enabled: true, Workspace: ws, SBOMFormat: "spdx-json", SARIFFile: "out/scan.sarif", FailOn: "high"},
+		WithScanner(fakeScanner{a: fakeAnalysis()}))
+	st := stateWith(pipeline.BuiltImage{OCILayout: "/layout"})
+	if err := stage.Run(t.Context(), st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Scan.SBOMPath != filepath.Join(ws, "image-pipeline/sbom.spdx.json") || st.Scan.JSONPath != "" || st.Scan.SARIFPath != filepath.Join(ws, "out/scan.sarif") {
+		t.Errorf("paths: %+v", st.Scan)
+	}
+	if b, _ := os.ReadFile(st.Scan.SBOMPath); string(b) != `{"format":"spdx-json"}` {
+		t.Errorf("SBOM file: %s", b)
+	}
+	if !st.GateFailed() || st.ClosedGates() != "scan gate failed (1 vulnerability (1 critical) at or above fail-on high)" {
+		t.Errorf("gate: %s", st.ClosedGates())
+	}
+	if got, want := stage.Fact(st), "1 critical, 0 high, 11 medium, 1 low · SBOM 2 packages"; got != want {
+		t.Errorf("Fact = %q, want %q", got, want)
+	}
+	golden(t, filepath.Join("testdata", "summary.golden.md"), st.Sections[0].Markdown)
+}
+
+func TestStageScanError(t *testing.T) {
+	stage := NewStage(Options{Enabled: true}, WithScanner(fakeScanner{err: errors.New("boom")}))
+	st := stateWith(pipeline.BuiltImage{OCILayout: "/layout"})
+	if err := stage.Run(t.Context(), st); err == nil || st.Scan != nil || len(st.Gates) != 0 {
+		t.Fatalf("Run = %v, outcome %+v, gates %+v", err, st.Scan, st.Gates)
+	}
+	bad := NewStage(Options{Enabled: true, FailOn: "severe"})
+	if err := bad.Run(t.Context(), st); err == nil || !strings.Contains(err.Error(), "input fail-on") {
+		t.Fatalf("Run with bad options = %v", err)
+	}
+}
+
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}

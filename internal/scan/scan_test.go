@@ -1,0 +1,215 @@
+package scan
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/org/image-pipeline/internal/pipeline"
+)
+
+// The fixture DB (testdata/db) against the test image (testdata/rootfs):
+// every finding of an unfiltered scan, as "ID package installed-version".
+var allFindings = []string{
+	"CVE-2021-23337 lodash 4.17.20",     // HIGH, npm, fixed in 4.17.21
+	"CVE-2023-42363 busybox 1.36.1-r28", // MEDIUM, alpine, fixed in 1.36.1-r29
+	"CVE-2024-5535 libcrypto3 3.3.0-r2", // CRITICAL, alpine (origin openssl)
+	"CVE-2024-5535 libssl3 3.3.0-r2",    // CRITICAL, alpine (origin openssl)
+	"CVE-2025-26519 musl 1.2.5-r0",      // HIGH, alpine
+	"CVE-2099-0001 minimist 1.2.5",      // LOW, npm, no fix
+}
+
+// allPackages is what the SBOM lists.
+var allPackages = []string{
+	"busybox 1.36.1-r28", "libcrypto3 3.3.0-r2", "libssl3 3.3.0-r2", "lodash 4.17.20",
+	"minimist 1.2.5", "musl 1.2.5-r0", "zlib 1.3.1-r1",
+}
+
+func without(all []string, drop ...string) []string {
+	return slices.DeleteFunc(slices.Clone(all), func(s string) bool {
+		return slices.ContainsFunc(drop, func(d string) bool { return strings.HasPrefix(s, d) })
+	})
+}
+
+// scanOptions for the tests: the fixture DB, a cache shared by the tests of
+// this binary, a fresh workspace. Everything else is the zero value, i.e.
+// the inputs' defaults.
+func testOptions(t *testing.T, log Logger) Options {
+	t.Helper()
+	return Options{
+		Enabled:        true,
+		DBRepositories: []string{fixtureDBRepo(t)},
+		CacheDir:       filepath.Join(shared.root, "cache"),
+		Workspace:      t.TempDir(),
+		Log:            log,
+	}
+}
+
+// stateWith is a State as the build stage leaves it.
+func stateWith(img pipeline.BuiltImage) *pipeline.State {
+	img.Role = pipeline.RoleFinal
+	return &pipeline.State{Build: &pipeline.BuildOutcome{Driver: "test", Images: []pipeline.BuiltImage{img}}}
+}
+
+// TestScanStage runs the stage on the test image, from the OCI layout and
+// from the engine, under each option that changes what is reported, and
+// checks the exact findings, the counts, the gate and the files written.
+func TestScanStage(t *testing.T) {
+	layoutDir, engineRef := testImages(t)
+	tests := []struct {
+		name       string
+		image      pipeline.BuiltImage
+		opts       func(o *Options)
+		ignoreFile string // name and content written to the workspace
+		ignoreBody string
+		want       []string
+		wantCounts map[string]int
+		wantPass   bool
+		wantReason string
+		wantPkgs   []string
+	}{
+		{
+			name: "OCI layout, defaults", image: pipeline.BuiltImage{OCILayout: layoutDir},
+			want:       allFindings,
+			wantCounts: map[string]int{"CRITICAL": 2, "HIGH": 2, "MEDIUM": 1, "LOW": 1, "UNKNOWN": 0},
+			wantReason: "2 vulnerabilities (2 critical) at or above fail-on critical",
+			wantPkgs:   allPackages,
+		},
+		{
+			name: "engine, defaults", image: pipeline.BuiltImage{EngineRef: engineRef, EngineImageID: "sha256:unused"},
+			want:       allFindings,
+			wantCounts: map[string]int{"CRITICAL": 2, "HIGH": 2, "MEDIUM": 1, "LOW": 1, "UNKNOWN": 0},
+			wantReason: "2 vulnerabilities (2 critical) at or above fail-on critical",
+			wantPkgs:   allPackages,
+		},
+		{
+			name: "fail-on none never closes the gate", image: pipeline.BuiltImage{OCILayout: layoutDir},
+			opts:       func(o *Options) { o.FailOn = "none" },
+			want:       allFindings,
+			wantPass:   true,
+			wantReason: "6 vulnerabilities, fail-on is none",
+			wantPkgs:   allPackages,
+		},
+		{
+			name: "fail-on medium counts everything from medium up", image: pipeline.BuiltImage{OCILayout: layoutDir},
+			opts:       func(o *Options) { o.FailOn = "Medium" },
+			want:       allFindings,
+			wantReason: "5 vulnerabilities (2 critical, 2 high, 1 medium) at or above fail-on medium",
+			wantPkgs:   allPackages,
+		},
+		{
+			name: ".trivyignore drops the critical finding and opens the gate", image: pipeline.BuiltImage{OCILayout: layoutDir},
+			ignoreFile: ".trivyignore", ignoreBody: "# accepted until the base image moves\nCVE-2024-5535\n",
+			want:       without(allFindings, "CVE-2024-5535"),
+			wantCounts: map[string]int{"CRITICAL": 0, "HIGH": 2, "MEDIUM": 1, "LOW": 1, "UNKNOWN": 0},
+			wantPass:   true,
+			wantReason: "no vulnerability at or above fail-on critical",
+			wantPkgs:   allPackages,
+		},
+		{
+			name: ".trivyignore.yaml named by trivyignores", image: pipeline.BuiltImage{EngineRef: engineRef},
+			opts:       func(o *Options) { o.IgnoreFiles = []string{"policy/.trivyignore.yaml"}; o.FailOn = "high" },
+			ignoreFile: "policy/.trivyignore.yaml", ignoreBody: "vulnerabilities:\n  - id: CVE-2021-23337\n    statement: lodash templates are not used\n",
+			want:       without(allFindings, "CVE-2021-23337"),
+			wantReason: "3 vulnerabilities (2 critical, 1 high) at or above fail-on high",
+			wantPkgs:   allPackages,
+		},
+		{
+			name: "severity HIGH,CRITICAL and ignore-unfixed", image: pipeline.BuiltImage{OCILayout: layoutDir},
+			opts:       func(o *Options) { o.Severities = []string{"HIGH", "critical"}; o.IgnoreUnfixed = true },
+			want:       without(allFindings, "CVE-2023-42363", "CVE-2099-0001"),
+			wantCounts: map[string]int{"CRITICAL": 2, "HIGH": 2, "MEDIUM": 0, "LOW": 0, "UNKNOWN": 0},
+			wantReason: "2 vulnerabilities (2 critical) at or above fail-on critical",
+			wantPkgs:   allPackages,
+		},
+		{
+			name: "ignore-unfixed drops the finding without a fix", image: pipeline.BuiltImage{OCILayout: layoutDir},
+			opts:       func(o *Options) { o.IgnoreUnfixed = true },
+			want:       without(allFindings, "CVE-2099-0001"),
+			wantReason: "2 vulnerabilities (2 critical) at or above fail-on critical",
+			wantPkgs:   allPackages,
+		},
+		{
+			name: "pkg-types os", image: pipeline.BuiltImage{OCILayout: layoutDir},
+			opts:       func(o *Options) { o.PkgTypes = []string{"os"} },
+			want:       without(allFindings, "CVE-2021-23337", "CVE-2099-0001"),
+			wantReason: "2 vulnerabilities (2 critical) at or above fail-on critical",
+			wantPkgs:   without(allPackages, "lodash", "minimist"),
+		},
+		{
+			name: "pkg-types library", image: pipeline.BuiltImage{OCILayout: layoutDir},
+			opts:       func(o *Options) { o.PkgTypes = []string{"library"}; o.FailOn = "high" },
+			want:       []string{"CVE-2021-23337 lodash 4.17.20", "CVE-2099-0001 minimist 1.2.5"},
+			wantReason: "1 vulnerability (1 high) at or above fail-on high",
+			wantPkgs:   []string{"lodash 4.17.20", "minimist 1.2.5"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := testOptions(t, &logBuffer{})
+			opts.JSONFile = "reports/trivy.json"
+			opts.SARIFFile = "reports/trivy.sarif"
+			if tc.opts != nil {
+				tc.opts(&opts)
+			}
+			if tc.ignoreFile != "" {
+				p := filepath.Join(opts.Workspace, tc.ignoreFile)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(tc.ignoreBody), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			stage := NewStage(opts)
+			st := stateWith(tc.image)
+			if r := stage.SkipReason(st); r != "" {
+				t.Fatalf("stage skipped: %s", r)
+			}
+			if err := stage.Run(t.Context(), st); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if got := keysOf(stage.last.Findings); !slices.Equal(got, tc.want) {
+				t.Errorf("findings\n got %q\nwant %q", got, tc.want)
+			}
+			if got := packagesOf(stage.last.Packages); !slices.Equal(got, tc.wantPkgs) {
+				t.Errorf("packages\n got %q\nwant %q", got, tc.wantPkgs)
+			}
+			out := st.Scan
+			if tc.wantCounts != nil {
+				for sev, n := range tc.wantCounts {
+					if out.Counts[sev] != n {
+						t.Errorf("Counts[%s] = %d, want %d (all: %v)", sev, out.Counts[sev], n, out.Counts)
+					}
+				}
+			}
+			if out.Passed != tc.wantPass || st.GateFailed() == tc.wantPass {
+				t.Errorf("Passed = %v, GateFailed = %v, want passed %v", out.Passed, st.GateFailed(), tc.wantPass)
+			}
+			if len(st.Gates) != 1 || st.Gates[0].Name != "scan" || st.Gates[0].Reason != tc.wantReason {
+				t.Errorf("gates %+v, want one scan gate with reason %q", st.Gates, tc.wantReason)
+			}
+			wantSBOM := filepath.Join(opts.Workspace, "image-pipeline", "sbom.cdx.json")
+			for _, p := range []string{out.JSONPath, out.SARIFPath, out.SBOMPath} {
+				if fi, err := os.Stat(p); err != nil || fi.Size() == 0 {
+					t.Errorf("report %q not written: %v", p, err)
+				}
+			}
+			if out.SBOMPath != wantSBOM || out.SBOMFormat != FormatCycloneDX {
+				t.Errorf("SBOM %s (%s), want %s (cyclonedx)", out.SBOMPath, out.SBOMFormat, wantSBOM)
+			}
+			b, err := os.ReadFile(out.JSONPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := trivyJSON(t, b); !slices.Equal(got, tc.want) {
+				t.Errorf("JSON report findings\n got %q\nwant %q", got, tc.want)
+			}
+			if len(st.Sections) != 1 || !strings.Contains(st.Sections[0].Markdown, "| critical | high |") {
+				t.Errorf("summary section missing: %+v", st.Sections)
+			}
+		})
+	}
+}

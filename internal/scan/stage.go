@@ -1,0 +1,284 @@
+package scan
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/org/image-pipeline/internal/pipeline"
+)
+
+// MaxSummaryFindings is how many findings the summary section lists.
+const MaxSummaryFindings = 10
+
+// StageOption configures NewStage.
+type StageOption func(*Stage)
+
+// WithScanner replaces the embedded Trivy (tests, or a shared scanner).
+func WithScanner(sc Scanner) StageOption { return func(s *Stage) { s.scanner = sc } }
+
+// Stage is the pipeline's scan stage.
+type Stage struct {
+	opts    Options
+	set     settings
+	setErr  error
+	scanner Scanner
+	last    *Analysis
+}
+
+// NewStage returns the scan stage. Bad options fail its Run (the app
+// validates them first with Options.Validate).
+func NewStage(opts Options, options ...StageOption) *Stage {
+	st := &Stage{opts: opts}
+	st.set, st.setErr = opts.settings()
+	for _, o := range options {
+		o(st)
+	}
+	if st.scanner == nil && st.setErr == nil {
+		st.scanner = &trivyScanner{s: st.set}
+	}
+	return st
+}
+
+var _ pipeline.Stage = (*Stage)(nil)
+var _ pipeline.Facter = (*Stage)(nil)
+
+// Name implements pipeline.Stage.
+func (*Stage) Name() string { return "scan" }
+
+// SkipReason implements pipeline.Stage.
+func (s *Stage) SkipReason(st *pipeline.State) string {
+	switch {
+	case !s.opts.Enabled:
+		return "input scan is false"
+	case st.Build == nil || st.Build.Final() == nil:
+		return "no image was built"
+	case TargetOf(st.Build.Final()).empty():
+		return "the build left no local image to scan"
+	}
+	return ""
+}
+
+// Run scans the final image once, writes the JSON and SARIF reports and the
+// SBOM, records the outcome and the gate, and adds the summary section.
+// Findings never make Run fail: the gate does, after every report is written.
+func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
+	if s.setErr != nil {
+		return s.setErr
+	}
+	a, err := s.scanner.Scan(ctx, TargetOf(st.Build.Final()))
+	if err != nil {
+		return err
+	}
+	s.last = a
+	out := &pipeline.ScanOutcome{Counts: Count(a.Findings), SBOMFormat: s.set.SBOMFormat}
+
+	var errs []error
+	write := func(input, path string, fn func(context.Context, io.Writer) error) string {
+		if path == "" {
+			return ""
+		}
+		full := s.set.path(path)
+		if err := writeFile(full, func(w io.Writer) error { return fn(ctx, w) }); err != nil {
+			errs = append(errs, fmt.Errorf("write %s to %s (input %s): %w", strings.TrimPrefix(input, "scan-"), full, input, err))
+			return ""
+		}
+		return full
+	}
+	out.JSONPath = write("scan-json", s.set.JSONFile, a.Documents.WriteJSON)
+	out.SARIFPath = write("scan-sarif", s.set.SARIFFile, a.Documents.WriteSARIF)
+	out.SBOMPath = write("sbom-file", s.set.SBOMFile, func(ctx context.Context, w io.Writer) error {
+		return a.Documents.WriteSBOM(ctx, w, s.set.SBOMFormat)
+	})
+
+	gate := Gate(a.Findings, s.set.failOn)
+	out.Passed = gate.Passed
+	st.Scan = out
+	st.AddGate(gate)
+	st.AddSection("Vulnerabilities", Summary(a, out, s.set.failOn, s.set.Workspace))
+	return errors.Join(errs...)
+}
+
+// Fact implements pipeline.Facter: "1 critical, 2 high · SBOM 14 packages".
+func (s *Stage) Fact(st *pipeline.State) string {
+	if st.Scan == nil {
+		return ""
+	}
+	var parts []string
+	for _, sev := range Severities {
+		if n := st.Scan.Counts[sev]; n > 0 || sev == "CRITICAL" || sev == "HIGH" {
+			parts = append(parts, fmt.Sprintf("%d %s", n, strings.ToLower(sev)))
+		}
+	}
+	fact := strings.Join(parts, ", ")
+	if s.last != nil && st.Scan.SBOMPath != "" {
+		fact += fmt.Sprintf(" · SBOM %d packages", len(s.last.Packages))
+	}
+	return fact
+}
+
+// Count is the number of findings of each severity (every severity present).
+func Count(fs []Finding) map[string]int {
+	c := make(map[string]int, len(Severities))
+	for _, sev := range Severities {
+		c[sev] = 0
+	}
+	for _, f := range fs {
+		c[f.Severity]++
+	}
+	return c
+}
+
+// Gate closes when a reported finding is at or above failOn (upper case,
+// or NONE which never closes).
+func Gate(fs []Finding, failOn string) pipeline.Gate {
+	g := pipeline.Gate{Name: "scan", Passed: true}
+	failOn = strings.ToUpper(failOn)
+	if failOn == "NONE" || failOn == "" {
+		g.Reason = fmt.Sprintf("%d vulnerabilities, fail-on is none", len(fs))
+		return g
+	}
+	limit := severityRank(failOn)
+	counts := Count(fs)
+	var n int
+	var parts []string
+	for i, sev := range Severities {
+		if i <= limit && counts[sev] > 0 {
+			n += counts[sev]
+			parts = append(parts, fmt.Sprintf("%d %s", counts[sev], strings.ToLower(sev)))
+		}
+	}
+	if n == 0 {
+		g.Reason = fmt.Sprintf("no vulnerability at or above fail-on %s", strings.ToLower(failOn))
+		return g
+	}
+	g.Passed = false
+	g.Reason = fmt.Sprintf("%s at or above fail-on %s", plural(n, "vulnerability", "vulnerabilities")+" ("+strings.Join(parts, ", ")+")", strings.ToLower(failOn))
+	return g
+}
+
+// Outputs are the stage's action outputs: vulnerabilities (JSON counts by
+// severity), scan-passed and sbom-path.
+func Outputs(o *pipeline.ScanOutcome) map[string]string {
+	if o == nil {
+		return nil
+	}
+	counts, _ := json.Marshal(o.Counts) // map keys are sorted
+	return map[string]string{
+		"vulnerabilities": string(counts),
+		"scan-passed":     strconv.FormatBool(o.Passed),
+		"sbom-path":       o.SBOMPath,
+	}
+}
+
+// Summary is the markdown section of the job summary; paths are shown
+// relative to the workspace.
+func Summary(a *Analysis, out *pipeline.ScanOutcome, failOn, workspace string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Image `%s`", a.Target)
+	if a.OS != "" {
+		fmt.Fprintf(&b, " (%s)", a.OS)
+	}
+	fmt.Fprintf(&b, ": %s", plural(len(a.Findings), "vulnerability", "vulnerabilities"))
+	if a.Ignored > 0 {
+		fmt.Fprintf(&b, ", %d ignored by the ignore files", a.Ignored)
+	}
+	b.WriteString(".\n\n| critical | high | medium | low | unknown |\n|---:|---:|---:|---:|---:|\n|")
+	for _, sev := range Severities {
+		fmt.Fprintf(&b, " %d |", out.Counts[sev])
+	}
+	b.WriteString("\n")
+	if len(a.Findings) > 0 {
+		b.WriteString("\n| severity | vulnerability | package | installed | fixed in |\n|---|---|---|---|---|\n")
+		for i, f := range a.Findings {
+			if i == MaxSummaryFindings {
+				break
+			}
+			id := mdEscape(f.ID)
+			if f.URL != "" {
+				id = "[" + id + "](" + f.URL + ")"
+			}
+			fixed := mdEscape(f.FixedVersion)
+			if fixed == "" {
+				fixed = "not fixed"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", strings.ToLower(f.Severity), id, mdEscape(f.Package), mdEscape(f.InstalledVersion), fixed)
+		}
+		if n := len(a.Findings) - MaxSummaryFindings; n > 0 {
+			fmt.Fprintf(&b, "\n…and %d more in the JSON or SARIF report.\n", n)
+		}
+	}
+	b.WriteString("\n")
+	if failOn == "NONE" {
+		b.WriteString("Gate: off (fail-on none).")
+	} else if out.Passed {
+		fmt.Fprintf(&b, "Gate: passed (nothing at or above %s).", strings.ToLower(failOn))
+	} else {
+		fmt.Fprintf(&b, "Gate: **failed** (findings at or above %s): the image is not pushed.", strings.ToLower(failOn))
+	}
+	if out.SBOMPath != "" {
+		shown := out.SBOMPath
+		if rel, err := filepath.Rel(workspace, shown); workspace != "" && err == nil && !strings.HasPrefix(rel, "..") {
+			shown = rel
+		}
+		fmt.Fprintf(&b, " SBOM (%s, %d packages): `%s`.", out.SBOMFormat, len(a.Packages), shown)
+	}
+	if !a.DB.UpdatedAt.IsZero() {
+		fmt.Fprintf(&b, " Vulnerability DB of %s", a.DB.UpdatedAt.UTC().Format("2006-01-02 15:04 UTC"))
+		if a.DB.Stale {
+			b.WriteString(" (**cached; it could not be refreshed**)")
+		}
+		b.WriteString(".")
+	}
+	b.WriteString("\n")
+	for _, n := range a.Notes {
+		b.WriteString("\n" + n + "\n")
+	}
+	return b.String()
+}
+
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// writeFile writes a report through a temporary file, so that a reader
+// never sees half of one.
+func writeFile(path string, fn func(io.Writer) error) error {
+	var buf bytes.Buffer
+	if err := fn(&buf); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(buf.Bytes()); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
