@@ -169,12 +169,11 @@ func planCache(o Options, registryCache bool, plan *pipeline.TagPlan) (*cachePla
 		}
 		return true
 	})
-	if plan == nil || len(plan.CacheFrom)+len(plan.CacheTo) == 0 {
-		note := "the tag plan names no cache refs"
-		if plan != nil && plan.CacheNote != "" {
-			note = plan.CacheNote
-		}
-		cp.Notes = append(cp.Notes, note)
+	switch {
+	case plan != nil && len(plan.CacheTo) == 0 && plan.CacheNote != "":
+		cp.Notes = append(cp.Notes, plan.CacheNote)
+	case plan == nil || len(plan.CacheFrom)+len(plan.CacheTo) == 0:
+		cp.Notes = append(cp.Notes, "the tag plan names no cache refs")
 	}
 
 	// Read: registry cache first (it holds every stage), then the images.
@@ -197,7 +196,6 @@ func planCache(o Options, registryCache bool, plan *pipeline.TagPlan) (*cachePla
 	keep := func(ref string) bool { return ref != "" }
 	switch cp.Mode {
 	case CacheInline:
-		cp.Inline = true
 		if keep(l.toBuilder) {
 			cp.BuilderRefs = []string{l.toBuilder}
 		}
@@ -205,6 +203,7 @@ func planCache(o Options, registryCache bool, plan *pipeline.TagPlan) (*cachePla
 			cp.FinalRefs = []string{l.toFinal}
 		}
 		cp.Written = append(append(cp.Written, cp.BuilderRefs...), cp.FinalRefs...)
+		cp.Inline = len(cp.Written) > 0
 	case CacheRegistry:
 		if l.toCache != "" && plan != nil && (slices.Contains(plan.Tags, l.toCache) || slices.Contains(plan.CacheFrom, l.toCache)) {
 			cp.Notes = append(cp.Notes, fmt.Sprintf("the registry cache ref %s is also an image tag of this run: it is not written, so the image is never overwritten by a cache manifest", l.toCache))

@@ -23,12 +23,16 @@ var stepName = regexp.MustCompile(`^\[[^\]]*\b\d+/\d+\] `)
 
 // vertexState is what the build saw of one vertex.
 type vertexState struct {
-	name      string
-	cached    bool
-	completed bool
-	err       string
-	logs      []string
-	partial   []byte
+	name string
+	// cachedIn and ranIn record, per solve, that the vertex was reported
+	// served from the cache, and completed without such a report. A
+	// vertex loaded lazily from a remote cache is reported cached and then
+	// completed again without the flag as its result is fetched, so
+	// "cached" wins within a solve.
+	cachedIn, ranIn map[string]bool
+	err             string
+	logs            []string
+	partial         []byte
 }
 
 // tracker records the vertices of every solve of a build (solves sharing a
@@ -69,8 +73,14 @@ func (t *tracker) update(solve string, s *bkclient.SolveStatus) {
 		if v.Name != "" {
 			st.name = v.Name
 		}
-		st.cached = st.cached || v.Cached
-		st.completed = st.completed || v.Completed != nil
+		if st.cachedIn == nil {
+			st.cachedIn, st.ranIn = map[string]bool{}, map[string]bool{}
+		}
+		if v.Cached {
+			st.cachedIn[solve] = true
+		} else if v.Completed != nil {
+			st.ranIn[solve] = true
+		}
 		if v.Error != "" {
 			st.err = v.Error
 		}
@@ -127,10 +137,10 @@ func (t *tracker) counts(solve string) StepCounts {
 		}
 		c.Total++
 		switch {
-		case v.cached:
-			c.Cached++
-		case v.completed || v.err != "":
+		case v.ran(solve):
 			c.Executed++
+		case v.cached(solve):
+			c.Cached++
 		}
 	}
 	return c
@@ -170,9 +180,34 @@ func (t *tracker) executedSteps() []string {
 	var out []string
 	for _, d := range t.order {
 		v := t.vertices[d]
-		if stepName.MatchString(v.name) && !v.cached && (v.completed || v.err != "") {
+		if stepName.MatchString(v.name) && v.ran("") {
 			out = append(out, v.name)
 		}
 	}
 	return out
+}
+
+// ran reports whether the vertex ran in the solve ("": in any solve): it
+// completed without ever being reported cached there, or it failed.
+func (v *vertexState) ran(solve string) bool {
+	if v.err != "" {
+		return true
+	}
+	for s, ran := range v.ranIn {
+		if ran && !v.cachedIn[s] && (solve == "" || s == solve) {
+			return true
+		}
+	}
+	return false
+}
+
+// cached reports whether the vertex was served from the cache in the solve
+// ("": in any solve).
+func (v *vertexState) cached(solve string) bool {
+	for s, c := range v.cachedIn {
+		if c && (solve == "" || s == solve) {
+			return true
+		}
+	}
+	return false
 }

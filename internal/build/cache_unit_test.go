@@ -1,0 +1,152 @@
+package build
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/org/image-pipeline/internal/pipeline"
+)
+
+const repo = "ghcr.io/org/app"
+
+func refs(tags ...string) []string {
+	var out []string
+	for _, t := range tags {
+		out = append(out, repo+":"+t)
+	}
+	return out
+}
+
+// The tag engine's plans for a push to feature/x and for a pull request
+// from feature/x into main.
+var (
+	featurePlan = &pipeline.TagPlan{
+		Tags:      refs("feature-x", "sha-abc"),
+		CacheFrom: refs("builder-feature-x", "builder-main", "feature-x", "main"),
+		CacheTo:   refs("builder-feature-x", "feature-x"),
+	}
+	mainPlan = &pipeline.TagPlan{
+		Tags:      refs("main"),
+		CacheFrom: refs("builder-main", "main"),
+		CacheTo:   refs("builder-main", "main"),
+	}
+	forkPlan = &pipeline.TagPlan{
+		CacheFrom: refs("builder-feature-x", "builder-main", "feature-x", "main"),
+		CacheNote: "pull request from a fork: the cache is read, never written",
+	}
+)
+
+func TestPlanCache(t *testing.T) {
+	tests := []struct {
+		name          string
+		opts          Options
+		registryCache bool
+		plan          *pipeline.TagPlan
+		mode          string
+		read          []string
+		written       []string
+		builder, fin  []string
+		exports       int
+		note          string
+		err           string
+	}{
+		{name: "classic engine, branch: inline ladder", opts: Options{WriteCache: true}, plan: featurePlan,
+			mode: CacheInline, read: refs("builder-feature-x", "builder-main", "feature-x", "main"),
+			written: refs("builder-feature-x", "feature-x"), builder: refs("builder-feature-x"), fin: refs("feature-x")},
+		{name: "buildkitd, branch: registry cache mode=max", opts: Options{WriteCache: true}, registryCache: true, plan: featurePlan,
+			mode: CacheRegistry, read: refs("buildcache-feature-x", "buildcache-main", "builder-feature-x", "builder-main", "feature-x", "main"),
+			written: refs("buildcache-feature-x"), exports: 1},
+		{name: "buildkitd, inline forced", opts: Options{Cache: CacheInline, WriteCache: true}, registryCache: true, plan: featurePlan,
+			mode: CacheInline, read: refs("builder-feature-x", "builder-main", "feature-x", "main"),
+			written: refs("builder-feature-x", "feature-x"), builder: refs("builder-feature-x"), fin: refs("feature-x")},
+		{name: "registry on a classic engine", opts: Options{Cache: CacheRegistry}, plan: featurePlan,
+			err: `input "cache": "registry" needs a BuildKit that exports registry cache`},
+		{name: "none", opts: Options{Cache: CacheNone, WriteCache: true}, registryCache: true, plan: featurePlan,
+			mode: CacheNone, note: "no cache refs are read or written"},
+		{name: "no write permission: read only", opts: Options{WriteCache: false}, plan: featurePlan,
+			mode: CacheInline, read: refs("builder-feature-x", "builder-main", "feature-x", "main"), note: "the cache is read, not written"},
+		{name: "fork: the plan writes nothing", opts: Options{WriteCache: true}, plan: forkPlan,
+			mode: CacheInline, read: refs("builder-feature-x", "builder-main", "feature-x", "main"), note: "fork"},
+		{name: "no plan", opts: Options{WriteCache: true}, mode: CacheInline, note: "the tag plan names no cache refs"},
+		{name: "main writes main", opts: Options{WriteCache: true, DefaultBranch: "main"}, plan: mainPlan,
+			mode: CacheInline, read: refs("builder-main", "main"), written: refs("builder-main", "main"), builder: refs("builder-main"), fin: refs("main")},
+		{name: "a pull request never writes main's refs, even if the plan says so", opts: Options{WriteCache: true, PullRequest: true, DefaultBranch: "main"},
+			plan: mainPlan, mode: CacheInline, read: refs("builder-main", "main"), note: "a pull request never writes the default branch's cache"},
+		{name: "a pull request never writes buildcache-main", opts: Options{WriteCache: true, PullRequest: true, DefaultBranch: "main"}, registryCache: true,
+			plan: mainPlan, mode: CacheRegistry, read: refs("buildcache-main", "builder-main", "main"), note: "app:main is not written"},
+		{name: "a pull request writes its own branch", opts: Options{WriteCache: true, PullRequest: true, DefaultBranch: "main"},
+			plan: &pipeline.TagPlan{CacheFrom: featurePlan.CacheFrom, CacheTo: refs("builder-main", "main", "builder-feature-x", "feature-x")},
+			mode: CacheInline, read: featurePlan.CacheFrom, written: refs("builder-feature-x", "feature-x"), builder: refs("builder-feature-x"), fin: refs("feature-x")},
+		{name: "a registry cache ref that is an image tag is not written", opts: Options{WriteCache: true}, registryCache: true,
+			plan: &pipeline.TagPlan{Tags: refs("buildcache-main"), CacheFrom: refs("builder-main", "main"), CacheTo: refs("builder-main", "main")},
+			mode: CacheRegistry, read: refs("buildcache-main", "builder-main", "main"), note: "is also an image tag of this run"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cp, err := planCache(tc.opts, tc.registryCache, tc.plan)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cp.Mode != tc.mode {
+				t.Errorf("mode %q, want %q", cp.Mode, tc.mode)
+			}
+			if !slices.Equal(cp.Read, tc.read) {
+				t.Errorf("read %v\nwant %v", cp.Read, tc.read)
+			}
+			if len(cp.Imports) != len(cp.Read) {
+				t.Errorf("%d imports for %d refs read", len(cp.Imports), len(cp.Read))
+			}
+			if !slices.Equal(cp.Written, tc.written) {
+				t.Errorf("written %v\nwant %v", cp.Written, tc.written)
+			}
+			if !slices.Equal(cp.BuilderRefs, tc.builder) || !slices.Equal(cp.FinalRefs, tc.fin) {
+				t.Errorf("builder refs %v final refs %v, want %v %v", cp.BuilderRefs, cp.FinalRefs, tc.builder, tc.fin)
+			}
+			if len(cp.Exports) != tc.exports {
+				t.Errorf("%d registry exports, want %d", len(cp.Exports), tc.exports)
+			}
+			for _, e := range cp.Exports {
+				if e.Attrs["mode"] != "max" || !strings.Contains(e.Attrs["ref"], ":buildcache-") {
+					t.Errorf("export %v, want mode=max to a buildcache- ref", e.Attrs)
+				}
+			}
+			if cp.Inline != (len(tc.builder)+len(tc.fin) > 0) {
+				t.Errorf("inline %v with cache refs %v %v", cp.Inline, tc.builder, tc.fin)
+			}
+			if tc.note != "" && !strings.Contains(strings.Join(cp.Notes, "\n"), tc.note) {
+				t.Errorf("notes %q lack %q", cp.Notes, tc.note)
+			}
+		})
+	}
+}
+
+func TestCacheLadderRefs(t *testing.T) {
+	// A branch named builder-x: its refs are builder-builder-x and builder-x.
+	l := newCacheLadder(&pipeline.TagPlan{
+		CacheFrom: refs("builder-builder-x", "builder-main", "builder-x", "main"),
+		CacheTo:   refs("builder-builder-x", "builder-x"),
+	}, func(string) bool { return true })
+	if !slices.Equal(l.fromBuilder, refs("builder-builder-x", "builder-main")) || !slices.Equal(l.fromFinal, refs("builder-x", "main")) {
+		t.Errorf("from builder %v final %v", l.fromBuilder, l.fromFinal)
+	}
+	if l.toBuilder != repo+":builder-builder-x" || l.toFinal != repo+":builder-x" || l.toCache != repo+":buildcache-builder-x" {
+		t.Errorf("to %q %q %q", l.toBuilder, l.toFinal, l.toCache)
+	}
+	// Registry ports are not tags; long tags are shortened as the tag engine does.
+	if r, ok := buildcacheRef("localhost:5000/app:" + strings.Repeat("b", 128)); !ok || len(r[strings.LastIndex(r, ":")+1:]) != 128 {
+		t.Errorf("buildcacheRef of a 128-character tag = %q, %v", r, ok)
+	}
+	if _, ok := buildcacheRef("localhost:5000/app"); ok {
+		t.Error("buildcacheRef of a ref without a tag")
+	}
+	if got := protectedTags("release/1.x"); !slices.Equal(got, []string{"release-1.x", "builder-release-1.x", "buildcache-release-1.x"}) {
+		t.Errorf("protectedTags = %v", got)
+	}
+}

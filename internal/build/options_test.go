@@ -1,0 +1,133 @@
+package build
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	ws := t.TempDir()
+	writeFile(t, filepath.Join(ws, "Dockerfile"), "FROM scratch\n")
+	writeFile(t, filepath.Join(ws, "sub", "build.Dockerfile"), "FROM scratch\n")
+	writeFile(t, filepath.Join(ws, "ca.pem"), "x")
+	env := map[string]string{"TOKEN": "t0k"}
+	base := Options{Workspace: ws, Getenv: func(k string) string { return env[k] }}
+	tests := []struct {
+		name string
+		edit func(o *Options)
+		want []string // substrings of the error, "" for none
+	}{
+		{name: "defaults", edit: func(*Options) {}},
+		{name: "every value accepted", edit: func(o *Options) {
+			o.Context, o.File, o.Target, o.BuilderTarget = "sub", "sub/build.Dockerfile", "production", "none"
+			o.BuildArgs = []string{"A=1", "", "B="}
+			o.Secrets = []string{"npm=secret=with=equals"}
+			o.SecretEnvs = []string{"gh=TOKEN"}
+			o.Labels = []string{"a=b"}
+			o.Platforms = []string{"linux/amd64", "linux/arm64/v8"}
+			o.Cache = CacheInline
+			o.BuildkitAddress, o.BuildkitTLSCA = "tcp://buildkit:1234", "ca.pem"
+		}},
+		{name: "cache", edit: func(o *Options) { o.Cache = "sometimes" },
+			want: []string{`input "cache": "sometimes" is not accepted; accepted values: branch, registry, inline, none`}},
+		{name: "context and file", edit: func(o *Options) { o.Context, o.File = "nope", "nope/Dockerfile" },
+			want: []string{`input "context": "nope" is not a directory`, `input "file": "nope/Dockerfile" is not a file`}},
+		{name: "default file missing", edit: func(o *Options) { o.Context = "sub" },
+			want: []string{`input "file": "sub/Dockerfile" is not a file`}},
+		{name: "build args and labels", edit: func(o *Options) { o.BuildArgs = []string{"novalue"}; o.Labels = []string{"=x"} },
+			want: []string{`input "build-args" line 1 has no NAME=`, `input "labels" line 1 has no NAME=`}},
+		{name: "secrets", edit: func(o *Options) {
+			o.Secrets = []string{"plain-value-without-id", "a=1"}
+			o.SecretEnvs = []string{"a=TOKEN", "b=UNSET", "c"}
+		}, want: []string{`input "secrets": line 1 has no id=`, `secret id "a" is given twice`, `the environment variable UNSET (for secret "b") is empty`, `input "secret-envs": line 3 ("c") is not id=ENVVAR`}},
+		{name: "platforms", edit: func(o *Options) { o.Platforms = []string{"linux/amd64", "windows//"} },
+			want: []string{`input "platforms": "windows//" is not a platform`}},
+		{name: "targets", edit: func(o *Options) { o.Target, o.BuilderTarget = "a b", "-x" },
+			want: []string{`input "target": "a b" is not a stage name`, `input "builder-target": "-x" is not a stage name`}},
+		{name: "address", edit: func(o *Options) { o.BuildkitAddress = "/run/buildkit.sock" },
+			want: []string{`input "buildkit-address": "/run/buildkit.sock" is not an address`}},
+		{name: "address scheme", edit: func(o *Options) { o.BuildkitAddress = "ssh://host" },
+			want: []string{`uses a scheme this action does not support`}},
+		{name: "tls without tcp", edit: func(o *Options) { o.BuildkitTLSCA = "ca.pem" },
+			want: []string{`input "buildkit-tls-ca": "ca.pem" is set but buildkit-address is not a tcp:// address`}},
+		{name: "tls pair", edit: func(o *Options) { o.BuildkitAddress, o.BuildkitTLSCert = "tcp://h:1", "ca.pem" },
+			want: []string{`input "buildkit-tls-cert" and buildkit-tls-key must be set together`}},
+		{name: "tls file missing", edit: func(o *Options) { o.BuildkitAddress, o.BuildkitTLSCA = "tcp://h:1", "missing.pem" },
+			want: []string{`input "buildkit-tls-ca": "missing.pem" is not a readable file`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := base
+			tc.edit(&o)
+			err := o.Validate()
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Validate() = nil, want %q", tc.want)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q\ndoes not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// TestValidateNeverPrintsSecrets: a malformed secrets line is named by its
+// number, never by its value.
+func TestValidateNeverPrintsSecrets(t *testing.T) {
+	ws := t.TempDir()
+	writeFile(t, filepath.Join(ws, "Dockerfile"), "FROM scratch\n")
+	o := Options{Workspace: ws, Secrets: []string{"hunter2-no-id"}, BuildArgs: []string{"hunter3"}}
+	err := o.Validate()
+	if err == nil || strings.Contains(err.Error(), "hunter") {
+		t.Fatalf("Validate() = %v", err)
+	}
+	if got := (Options{Secrets: []string{"a=x1", "b=x2", "", "c="}}).SecretValues(); strings.Join(got, ",") != "x1,x2" {
+		t.Errorf("SecretValues() = %q", got)
+	}
+}
+
+func TestPaths(t *testing.T) {
+	tests := []struct {
+		o                   Options
+		ctx, file, fileShow string
+	}{
+		{Options{}, ".", "Dockerfile", "Dockerfile"},
+		{Options{Workspace: "/ws"}, "/ws", "/ws/Dockerfile", "Dockerfile"},
+		{Options{Workspace: "/ws", Context: "app"}, "/ws/app", "/ws/app/Dockerfile", "app/Dockerfile"},
+		{Options{Workspace: "/ws", Context: "app", File: "docker/prod.Dockerfile"}, "/ws/app", "/ws/docker/prod.Dockerfile", "docker/prod.Dockerfile"},
+		{Options{Workspace: "/ws", Context: "/abs"}, "/abs", "/abs/Dockerfile", "/abs/Dockerfile"},
+	}
+	for _, tc := range tests {
+		if got := tc.o.contextDir(); got != tc.ctx {
+			t.Errorf("%+v: context %q, want %q", tc.o, got, tc.ctx)
+		}
+		if got := tc.o.dockerfilePath(); got != tc.file {
+			t.Errorf("%+v: file %q, want %q", tc.o, got, tc.file)
+		}
+		if got := tc.o.dockerfileDisplay(); got != tc.fileShow {
+			t.Errorf("%+v: shown file %q, want %q", tc.o, got, tc.fileShow)
+		}
+	}
+	if (Options{}).Driver() != DriverDocker || (Options{BuildkitAddress: "unix:///x"}).Driver() != DriverRemote {
+		t.Error("Driver() does not follow buildkit-address")
+	}
+}

@@ -1,0 +1,121 @@
+package build
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/org/image-pipeline/internal/ghactions"
+	"github.com/org/image-pipeline/internal/pipeline"
+)
+
+type fakeBuilder struct {
+	res    *Result
+	err    error
+	plan   *pipeline.TagPlan
+	closed bool
+}
+
+func (f *fakeBuilder) Features() Features {
+	return Features{Driver: DriverDocker, Description: "a fake engine"}
+}
+
+func (f *fakeBuilder) Build(_ context.Context, plan *pipeline.TagPlan, progress io.Writer) (*Result, error) {
+	f.plan = plan
+	_, _ = io.WriteString(progress, "#1 [1/1] RUN echo ::error::injected\n")
+	return f.res, f.err
+}
+
+func (f *fakeBuilder) Close() error { f.closed = true; return nil }
+
+func TestStageWithFakeBuilder(t *testing.T) {
+	ws := t.TempDir()
+	writeFile(t, filepath.Join(ws, "app", "Dockerfile"), "FROM scratch\n")
+	ok := &Result{
+		Outcome: pipeline.BuildOutcome{Driver: DriverDocker, ImageID: "sha256:0123456789abcdef0123", CacheHits: 3, Executed: 1,
+			Images: []pipeline.BuiltImage{{Role: pipeline.RoleFinal, EngineImageID: "sha256:0123456789abcdef0123"}}},
+		Steps:  StepCounts{Cached: 3, Executed: 1, Total: 4},
+		Solves: []SolveReport{{Role: pipeline.RoleFinal, Steps: StepCounts{Cached: 3, Executed: 1, Total: 4}}},
+		Cache:  CacheReport{Mode: CacheInline, Read: []string{"r:builder-main"}, Written: []string{"r:main"}},
+	}
+	tests := []struct {
+		name     string
+		opts     Options
+		builder  *fakeBuilder
+		skip     string
+		err      string
+		log      []string
+		fact     string
+		noDial   bool
+		sections int
+	}{
+		{name: "no Dockerfile in the context: skipped", opts: Options{Workspace: ws}, skip: "no Dockerfile at Dockerfile and no file input: nothing to build"},
+		{name: "explicit missing file: an error, not a skip", opts: Options{Workspace: ws, File: "nope/Dockerfile"}, err: `input "file": "nope/Dockerfile" is not a file`, noDial: true},
+		{name: "bad input: no connection", opts: Options{Workspace: ws, Context: "app", Cache: "maybe"}, err: `input "cache"`, noDial: true},
+		{name: "success", opts: Options{Workspace: ws, Context: "app"}, builder: &fakeBuilder{res: ok},
+			log:  []string{"Builder: a fake engine (driver docker)", "::group::BuildKit log: app/Dockerfile", "::stop-commands::", "#1 [1/1] RUN echo ::error::injected", "Cache: inline", "read: r:builder-main", "written: r:main"},
+			fact: "sha256:0123456789ab…, 3 of 4 steps cached, 1 run (inline cache)", sections: 1},
+		{name: "failure", opts: Options{Workspace: ws, Context: "app"},
+			builder: &fakeBuilder{err: &BuildError{File: "app/Dockerfile", Line: 1, EndLine: 1, Step: "[1/1] RUN x", Reason: "exit code: 1", Logs: []string{"::warning::not a command"}}},
+			err:     "the build failed at step", log: []string{"::error file=app/Dockerfile,line=1,endLine=1,title=build failed at [1/1] RUN x::exit code: 1", "%3A%3Awarning::not a command"}, sections: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			runner := ghactions.NewRunner(func(k string) string {
+				if k == "GITHUB_ACTIONS" {
+					return "true"
+				}
+				return ""
+			}, &out)
+			s := NewStage(tc.opts, runner, nil).(*Stage)
+			dialed := false
+			s.connect = func(context.Context, Options, Engine) (Builder, error) {
+				dialed = true
+				if tc.builder == nil {
+					return nil, errors.New("no builder in this test")
+				}
+				return tc.builder, nil
+			}
+			st := &pipeline.State{Plan: &pipeline.TagPlan{Tags: []string{"r:main"}}}
+			if got := s.SkipReason(st); got != tc.skip {
+				t.Fatalf("SkipReason = %q, want %q", got, tc.skip)
+			}
+			if tc.skip != "" {
+				return
+			}
+			err := s.Run(t.Context(), st)
+			_ = runner.Close()
+			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+				t.Fatalf("Run() = %v, want %q", err, tc.err)
+			}
+			if tc.noDial && dialed {
+				t.Error("connected to a builder despite invalid inputs")
+			}
+			if tc.builder != nil && (!tc.builder.closed || tc.builder.plan != st.Plan) {
+				t.Errorf("builder closed %v, plan passed %v", tc.builder.closed, tc.builder.plan == st.Plan)
+			}
+			for _, want := range tc.log {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("log lacks %q:\n%s", want, out.String())
+				}
+			}
+			if strings.Contains(out.String(), "\n::error::injected") {
+				t.Error("untrusted build output became a workflow command")
+			}
+			if got := s.Fact(st); got != tc.fact {
+				t.Errorf("Fact = %q, want %q", got, tc.fact)
+			}
+			if len(st.Sections) != tc.sections {
+				t.Errorf("%d sections, want %d", len(st.Sections), tc.sections)
+			}
+		})
+	}
+	if got := Outputs(&ok.Outcome); got["cache-hits"] != "3" || got["cache-misses"] != "1" || got["imageid"] != "sha256:0123456789abcdef0123" {
+		t.Errorf("Outputs = %v", got)
+	}
+}
