@@ -1,0 +1,294 @@
+// Package sign is the sign stage: it signs the pushed image digest once
+// (not once per tag) with cosign — with a key, or keyless with the GitHub
+// Actions OIDC token, Fulcio and Rekor — attests the scan stage's SBOM as an
+// in-toto predicate on the same digest, verifies what it wrote with the
+// cosign library, and tells consumers the exact command that verifies it.
+package sign
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/org/image-pipeline/internal/registry"
+)
+
+// Mode is the value of the sign input.
+type Mode string
+
+// Sign modes.
+const (
+	// SignAuto signs on release events (tag pushes, default-branch pushes)
+	// when a key or an OIDC token is available; never for a fork's pull
+	// request.
+	SignAuto Mode = "auto"
+	// SignTrue signs whenever something was pushed, and fails when there is
+	// neither a key nor an OIDC token.
+	SignTrue Mode = "true"
+	// SignFalse never signs.
+	SignFalse Mode = "false"
+)
+
+// Format is the value of the signature-format input: where signatures and
+// attestations are stored.
+type Format string
+
+// Storage formats.
+const (
+	// FormatLegacy stores cosign's simple-signing signature under the tag
+	// sha256-<hex>.sig and the attestations under sha256-<hex>.att, as every
+	// cosign since 1.x (and Kyverno, policy-controller, Ratify) reads them.
+	FormatLegacy Format = "legacy"
+	// FormatBundle stores Sigstore bundles (v0.3) as OCI 1.1 referrers of
+	// the digest (with the sha256-<hex> referrers tag where the registry has
+	// no referrers API, as on ghcr.io).
+	FormatBundle Format = "bundle"
+)
+
+// DefaultFormat is the storage format when the input is empty: see
+// docs/sign.md for why.
+const DefaultFormat = FormatLegacy
+
+// Public Sigstore endpoints, used when the inputs are empty.
+const (
+	DefaultFulcioURL = "https://fulcio.sigstore.dev"
+	DefaultRekorURL  = "https://rekor.sigstore.dev"
+	// GitHubIssuer is the issuer of GitHub Actions OIDC tokens.
+	GitHubIssuer = "https://token.actions.githubusercontent.com"
+	// Audience is the audience Fulcio expects in the token.
+	Audience = "sigstore"
+)
+
+// Input names, as the messages name them.
+const (
+	InputSign          = "sign"
+	InputKey           = "cosign-key"
+	InputPassword      = "cosign-password"
+	InputTlog          = "cosign-tlog"
+	InputAttestSBOM    = "attest-sbom"
+	InputFormat        = "signature-format"
+	InputFulcioURL     = "fulcio-url"
+	InputRekorURL      = "rekor-url"
+	InputOIDCIssuer    = "oidc-issuer"
+	InputTrustedRoot   = "sigstore-trusted-root"
+	permissionsSnippet = "permissions:\n  id-token: write"
+)
+
+// Options is what the sign stage needs from the action's inputs and the
+// event. The app maps inputs onto it; Validate reports every bad value.
+type Options struct {
+	// Sign is the sign input: "auto" (default when empty), "true", "false".
+	Sign Mode
+	// Key is the cosign-key input: the PEM of a cosign private key
+	// (cosign generate-key-pair), a path to one, or env://VAR naming an
+	// environment variable that holds it. Empty: keyless signing.
+	Key string
+	// Password is the cosign-password input, the key's password.
+	Password string
+	// NoTlog is the cosign-tlog input inverted (cosign-tlog: false): do not
+	// upload to the Rekor transparency log. Only for key signing; the
+	// signature is then verified with the key alone, fully offline.
+	NoTlog bool
+	// NoAttestSBOM is the attest-sbom input inverted (attest-sbom: false):
+	// sign only, do not attest the scan stage's SBOM.
+	NoAttestSBOM bool
+	// Format is the signature-format input: "legacy" (default when empty)
+	// or "bundle".
+	Format Format
+
+	// FulcioURL, RekorURL and OIDCIssuer are the fulcio-url, rekor-url and
+	// oidc-issuer inputs, for a private Sigstore; empty means the public
+	// instance (and the GitHub Actions issuer).
+	FulcioURL, RekorURL, OIDCIssuer string
+	// TrustedRoot is the sigstore-trusted-root input: the path of a
+	// Sigstore trusted_root.json with the Fulcio CA, Rekor key and CT log
+	// key of a private Sigstore, used to verify after signing (and by
+	// consumers: cosign verify --trusted-root). Empty: the public
+	// instance's trusted root, from its TUF repository.
+	TrustedRoot string
+
+	// IDTokenRequestURL and IDTokenRequestToken are the runner's
+	// ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN,
+	// present only with `permissions: id-token: write`.
+	IDTokenRequestURL, IDTokenRequestToken string
+
+	// Event facts. EventName is github.event_name; IsTag is true when the
+	// ref is a tag (refs/tags/…); IsDefaultBranch when it is the default
+	// branch; PullRequest for every pull_request* event; ForkPR for a pull
+	// request from another repository.
+	EventName                           string
+	IsTag, IsDefaultBranch, PullRequest bool
+	ForkPR                              bool
+
+	// Registry holds the push stage's options: the signatures are written
+	// with the same credentials (registries, github-token,
+	// registry-username/registry-password, DOCKER_CONFIG) and transport.
+	Registry registry.Options
+	// Keychain, when set, replaces the credentials from Registry.
+	Keychain authn.Keychain
+
+	// Getenv reads env://VAR keys; nil means os.Getenv.
+	Getenv func(string) string
+	// HTTPClient talks to the OIDC token endpoint, Fulcio and Rekor; nil
+	// means a client with a 60 s timeout.
+	HTTPClient *http.Client
+	// Logf, when set, gets progress lines for the job log. It never gets a
+	// secret.
+	Logf func(format string, args ...any)
+}
+
+func (o Options) mode() Mode {
+	if o.Sign == "" {
+		return SignAuto
+	}
+	return o.Sign
+}
+
+func (o Options) format() Format {
+	if o.Format == "" {
+		return DefaultFormat
+	}
+	return o.Format
+}
+
+func (o Options) fulcioURL() string {
+	if o.FulcioURL == "" {
+		return DefaultFulcioURL
+	}
+	return strings.TrimSuffix(o.FulcioURL, "/")
+}
+
+func (o Options) rekorURL() string {
+	if o.RekorURL == "" {
+		return DefaultRekorURL
+	}
+	return strings.TrimSuffix(o.RekorURL, "/")
+}
+
+func (o Options) oidcIssuer() string {
+	if o.OIDCIssuer == "" {
+		return GitHubIssuer
+	}
+	return o.OIDCIssuer
+}
+
+func (o Options) getenv(k string) string {
+	if o.Getenv != nil {
+		return o.Getenv(k)
+	}
+	return os.Getenv(k)
+}
+
+// hasIDToken reports whether the runner can hand out an OIDC token.
+func (o Options) hasIDToken() bool {
+	return o.IDTokenRequestURL != "" && o.IDTokenRequestToken != ""
+}
+
+// keyless reports whether signing uses Fulcio instead of a key.
+func (o Options) keyless() bool { return strings.TrimSpace(o.Key) == "" }
+
+// publicSigstore reports whether the public Sigstore instance is used.
+func (o Options) publicSigstore() bool {
+	return o.fulcioURL() == DefaultFulcioURL && o.rekorURL() == DefaultRekorURL
+}
+
+// Validate checks every input the sign stage reads and joins one error per
+// problem, each naming the input and its accepted values. Secrets never
+// appear in the messages.
+func (o Options) Validate() error {
+	var errs []error
+	switch o.Sign {
+	case "", SignAuto, SignTrue, SignFalse:
+	default:
+		errs = append(errs, fmt.Errorf("input %q: %q is not a sign mode; accepted values: auto, true, false", InputSign, string(o.Sign)))
+	}
+	switch o.Format {
+	case "", FormatLegacy, FormatBundle:
+	default:
+		errs = append(errs, fmt.Errorf("input %q: %q is not a storage format; accepted values: legacy (tags sha256-<hex>.sig/.att, the default), bundle (Sigstore bundles as OCI 1.1 referrers)", InputFormat, string(o.Format)))
+	}
+	if err := validateKeyRef(o.Key); err != nil {
+		errs = append(errs, err)
+	}
+	if o.keyless() && o.Password != "" {
+		errs = append(errs, fmt.Errorf("input %q is set but %q is empty; accepted values: a password together with a cosign-key, or no password", InputPassword, InputKey))
+	}
+	if o.keyless() && o.NoTlog && o.mode() != SignFalse {
+		errs = append(errs, fmt.Errorf("input %q is false but there is no %q: keyless signing needs the transparency log (the certificate is valid for 10 minutes, Rekor proves the signature was made in them); accepted values: cosign-tlog true, or a cosign-key", InputTlog, InputKey))
+	}
+	for _, u := range []struct{ input, value string }{{InputFulcioURL, o.FulcioURL}, {InputRekorURL, o.RekorURL}, {InputOIDCIssuer, o.OIDCIssuer}} {
+		if u.value == "" {
+			continue
+		}
+		if p, err := url.Parse(u.value); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
+			errs = append(errs, fmt.Errorf("input %q: %q is not a URL; accepted values: an https:// URL (empty for the public Sigstore)", u.input, u.value))
+		}
+	}
+	if o.TrustedRoot != "" {
+		if _, err := os.Stat(o.TrustedRoot); err != nil {
+			errs = append(errs, fmt.Errorf("input %q: %s cannot be read; accepted values: the path of a Sigstore trusted_root.json (empty for the public Sigstore)", InputTrustedRoot, o.TrustedRoot))
+		}
+	} else if !o.publicSigstore() && o.keyless() && o.mode() != SignFalse {
+		errs = append(errs, fmt.Errorf("inputs %q/%q name a private Sigstore but %q is empty: the signature cannot be verified without its Fulcio CA and Rekor key; accepted values: the path of the instance's trusted_root.json", InputFulcioURL, InputRekorURL, InputTrustedRoot))
+	}
+	return errors.Join(errs...)
+}
+
+// validateKeyRef checks the form of cosign-key without reading a secret
+// into a message.
+func validateKeyRef(key string) error {
+	key = strings.TrimSpace(key)
+	const accepted = "accepted values: the PEM of a cosign private key (cosign generate-key-pair), the path of one, env://VARIABLE, or empty for keyless signing"
+	switch {
+	case key == "", strings.Contains(key, "-----BEGIN"):
+		return nil
+	case strings.HasPrefix(key, "env://"):
+		if strings.TrimPrefix(key, "env://") == "" {
+			return fmt.Errorf("input %q: env:// names no variable; %s", InputKey, accepted)
+		}
+		return nil
+	case strings.Contains(key, "://"):
+		scheme, _, _ := strings.Cut(key, "://")
+		return fmt.Errorf("input %q: key references of the form %s:// are not supported; %s", InputKey, scheme, accepted)
+	}
+	if !looksLikePath(key) {
+		// Never echo it: it may be a key pasted without its PEM armour.
+		return fmt.Errorf("input %q is neither a PEM key nor a file path; %s", InputKey, accepted)
+	}
+	if _, err := os.Stat(key); err != nil {
+		return fmt.Errorf("input %q: the key file %s cannot be read (%v); %s", InputKey, key, errors.Unwrap(err), accepted)
+	}
+	return nil
+}
+
+// looksLikePath tells a file path from pasted key material.
+func looksLikePath(s string) bool {
+	return len(s) < 256 && !strings.ContainsAny(s, "\n\r")
+}
+
+// Secrets returns every secret value the options hold (the key's PEM, its
+// password, the token that requests OIDC tokens), so the runner can mask
+// each one. Registry credentials are masked through registry.Options.
+func (o Options) Secrets() []string {
+	var s []string
+	add := func(v string) {
+		if strings.TrimSpace(v) != "" {
+			s = append(s, v)
+		}
+	}
+	key := strings.TrimSpace(o.Key)
+	switch {
+	case strings.Contains(key, "-----BEGIN"):
+		add(key)
+	case strings.HasPrefix(key, "env://"):
+		add(o.getenv(strings.TrimPrefix(key, "env://")))
+	}
+	add(o.Password)
+	add(o.IDTokenRequestToken)
+	return s
+}

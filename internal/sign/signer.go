@@ -1,0 +1,664 @@
+package sign
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/cosign/v3/pkg/cosign"
+	cbundle "github.com/sigstore/cosign/v3/pkg/cosign/bundle"
+	cremote "github.com/sigstore/cosign/v3/pkg/cosign/remote"
+	"github.com/sigstore/cosign/v3/pkg/oci"
+	"github.com/sigstore/cosign/v3/pkg/oci/mutate"
+	ociremote "github.com/sigstore/cosign/v3/pkg/oci/remote"
+	"github.com/sigstore/cosign/v3/pkg/oci/static"
+	ctypes "github.com/sigstore/cosign/v3/pkg/types"
+	rekorclient "github.com/sigstore/rekor/pkg/client"
+	rekorgen "github.com/sigstore/rekor/pkg/generated/client"
+	"github.com/sigstore/rekor/pkg/generated/models"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/sigstore/sigstore/pkg/signature/dsse"
+	sigpayload "github.com/sigstore/sigstore/pkg/signature/payload"
+)
+
+// Predicate types of the SBOM attestation, as cosign verify-attestation
+// --type cyclonedx / spdxjson expects them.
+const (
+	PredicateCycloneDX = "https://cyclonedx.org/bom"
+	PredicateSPDX      = "https://spdx.dev/Document"
+	// statementType is the in-toto Statement v1 type.
+	statementType = "https://in-toto.io/Statement/v1"
+)
+
+// Signer signs and attests one pushed digest, writes the signatures next
+// to it in every repository that holds it, and verifies what it wrote.
+type Signer interface {
+	Sign(ctx context.Context, req Request) (*Result, error)
+}
+
+// Request is what to sign.
+type Request struct {
+	// Digest is the pushed manifest (or index) digest, sha256:….
+	Digest string
+	// Repositories are the repositories (registry/name, no tag) the digest
+	// was pushed to; each gets its own signature.
+	Repositories []string
+	// SBOMPath and SBOMFormat ("cyclonedx" or "spdx-json") are the SBOM to
+	// attest; an empty path means no attestation.
+	SBOMPath, SBOMFormat string
+}
+
+// Result is what was signed and written.
+type Result struct {
+	Digest  string
+	Format  Format
+	Keyless bool
+	// PublicKeyPEM is the public key of cosign-key (key signing).
+	PublicKeyPEM string
+	// Identity and Issuer are the Fulcio certificate's subject alternative
+	// name and OIDC issuer (keyless signing).
+	Identity, Issuer string
+	// Tlog is true when the signatures were logged in Rekor at RekorURL;
+	// LogIndexes are their entries.
+	Tlog       bool
+	RekorURL   string
+	LogIndexes []int64
+	// Repositories has one entry per repository, in request order.
+	Repositories []Written
+	// PredicateType is the SBOM attestation's predicate type ("" when the
+	// SBOM was not attested).
+	PredicateType string
+	// Verified is true once the cosign library verified every signature
+	// and attestation written.
+	Verified bool
+	// Duration is how long signing, writing and verifying took.
+	Duration time.Duration
+}
+
+// Written is what one repository received.
+type Written struct {
+	Repository string
+	// SignatureRef is where the signature is: repo:sha256-<hex>.sig
+	// (legacy) or repo@sha256:<referrer manifest> (bundle).
+	SignatureRef string
+	// AttestationRef is where the SBOM attestation is ("" when none).
+	AttestationRef string
+	// Unchanged is true when this repository already held an identical
+	// signature by the same key (a re-run): nothing new was written.
+	Unchanged bool
+}
+
+// Attested reports whether an SBOM attestation was written.
+func (r *Result) Attested() bool { return r.PredicateType != "" }
+
+// WriteError is a failure after signing, while writing to a registry or
+// verifying: it says what the registries already hold.
+type WriteError struct {
+	// Written lists the repositories that received everything.
+	Written []Written
+	// Partial is set when a repository received its attestation but not its
+	// signature.
+	Partial string
+	Err     error
+}
+
+func (e *WriteError) Error() string { return e.Err.Error() }
+func (e *WriteError) Unwrap() error { return e.Err }
+
+// NewSigner returns the cosign-library Signer for the options.
+func NewSigner(o Options) (Signer, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	kc := o.Keychain
+	if kc == nil {
+		k, err := newInputKeychain(o.Registry)
+		if err != nil {
+			return nil, err
+		}
+		kc = k
+	}
+	hc := o.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 60 * time.Second}
+	}
+	return &cosignSigner{o: o, kc: kc, hc: hc}, nil
+}
+
+type cosignSigner struct {
+	o  Options
+	kc authn.Keychain
+	hc *http.Client
+}
+
+// signingIdentity is the key that signs, and what vouches for it.
+type signingIdentity struct {
+	sv     signature.SignerVerifier
+	pub    crypto.PublicKey
+	pubPEM []byte
+	cert   *certificate // keyless only
+}
+
+// signerBytes is what Rekor and the bundle carry as the signer: the
+// certificate (keyless) or the public key.
+func (id *signingIdentity) signerBytes() []byte {
+	if id.cert != nil {
+		return id.cert.leafPEM
+	}
+	return id.pubPEM
+}
+
+func (s *cosignSigner) logf(format string, a ...any) {
+	if s.o.Logf != nil {
+		s.o.Logf(format, a...)
+	}
+}
+
+// Sign implements Signer. Everything that can fail for a key, a password,
+// Fulcio, Rekor or the SBOM happens before the first registry write.
+func (s *cosignSigner) Sign(ctx context.Context, req Request) (*Result, error) {
+	start := time.Now()
+	if _, err := name.NewDigest("example.invalid/x@"+req.Digest, name.StrictValidation); err != nil || !strings.HasPrefix(req.Digest, "sha256:") {
+		return nil, fmt.Errorf("%q is not a sha256 image digest", req.Digest)
+	}
+	if len(req.Repositories) == 0 {
+		return nil, errors.New("no repository to sign in")
+	}
+	var repos []name.Repository
+	for _, r := range req.Repositories {
+		repo, err := name.NewRepository(r)
+		if err != nil {
+			return nil, fmt.Errorf("repository %q: %w", r, err)
+		}
+		repos = append(repos, repo)
+	}
+
+	res := &Result{Digest: req.Digest, Format: s.o.format(), Keyless: s.o.keyless(), Tlog: !s.o.NoTlog}
+	if res.Tlog {
+		res.RekorURL = s.o.rekorURL()
+	}
+
+	var predicate []byte
+	var err error
+	if req.SBOMPath != "" {
+		res.PredicateType, predicate, err = readSBOM(req.SBOMPath, req.SBOMFormat)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	// Trust material first: a private Sigstore without its trusted root, or
+	// an unreachable TUF repository, must fail before anything is written.
+	trust, err := s.trust(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	id, err := s.identity(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res.PublicKeyPEM = string(id.pubPEM)
+	if id.cert != nil {
+		res.PublicKeyPEM = ""
+		res.Identity, res.Issuer = id.cert.identity, id.cert.issuer
+	}
+
+	var rekor *rekorgen.Rekor
+	if res.Tlog {
+		rekor, err = rekorclient.GetRekorClient(s.o.rekorURL(), rekorclient.WithUserAgent("image-pipeline"), rekorclient.WithRetryCount(3))
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", InputRekorURL, s.o.rekorURL(), err)
+		}
+	}
+
+	// Sign everything (and log it in Rekor) before writing anything.
+	preps := make([]*prepared, 0, len(repos))
+	for _, repo := range repos {
+		p, err := s.prepare(ctx, id, rekor, repo.Digest(req.Digest), res.PredicateType, predicate)
+		if err != nil {
+			return nil, err
+		}
+		res.LogIndexes = append(res.LogIndexes, p.logIndexes...)
+		preps = append(preps, p)
+	}
+
+	ropts := s.remoteOptions(ctx)
+	ociOpts := []ociremote.Option{ociremote.WithRemoteOptions(ropts...)}
+	for _, p := range preps {
+		w, err := s.write(id, p, ropts, ociOpts)
+		if err != nil {
+			we := &WriteError{Written: res.Repositories, Err: err}
+			var pe *partialError
+			if errors.As(err, &pe) {
+				we.Partial = p.digest.Repository.Name()
+			}
+			return res, we
+		}
+		res.Repositories = append(res.Repositories, w)
+		s.logf("sign: wrote %s", w.SignatureRef)
+	}
+
+	for _, p := range preps {
+		if err := s.verify(ctx, id, trust, p, ociOpts); err != nil {
+			return res, &WriteError{Written: res.Repositories, Err: err}
+		}
+	}
+	res.Verified = true
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+// identity loads cosign-key, or gets a Fulcio certificate for a fresh key.
+func (s *cosignSigner) identity(ctx context.Context) (*signingIdentity, error) {
+	if !s.o.keyless() {
+		sv, err := loadKey(s.o)
+		if err != nil {
+			return nil, err
+		}
+		pubPEM, pub, err := publicKeyPEM(sv)
+		if err != nil {
+			return nil, err
+		}
+		return &signingIdentity{sv: sv, pub: pub, pubPEM: pubPEM}, nil
+	}
+	tok, err := fetchIDToken(ctx, s.hc, s.o.IDTokenRequestURL, s.o.IDTokenRequestToken, Audience)
+	if err != nil {
+		return nil, err
+	}
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate the ephemeral signing key: %w", err)
+	}
+	sv, err := signature.LoadECDSASignerVerifier(priv, crypto.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("load the ephemeral signing key: %w", err)
+	}
+	cert, err := requestCertificate(ctx, s.hc, s.o.fulcioURL(), tok, sv)
+	if err != nil {
+		return nil, err
+	}
+	if cert.issuer != "" && cert.issuer != s.o.oidcIssuer() {
+		return nil, fmt.Errorf("the certificate from Fulcio names the issuer %s but %s is %s: set %s to the issuer of the token", cert.issuer, InputOIDCIssuer, s.o.oidcIssuer(), InputOIDCIssuer)
+	}
+	s.logf("sign: Fulcio certified %s (issuer %s)", cert.identity, cert.issuer)
+	pubPEM, pub, err := publicKeyPEM(sv)
+	if err != nil {
+		return nil, err
+	}
+	return &signingIdentity{sv: sv, pub: pub, pubPEM: pubPEM, cert: cert}, nil
+}
+
+// prepared is what one repository will receive, signed and logged.
+type prepared struct {
+	digest name.Digest
+	// legacy
+	sig, att oci.Signature
+	// bundle
+	sigBundle, attBundle []byte
+	predicateType        string
+	logIndexes           []int64
+}
+
+func (s *cosignSigner) prepare(ctx context.Context, id *signingIdentity, rekor *rekorgen.Rekor, d name.Digest, predicateType string, predicate []byte) (*prepared, error) {
+	p := &prepared{digest: d, predicateType: predicateType}
+	if s.o.format() == FormatBundle {
+		stmt, err := statement(d, ctypes.CosignSignPredicateType, nil)
+		if err != nil {
+			return nil, err
+		}
+		if p.sigBundle, err = s.bundle(ctx, id, rekor, stmt, p); err != nil {
+			return nil, fmt.Errorf("sign %s: %w", d, err)
+		}
+		if predicate != nil {
+			stmt, err := statement(d, predicateType, predicate)
+			if err != nil {
+				return nil, err
+			}
+			if p.attBundle, err = s.bundle(ctx, id, rekor, stmt, p); err != nil {
+				return nil, fmt.Errorf("attest the SBOM of %s: %w", d, err)
+			}
+		}
+		return p, nil
+	}
+
+	payload, err := (&sigpayload.Cosign{Image: d}).MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("make the signature payload for %s: %w", d, err)
+	}
+	raw, err := id.sv.SignMessage(bytes.NewReader(payload))
+	if err != nil {
+		return nil, fmt.Errorf("sign %s: %w", d, err)
+	}
+	opts := id.staticOptions()
+	if rekor != nil {
+		h := sha256.New()
+		h.Write(payload)
+		entry, err := cosign.TLogUpload(ctx, rekor, raw, h, id.signerBytes())
+		if err != nil {
+			return nil, rekorError(s.o.rekorURL(), err)
+		}
+		p.logIndexes = append(p.logIndexes, *entry.LogIndex)
+		opts = append(opts, static.WithBundle(cbundle.EntryToBundle(entry)))
+	}
+	if p.sig, err = static.NewSignature(payload, base64.StdEncoding.EncodeToString(raw), opts...); err != nil {
+		return nil, err
+	}
+
+	if predicate == nil {
+		return p, nil
+	}
+	stmt, err := statement(d, predicateType, predicate)
+	if err != nil {
+		return nil, err
+	}
+	envelope, err := dsse.WrapSigner(id.sv, ctypes.IntotoPayloadType).SignMessage(bytes.NewReader(stmt))
+	if err != nil {
+		return nil, fmt.Errorf("attest the SBOM of %s: %w", d, err)
+	}
+	opts = append(id.staticOptions(),
+		static.WithLayerMediaType(ctypes.DssePayloadType),
+		static.WithAnnotations(map[string]string{"predicateType": predicateType}))
+	if rekor != nil {
+		entry, err := cosign.TLogUploadDSSEEnvelope(ctx, rekor, envelope, id.signerBytes())
+		if err != nil {
+			return nil, rekorError(s.o.rekorURL(), err)
+		}
+		p.logIndexes = append(p.logIndexes, *entry.LogIndex)
+		opts = append(opts, static.WithBundle(cbundle.EntryToBundle(entry)))
+	}
+	if p.att, err = static.NewAttestation(envelope, opts...); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (id *signingIdentity) staticOptions() []static.Option {
+	if id.cert == nil {
+		return nil
+	}
+	return []static.Option{static.WithCertChain(id.cert.leafPEM, id.cert.chainPEM)}
+}
+
+// bundle signs an in-toto statement as a DSSE envelope, logs it in Rekor
+// and packs both into a Sigstore bundle v0.3.
+func (s *cosignSigner) bundle(ctx context.Context, id *signingIdentity, rekor *rekorgen.Rekor, stmt []byte, p *prepared) ([]byte, error) {
+	envelope, err := dsse.WrapSigner(id.sv, ctypes.IntotoPayloadType).SignMessage(bytes.NewReader(stmt))
+	if err != nil {
+		return nil, err
+	}
+	var entry *models.LogEntryAnon
+	if rekor != nil {
+		entry, err = cosign.TLogUploadDSSEEnvelope(ctx, rekor, envelope, id.signerBytes())
+		if err != nil {
+			return nil, rekorError(s.o.rekorURL(), err)
+		}
+		p.logIndexes = append(p.logIndexes, *entry.LogIndex)
+	}
+	b, err := cbundle.MakeNewBundle(id.pub, entry, stmt, envelope, id.signerBytes(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("make the Sigstore bundle: %w", err)
+	}
+	return b, nil
+}
+
+// rekorError turns a Rekor client error into a sentence.
+func rekorError(rekorURL string, err error) error {
+	msg := err.Error()
+	if len(msg) > 300 {
+		msg = msg[:300] + "…"
+	}
+	return fmt.Errorf("the transparency log at %s (%s) did not accept the entry: %s; nothing was written to the registry", rekorURL, InputRekorURL, msg)
+}
+
+// inTotoStatement is an in-toto Statement v1 about one image digest.
+type inTotoStatement struct {
+	Type          string          `json:"_type"`
+	Subject       []inTotoSubject `json:"subject"`
+	PredicateType string          `json:"predicateType"`
+	Predicate     json.RawMessage `json:"predicate,omitempty"`
+}
+
+type inTotoSubject struct {
+	Name   string            `json:"name"`
+	Digest map[string]string `json:"digest"`
+}
+
+func statement(d name.Digest, predicateType string, predicate []byte) ([]byte, error) {
+	alg, hex, _ := strings.Cut(d.DigestStr(), ":")
+	st := inTotoStatement{
+		Type:          statementType,
+		Subject:       []inTotoSubject{{Name: d.Repository.Name(), Digest: map[string]string{alg: hex}}},
+		PredicateType: predicateType,
+		Predicate:     predicate,
+	}
+	if predicate == nil {
+		st.Predicate = json.RawMessage("{}")
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("make the in-toto statement for %s: %w", d, err)
+	}
+	return b, nil
+}
+
+// readSBOM reads the scan stage's SBOM as a predicate.
+func readSBOM(path, format string) (string, []byte, error) {
+	var predicateType string
+	switch format {
+	case "cyclonedx", "":
+		predicateType = PredicateCycloneDX
+	case "spdx-json", "spdxjson":
+		predicateType = PredicateSPDX
+	default:
+		return "", nil, fmt.Errorf("the SBOM %s is in format %q; accepted: cyclonedx, spdx-json", path, format)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", nil, fmt.Errorf("read the SBOM to attest: %w", err)
+	}
+	if !json.Valid(b) {
+		return "", nil, fmt.Errorf("the SBOM %s is not JSON: cannot attest it as a %s predicate", path, format)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, b); err != nil {
+		return "", nil, fmt.Errorf("the SBOM %s: %w", path, err)
+	}
+	return predicateType, compact.Bytes(), nil
+}
+
+func (s *cosignSigner) remoteOptions(ctx context.Context) []remote.Option {
+	t := s.o.Registry.Transport
+	if t == nil {
+		t = remote.DefaultTransport
+	}
+	return []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithTransport(t),
+		remote.WithAuthFromKeychain(s.kc),
+		remote.WithUserAgent("image-pipeline"),
+	}
+}
+
+// partialError marks a repository that got its attestation but not its
+// signature.
+type partialError struct{ err error }
+
+func (e *partialError) Error() string { return e.err.Error() }
+func (e *partialError) Unwrap() error { return e.err }
+
+// write puts one repository's attestation, then its signature, next to
+// the digest: a signed image always has its SBOM attestation.
+func (s *cosignSigner) write(id *signingIdentity, p *prepared, ropts []remote.Option, ociOpts []ociremote.Option) (Written, error) {
+	w := Written{Repository: p.digest.Repository.Name()}
+	if s.o.format() == FormatBundle {
+		if p.attBundle != nil {
+			ref, err := writeBundle(p.digest, p.attBundle, p.predicateType, ropts, ociOpts)
+			if err != nil {
+				return w, fmt.Errorf("write the SBOM attestation to %s: %w", w.Repository, err)
+			}
+			w.AttestationRef = ref
+		}
+		ref, err := writeBundle(p.digest, p.sigBundle, ctypes.CosignSignPredicateType, ropts, ociOpts)
+		if err != nil {
+			err = fmt.Errorf("write the signature to %s: %w", w.Repository, err)
+			if p.attBundle != nil {
+				return w, &partialError{err}
+			}
+			return w, err
+		}
+		w.SignatureRef = ref
+		return w, nil
+	}
+
+	se, err := ociremote.SignedEntity(p.digest, ociOpts...)
+	if err != nil {
+		return w, fmt.Errorf("read %s from the registry: %w", p.digest, err)
+	}
+	sigTag, err := ociremote.SignatureTag(p.digest, ociOpts...)
+	if err != nil {
+		return w, err
+	}
+	w.SignatureRef = sigTag.String()
+
+	if p.att != nil {
+		attTag, err := ociremote.AttestationTag(p.digest, ociOpts...)
+		if err != nil {
+			return w, err
+		}
+		withAtt, err := mutate.AttachAttestationToEntity(se, p.att,
+			mutate.WithReplaceOp(&replaceOwnAttestation{predicateType: p.predicateType, verifier: id.sv}))
+		if err != nil {
+			return w, fmt.Errorf("add the SBOM attestation to those of %s: %w", p.digest, err)
+		}
+		if err := ociremote.WriteAttestations(p.digest.Repository, withAtt, ociOpts...); err != nil {
+			return w, fmt.Errorf("write the SBOM attestation %s: %w", attTag, err)
+		}
+		w.AttestationRef = attTag.String()
+		se = withAtt
+	}
+
+	existing, err := se.Signatures()
+	if err != nil {
+		return w, fmt.Errorf("read the signatures of %s: %w", p.digest, err)
+	}
+	// The same key signing the same digest again (a re-run) finds its own
+	// signature: keep one.
+	if dup, err := cremote.NewDupeDetector(id.sv).Find(existing, p.sig); err == nil && dup != nil {
+		w.Unchanged = true
+		return w, nil
+	}
+	withSig, err := mutate.AttachSignatureToEntity(se, p.sig)
+	if err != nil {
+		return w, fmt.Errorf("add the signature to those of %s: %w", p.digest, err)
+	}
+	if err := ociremote.WriteSignatures(p.digest.Repository, withSig, ociOpts...); err != nil {
+		err = fmt.Errorf("write the signature %s: %w", sigTag, err)
+		if p.att != nil {
+			return w, &partialError{err}
+		}
+		return w, err
+	}
+	return w, nil
+}
+
+// writeBundle writes a bundle as a referrer of d and returns the
+// referrer's reference.
+func writeBundle(d name.Digest, b []byte, predicateType string, ropts []remote.Option, ociOpts []ociremote.Option) (string, error) {
+	before, err := referrers(d, ropts)
+	if err != nil {
+		return "", fmt.Errorf("list the referrers of %s: %w", d, err)
+	}
+	if err := ociremote.WriteAttestationNewBundleFormat(d, b, predicateType, ociOpts...); err != nil {
+		return "", err
+	}
+	after, err := referrers(d, ropts)
+	if err != nil {
+		return "", fmt.Errorf("list the referrers of %s after writing: %w", d, err)
+	}
+	for dg, pt := range after {
+		if _, old := before[dg]; !old && pt == predicateType {
+			return d.Repository.Digest(dg).String(), nil
+		}
+	}
+	return "", fmt.Errorf("the registry does not list the bundle written for %s among its referrers", d)
+}
+
+// referrers maps the digests of d's Sigstore-bundle referrers (through the
+// referrers API, or the sha256-<hex> tag where there is none) to their
+// predicate types.
+func referrers(d name.Digest, ropts []remote.Option) (map[string]string, error) {
+	idx, err := remote.Referrers(d, ropts...)
+	if err != nil {
+		return nil, err
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, desc := range m.Manifests {
+		if pt, ok := desc.Annotations[ociremote.BundlePredicateType]; ok {
+			out[desc.Digest.String()] = pt
+		}
+	}
+	return out, nil
+}
+
+// replaceOwnAttestation drops the attestations of the same predicate type
+// that this key made before (a re-run of the same digest), and keeps every
+// other attestation.
+type replaceOwnAttestation struct {
+	predicateType string
+	verifier      signature.Verifier
+}
+
+func (r *replaceOwnAttestation) Replace(existing oci.Signatures, att oci.Signature) (oci.Signatures, error) {
+	sigs, err := existing.Get()
+	if err != nil {
+		return nil, err
+	}
+	kept := make([]oci.Signature, 0, len(sigs)+1)
+	for _, s := range sigs {
+		if !r.ownSamePredicate(s) {
+			kept = append(kept, s)
+		}
+	}
+	kept = append(kept, att)
+	return keptSignatures{Signatures: existing, list: kept}, nil
+}
+
+func (r *replaceOwnAttestation) ownSamePredicate(s oci.Signature) bool {
+	ann, err := s.Annotations()
+	if err != nil || ann["predicateType"] != r.predicateType {
+		return false
+	}
+	payload, err := s.Payload()
+	if err != nil {
+		return false
+	}
+	return dsse.WrapVerifier(r.verifier).VerifySignature(bytes.NewReader(payload), nil) == nil
+}
+
+type keptSignatures struct {
+	oci.Signatures
+	list []oci.Signature
+}
+
+func (k keptSignatures) Get() ([]oci.Signature, error) { return slices.Clone(k.list), nil }
