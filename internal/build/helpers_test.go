@@ -74,7 +74,7 @@ func forEachDriver(t *testing.T, exclusive bool, f func(t *testing.T, d *driver)
 
 // options are build options for a copy of testdata/<dir> in a temp dir,
 // with BASE set to the test base image.
-func (d *driver) options(t *testing.T, dir string) ibuild.Options {
+func (d *driver) options(t testing.TB, dir string) ibuild.Options {
 	t.Helper()
 	ws := copyTestdata(t, dir)
 	o := ibuild.Options{
@@ -91,7 +91,7 @@ func (d *driver) options(t *testing.T, dir string) ibuild.Options {
 }
 
 // copyTestdata copies testdata/<dir> to a fresh directory and returns it.
-func copyTestdata(t *testing.T, dir string) string {
+func copyTestdata(t testing.TB, dir string) string {
 	t.Helper()
 	dst := t.TempDir()
 	src := filepath.Join("testdata", dir)
@@ -117,7 +117,7 @@ func copyTestdata(t *testing.T, dir string) string {
 
 // nonce is random text that makes a build's sources unique, so that no
 // earlier build's cache applies.
-func nonce(t *testing.T) string {
+func nonce(t testing.TB) string {
 	t.Helper()
 	var b [8]byte
 	_, _ = rand.Read(b[:])
@@ -125,7 +125,7 @@ func nonce(t *testing.T) string {
 }
 
 // build runs one build and returns its result and progress log.
-func (d *driver) build(t *testing.T, o ibuild.Options, plan *pipeline.TagPlan) (*ibuild.Result, string, error) {
+func (d *driver) build(t testing.TB, o ibuild.Options, plan *pipeline.TagPlan) (*ibuild.Result, string, error) {
 	t.Helper()
 	b, err := ibuild.New(t.Context(), o, d.engineOrNil())
 	if err != nil {
@@ -143,7 +143,7 @@ func (d *driver) build(t *testing.T, o ibuild.Options, plan *pipeline.TagPlan) (
 }
 
 // mustBuild is build that fails the test on error.
-func (d *driver) mustBuild(t *testing.T, o ibuild.Options, plan *pipeline.TagPlan) (*ibuild.Result, string) {
+func (d *driver) mustBuild(t testing.TB, o ibuild.Options, plan *pipeline.TagPlan) (*ibuild.Result, string) {
 	t.Helper()
 	res, log, err := d.build(t, o, plan)
 	if err != nil {
@@ -160,7 +160,7 @@ func (d *driver) engineOrNil() ibuild.Engine {
 }
 
 // removeAfter removes the engine images of res when the test ends.
-func (d *driver) removeAfter(t *testing.T, res *ibuild.Result) {
+func (d *driver) removeAfter(t testing.TB, res *ibuild.Result) {
 	t.Helper()
 	if d.engine == nil {
 		return

@@ -3,6 +3,7 @@ package build
 import (
 	"bytes"
 	"regexp"
+	"strings"
 	"sync"
 
 	bkclient "github.com/moby/buildkit/client"
@@ -20,6 +21,14 @@ const maxLogLine = 2048
 // "[builder 2/5] RUN make" or "[linux/arm64 3/3] COPY . ." (not
 // "[internal] load build context" or "exporting to image").
 var stepName = regexp.MustCompile(`^\[[^\]]*\b\d+/\d+\] `)
+
+// isCachableStep reports whether the vertex is a Dockerfile step the cache
+// can serve: every step but FROM (a base image is pulled or found, never
+// built, so it is neither a cache hit nor a miss).
+func isCachableStep(name string) bool {
+	loc := stepName.FindStringIndex(name)
+	return loc != nil && !strings.HasPrefix(name[loc[1]:], "FROM ")
+}
 
 // vertexState is what the build saw of one vertex.
 type vertexState struct {
@@ -115,8 +124,8 @@ func (v *vertexState) keep(line string) {
 	}
 }
 
-// StepCounts counts the Dockerfile steps (vertices named "[stage n/m] …")
-// that were served from the cache and that ran.
+// StepCounts counts the Dockerfile steps other than FROM (vertices named
+// "[stage n/m] …") that were served from the cache and that ran.
 type StepCounts struct {
 	Cached, Executed, Total int
 }
@@ -132,7 +141,7 @@ func (t *tracker) counts(solve string) StepCounts {
 			continue
 		}
 		v := t.vertices[d]
-		if !stepName.MatchString(v.name) {
+		if !isCachableStep(v.name) {
 			continue
 		}
 		c.Total++
@@ -180,7 +189,7 @@ func (t *tracker) executedSteps() []string {
 	var out []string
 	for _, d := range t.order {
 		v := t.vertices[d]
-		if stepName.MatchString(v.name) && v.ran("") {
+		if isCachableStep(v.name) && v.ran("") {
 			out = append(out, v.name)
 		}
 	}
