@@ -20,6 +20,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/cosign/v3/pkg/cosign"
 	cbundle "github.com/sigstore/cosign/v3/pkg/cosign/bundle"
@@ -174,7 +175,7 @@ func (s *cosignSigner) logf(format string, a ...any) {
 // Fulcio, Rekor or the SBOM happens before the first registry write.
 func (s *cosignSigner) Sign(ctx context.Context, req Request) (*Result, error) {
 	start := time.Now()
-	if _, err := name.NewDigest("example.invalid/x@"+req.Digest, name.StrictValidation); err != nil || !strings.HasPrefix(req.Digest, "sha256:") {
+	if h, err := v1.NewHash(req.Digest); err != nil || h.Algorithm != "sha256" {
 		return nil, fmt.Errorf("%q is not a sha256 image digest", req.Digest)
 	}
 	if len(req.Repositories) == 0 {
