@@ -21,6 +21,7 @@ import (
 	ibuild "github.com/org/image-pipeline/internal/build"
 	"github.com/org/image-pipeline/internal/ghactions"
 	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/testenv"
 )
 
 // TestMultiPlatform: buildkitd writes an image index with both platforms to
@@ -176,38 +177,38 @@ func authProxy(t *testing.T, registry, user, password string) *proxyServer {
 // remote driver builds the builder stage too, and both images share one OCI
 // layout (shared blobs), each found by its digest.
 func TestRemoteInlineCacheWritesBothImagesToOneLayout(t *testing.T) {
-	forEachDriver(t, false, func(t *testing.T, d *driver) {
-		if d.name != ibuild.DriverRemote {
-			t.Skip("the docker driver's images are in the engine (see TestCrossBranchCache)")
+	t.Parallel()
+	d := &driver{name: ibuild.DriverRemote}
+	d.env, d.bk = testenv.RequireBuildkitd(t)
+	daemonLocks[d.name].RLock()
+	t.Cleanup(daemonLocks[d.name].RUnlock)
+	o := d.options(t, "ladder")
+	if err := os.WriteFile(filepath.Join(o.Workspace, "app.txt"), []byte(nonce(t)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o.Secrets = []string{"token=x"}
+	o.Cache, o.WriteCache = ibuild.CacheInline, true
+	repo := d.env.UniqueRepo(t, d.env.Registry, "inline")
+	res, _ := d.mustBuild(t, o, branchPlan(repo, "main", true))
+	if len(res.Outcome.Images) != 2 {
+		t.Fatalf("images %+v, want final and builder", res.Outcome.Images)
+	}
+	for _, img := range res.Outcome.Images {
+		want := map[string]string{pipeline.RoleFinal: repo + ":main", pipeline.RoleBuilder: repo + ":builder-main"}[img.Role]
+		if !slices.Equal(img.CacheRefs, []string{want}) {
+			t.Errorf("%s image cache refs %v, want %s", img.Role, img.CacheRefs, want)
 		}
-		o := d.options(t, "ladder")
-		if err := os.WriteFile(filepath.Join(o.Workspace, "app.txt"), []byte(nonce(t)), 0o644); err != nil {
+		cf, err := layoutImage(t, img).ConfigFile()
+		if err != nil {
 			t.Fatal(err)
 		}
-		o.Secrets = []string{"token=x"}
-		o.Cache, o.WriteCache = ibuild.CacheInline, true
-		repo := d.env.UniqueRepo(t, d.env.Registry, "inline")
-		res, _ := d.mustBuild(t, o, branchPlan(repo, "main", true))
-		if len(res.Outcome.Images) != 2 {
-			t.Fatalf("images %+v, want final and builder", res.Outcome.Images)
+		if img.Role == pipeline.RoleBuilder && cf.Config.Labels["org.example.stage"] == "production" {
+			t.Error("the builder image is the production stage")
 		}
-		for _, img := range res.Outcome.Images {
-			want := map[string]string{pipeline.RoleFinal: repo + ":main", pipeline.RoleBuilder: repo + ":builder-main"}[img.Role]
-			if !slices.Equal(img.CacheRefs, []string{want}) {
-				t.Errorf("%s image cache refs %v, want %s", img.Role, img.CacheRefs, want)
-			}
-			cf, err := layoutImage(t, img).ConfigFile()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if img.Role == pipeline.RoleBuilder && cf.Config.Labels["org.example.stage"] == "production" {
-				t.Error("the builder image is the production stage")
-			}
-		}
-		if res.Outcome.Images[0].OCILayout != res.Outcome.Images[1].OCILayout {
-			t.Error("the two images are in different layouts")
-		}
-	})
+	}
+	if res.Outcome.Images[0].OCILayout != res.Outcome.Images[1].OCILayout {
+		t.Error("the two images are in different layouts")
+	}
 }
 
 // TestStage runs the pipeline stage as the app does, in Actions mode: a

@@ -119,3 +119,51 @@ func TestStageWithFakeBuilder(t *testing.T) {
 		t.Errorf("Outputs = %v", got)
 	}
 }
+
+func TestSolveOptions(t *testing.T) {
+	o := Options{
+		File: "build/app.Dockerfile", BuildArgs: []string{"A=1", "B=x=y"}, Labels: []string{"org.opencontainers.image.title=mine", "extra=1"},
+		Platforms: []string{"linux/amd64", " linux/arm64"}, NoCache: true, Pull: true,
+	}
+	plan := &pipeline.TagPlan{Labels: []string{"org.opencontainers.image.title=plan", "org.opencontainers.image.source=https://x"}}
+	b := &bkBuilder{opts: o, features: Features{Exporter: "moby"}}
+	attrs, err := b.frontendAttrs(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"filename": "app.Dockerfile", "build-arg:A": "1", "build-arg:B": "x=y",
+		"label:org.opencontainers.image.title": "mine", "label:org.opencontainers.image.source": "https://x", "label:extra": "1",
+		"platform": "linux/amd64,linux/arm64", "no-cache": "", "image-resolve-mode": "pull",
+	}
+	if len(attrs) != len(want) {
+		t.Errorf("attrs %v, want %v", attrs, want)
+	}
+	for k, v := range want {
+		if got, ok := attrs[k]; !ok || got != v {
+			t.Errorf("attr %s = %q, want %q", k, got, v)
+		}
+	}
+
+	cp := &cachePlan{Inline: true}
+	j := job{role: pipeline.RoleBuilder, target: "builder", names: []string{"r:builder-main"}, cacheRefs: []string{"r:builder-main"}}
+	opt := b.solveOpt(nil, j, attrs, cp)
+	if opt.FrontendAttrs["target"] != "builder" || opt.Frontend != "dockerfile.v0" || !opt.SessionPreInitialized {
+		t.Errorf("solve opt %+v", opt)
+	}
+	if len(opt.Exports) != 1 || opt.Exports[0].Type != "moby" || opt.Exports[0].Attrs["name"] != "r:builder-main" {
+		t.Errorf("exports %+v", opt.Exports)
+	}
+	if len(opt.CacheExports) != 1 || opt.CacheExports[0].Type != "inline" {
+		t.Errorf("cache exports %+v, want inline", opt.CacheExports)
+	}
+	if _, shared := attrs["target"]; shared {
+		t.Error("the target leaked into the common attributes")
+	}
+	// No cache refs: no inline metadata. OCI exporter: no name, no tar.
+	b.features.Exporter = "oci"
+	opt = b.solveOpt(nil, job{role: pipeline.RoleFinal}, attrs, cp)
+	if len(opt.CacheExports) != 0 || opt.Exports[0].Type != "oci" || opt.Exports[0].Attrs["tar"] != "false" {
+		t.Errorf("final without cache refs: exports %+v cache %+v", opt.Exports, opt.CacheExports)
+	}
+}
