@@ -593,18 +593,31 @@ func writeBundle(d name.Digest, b []byte, predicateType string, ropts []remote.O
 	if err != nil {
 		return "", fmt.Errorf("list the referrers of %s after writing: %w", d, err)
 	}
-	for dg, pt := range after {
-		if _, old := before[dg]; !old && pt == predicateType {
-			return d.Repository.Digest(dg).String(), nil
+	for _, dg := range after {
+		if slices.Contains(before, dg) {
+			continue
+		}
+		// Registries without the referrers API (distribution 2.8, ghcr.io)
+		// keep a sha256-<hex> index whose entries carry no annotations:
+		// read the manifest itself.
+		ref := d.Repository.Digest(dg)
+		desc, err := remote.Get(ref, ropts...)
+		if err != nil {
+			return "", fmt.Errorf("read the referrer %s: %w", ref, err)
+		}
+		var m struct {
+			Annotations map[string]string `json:"annotations"`
+		}
+		if json.Unmarshal(desc.Manifest, &m) == nil && m.Annotations[ociremote.BundlePredicateType] == predicateType {
+			return ref.String(), nil
 		}
 	}
 	return "", fmt.Errorf("the registry does not list the bundle written for %s among its referrers", d)
 }
 
-// referrers maps the digests of d's Sigstore-bundle referrers (through the
-// referrers API, or the sha256-<hex> tag where there is none) to their
-// predicate types.
-func referrers(d name.Digest, ropts []remote.Option) (map[string]string, error) {
+// referrers lists the digests of d's referrers, through the referrers API
+// or the sha256-<hex> tag where there is none.
+func referrers(d name.Digest, ropts []remote.Option) ([]string, error) {
 	idx, err := remote.Referrers(d, ropts...)
 	if err != nil {
 		return nil, err
@@ -613,11 +626,9 @@ func referrers(d name.Digest, ropts []remote.Option) (map[string]string, error) 
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]string{}
+	out := make([]string, 0, len(m.Manifests))
 	for _, desc := range m.Manifests {
-		if pt, ok := desc.Annotations[ociremote.BundlePredicateType]; ok {
-			out[desc.Digest.String()] = pt
-		}
+		out = append(out, desc.Digest.String())
 	}
 	return out, nil
 }
