@@ -220,6 +220,12 @@ func repoRoot(t testing.TB) string {
 // network beyond them, and returns its combined output.
 func runCLI(t testing.TB, env *testenv.Env, bin string, args ...string) (string, error) {
 	t.Helper()
+	return runCLIEnv(t, env, bin, nil, args...)
+}
+
+// runCLIEnv is runCLI with extra environment variables (NAME=value).
+func runCLIEnv(t testing.TB, env *testenv.Env, bin string, extraEnv []string, args ...string) (string, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
@@ -234,6 +240,7 @@ func runCLI(t testing.TB, env *testenv.Env, bin string, args ...string) (string,
 		"COSIGN_EXPERIMENTAL=0",
 		"NO_PROXY=*",
 	}
+	cmd.Env = append(cmd.Env, extraEnv...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()

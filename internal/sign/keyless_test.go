@@ -178,3 +178,28 @@ func TestKeylessFailures(t *testing.T) {
 		})
 	}
 }
+
+// TestKeySignWithRekor signs with a key and logs in a (fake, private)
+// Rekor: entries for the signature and the attestation, their SETs
+// verified against the trusted root, and a verify command without
+// --insecure-ignore-tlog.
+func TestKeySignWithRekor(t *testing.T) {
+	env := testenv.RequireRegistries(t)
+	f := newFakeSigstore(t)
+	k := newTestKey(t, "correct horse battery staple")
+	p := pushImage(t, env, env.AuthRegistry, "1.2.3", "latest")
+	st := p.state(t)
+	o := keyOptions(env, k)
+	o.NoTlog, o.RekorURL, o.TrustedRoot = false, f.rekor.URL, f.TrustedRoot
+	if err := NewStage(o).Run(t.Context(), st); err != nil {
+		t.Fatalf("sign: %v", err)
+	}
+	if _, certs, entries := f.counts(); certs != 0 || !slices.Equal(entries, []string{"hashedrekord", "dsse"}) {
+		t.Errorf("%d certificates, log entries %v; want 0 and [hashedrekord dsse]", certs, entries)
+	}
+	want := "cosign verify --key cosign.pub --trusted-root " + f.TrustedRoot + " " + p.repo + "@" + p.digest
+	if st.Sign.VerifyCommand != want {
+		t.Errorf("verify command\n%s\nwant\n%s", st.Sign.VerifyCommand, want)
+	}
+	assertCounts(t, env, p, 1, 1)
+}

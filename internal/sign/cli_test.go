@@ -1,0 +1,84 @@
+package sign
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/org/image-pipeline/internal/testenv"
+)
+
+// emptyTrustedRoot is a trusted root with nothing in it: what the cosign
+// CLIs need, offline, to read Sigstore bundles verified by key alone.
+const emptyTrustedRoot = `{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}`
+
+// TestCLIsVerifyEveryMode signs in each storage format, with a key and
+// keylessly (against the fake Sigstore), and runs the cosign CLIs v2.6 and
+// v3.0 on the result with the flags a consumer would use offline. It is the
+// evidence for the default storage format (docs/sign.md).
+func TestCLIsVerifyEveryMode(t *testing.T) {
+	env := testenv.RequireRegistries(t)
+	k := newTestKey(t, "correct horse battery staple")
+	pub := writeFile(t, "cosign.pub", k.public)
+	empty := writeFile(t, "empty_trusted_root.json", []byte(emptyTrustedRoot))
+
+	type mode struct {
+		name    string
+		keyless bool
+		format  Format
+	}
+	modes := []mode{
+		{"key legacy", false, FormatLegacy},
+		{"key bundle", false, FormatBundle},
+		{"keyless legacy", true, FormatLegacy},
+		{"keyless bundle", true, FormatBundle},
+	}
+	for _, m := range modes {
+		t.Run(m.name, func(t *testing.T) {
+			t.Parallel()
+			p := pushImage(t, env, env.Registry, "1.2.3")
+			st := p.state(t)
+			var o Options
+			var flags []string
+			if m.keyless {
+				f := newFakeSigstore(t)
+				o = f.options()
+				flags = []string{"--certificate-identity", f.identity, "--certificate-oidc-issuer", f.issuer,
+					"--trusted-root", f.TrustedRoot, "--insecure-ignore-sct=true"}
+			} else {
+				o = keyOptions(env, k)
+				flags = []string{"--key", pub, "--insecure-ignore-tlog=true"}
+				if m.format == FormatBundle {
+					flags = append(flags, "--trusted-root", empty)
+				}
+			}
+			o.Format = m.format
+			if err := NewStage(o).Run(t.Context(), st); err != nil {
+				t.Fatalf("sign: %v", err)
+			}
+			flags = append(flags, "--allow-http-registry")
+			image := p.repo + "@" + p.digest
+			for _, major := range []string{"v2", "v3"} {
+				t.Run("cosign "+major, func(t *testing.T) {
+					bin := cosignCLI(t, major)
+					for _, cmd := range [][]string{{"verify"}, {"verify-attestation", "--type", "cyclonedx"}} {
+						args := append(append(cmd, flags...), image)
+						out, err := runCLI(t, env, bin, args...)
+						if err != nil {
+							t.Errorf("cosign %s %s: %v\n%s", major, strings.Join(args, " "), err, lastLines(out, 6))
+							continue
+						}
+						t.Logf("cosign %s %s: exit 0", major, strings.Join(args, " "))
+					}
+				})
+			}
+		})
+	}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
