@@ -100,6 +100,9 @@ func runAsRunner(t *testing.T, fixture string, inputs, extraEnv map[string]strin
 		env["INPUT_"+strings.ToUpper(in.Name)] = v
 	}
 	env["INPUT_REPORT-JSON"] = filepath.Join(dir, "report.json")
+	// Without services, runs stop after the tag plan; the end-to-end tests
+	// turn plan off and point the image at the local registry.
+	env["INPUT_PLAN"] = "true"
 	for k, v := range inputs {
 		env["INPUT_"+strings.ToUpper(k)] = v
 	}
@@ -174,7 +177,7 @@ func parseOutputFile(t *testing.T, data []byte) map[string]string {
 }
 
 // ourCommands are the workflow commands the binary itself may emit.
-var ourCommands = regexp.MustCompile(`^::(group::|endgroup::|add-mask::|stop-commands::|debug::|notice|warning|error)`)
+var ourCommands = regexp.MustCompile(`^::(group::|endgroup::|add-mask::|stop-commands::|debug::|notice|warning|error|image-pipeline-[0-9a-f]+::$)`)
 
 // assertNoInjectedCommands fails when a log line could be a workflow
 // command smuggled in by untrusted text.

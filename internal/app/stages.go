@@ -4,9 +4,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/docker/docker/client"
 
+	"github.com/org/image-pipeline/internal/build"
 	"github.com/org/image-pipeline/internal/config"
 	"github.com/org/image-pipeline/internal/ghactions"
 	"github.com/org/image-pipeline/internal/pipeline"
@@ -17,9 +19,10 @@ import (
 // configuration so that every stage's options are validated before
 // anything runs.
 type stageSet struct {
-	lint *lintStage
-	tags *tagsStage
-	push pipeline.Stage
+	lint  *lintStage
+	tags  *tagsStage
+	build pipeline.Stage
+	push  pipeline.Stage
 	// secrets are values the stages' options hold that the runner must
 	// mask one by one (each password of the registries input, …).
 	secrets []string
@@ -49,7 +52,44 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 		errs = append(errs, err)
 	}
 	set.secrets = append(set.secrets, pushOpts.Secrets()...)
-	set.push = registry.NewStage(pushOpts, engineClient())
+	engine := engineClient()
+	set.push = registry.NewStage(pushOpts, engine)
+
+	keychain, err := pushOpts.Keychain()
+	if err != nil {
+		keychain = nil // the push options' error is reported above
+	}
+	b := cfg.Build
+	buildOpts := build.Options{
+		Workspace:       cfg.Workspace,
+		Context:         cfg.Context,
+		File:            cfg.File,
+		Target:          b.Target,
+		BuilderTarget:   b.BuilderTarget,
+		BuildArgs:       b.BuildArgs,
+		Secrets:         b.Secrets,
+		SecretEnvs:      b.SecretEnvs,
+		Platforms:       b.Platforms,
+		NoCache:         b.NoCache,
+		Pull:            b.Pull,
+		Cache:           b.Cache,
+		WriteCache:      mayWriteCache(cfg, ev, pushOpts),
+		PullRequest:     ev.IsPullRequest(),
+		DefaultBranch:   ev.DefaultBranch,
+		BuildkitAddress: b.BuildkitAddress,
+		BuildkitTLSCA:   b.BuildkitTLSCA,
+		BuildkitTLSCert: b.BuildkitTLSCert,
+		BuildkitTLSKey:  b.BuildkitTLSKey,
+		Keychain:        keychain,
+		OutputDir:       filepath.Join(tempDir(getenv), "image-pipeline-build"),
+		Getenv:          getenv,
+		Exclude:         reportsExclude(cfg),
+	}
+	if err := buildOpts.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	set.secrets = append(set.secrets, buildOpts.SecretValues()...)
+	set.build = build.NewStage(buildOpts, runner, engine)
 
 	return set, errors.Join(errs...)
 }
@@ -57,13 +97,67 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 // list returns the stages in pipeline order.
 func (s *stageSet) list(cfg *config.Config) []pipeline.Stage {
 	stages := []pipeline.Stage{s.lint, s.tags}
-	rest := []pipeline.Stage{s.push}
+	rest := []pipeline.Stage{s.build, s.push}
 	if cfg.Plan {
 		for i, st := range rest {
 			rest[i] = skipped{st, "input plan is true: nothing is built or pushed"}
 		}
 	}
 	return append(stages, rest...)
+}
+
+// mayWriteCache says whether the build may write cache refs: only when
+// this run may push (not push: false, not a fork, not a plan) and, for
+// push: auto, when the cache image's registry has a login or is local.
+func mayWriteCache(cfg *config.Config, ev *ghactions.Context, opts registry.Options) bool {
+	if cfg.Push == config.PushFalse || ev.IsFork() || cfg.Plan {
+		return false
+	}
+	if cfg.Push == config.PushTrue {
+		return true
+	}
+	p, err := registry.New(opts, nil)
+	if err != nil {
+		return false
+	}
+	missing, err := p.MissingCredentials([]string{cacheImage(cfg, ev) + ":cache"})
+	return err == nil && len(missing) == 0
+}
+
+// cacheImage is the repository holding the cache tags: cache-image, else
+// the first enabled image, else the default ghcr.io/<owner>/<repo>.
+func cacheImage(cfg *config.Config, ev *ghactions.Context) string {
+	if cfg.CacheImage != "" {
+		return strings.ToLower(cfg.CacheImage)
+	}
+	for _, im := range cfg.Images {
+		if im.Enable {
+			return im.Ref()
+		}
+	}
+	return "ghcr.io/" + strings.ToLower(ev.Repository)
+}
+
+// reportsExclude leaves the reports directory out of the build context
+// when it lies inside it.
+func reportsExclude(cfg *config.Config) []string {
+	ctxDir := cfg.Context
+	if !filepath.IsAbs(ctxDir) {
+		ctxDir = filepath.Join(cfg.Workspace, ctxDir)
+	}
+	rel, err := filepath.Rel(ctxDir, filepath.Dir(cfg.ReportPath("x")))
+	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+		return nil
+	}
+	return []string{filepath.ToSlash(rel)}
+}
+
+// tempDir is RUNNER_TEMP on the runner, else the system's.
+func tempDir(getenv func(string) string) string {
+	if d := getenv("RUNNER_TEMP"); d != "" {
+		return d
+	}
+	return os.TempDir()
 }
 
 // dockerConfigDir is DOCKER_CONFIG, or ~/.docker when it holds a config

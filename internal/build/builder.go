@@ -504,18 +504,18 @@ func resetOwner(_ string, st *fstypes.Stat) fsutil.MapResult {
 // exporter) the layout directory the images are written to.
 func (b *bkBuilder) newSession(ctx context.Context, secrets map[string][]byte, kc authn.Keychain) (*session.Session, string, error) {
 	o := b.opts
-	mount := func(input, dir string) (fsutil.FS, error) {
+	mount := func(input, dir string, exclude []string) (fsutil.FS, error) {
 		fs, err := fsutil.NewFS(dir)
 		if err != nil {
 			return nil, fmt.Errorf("input %q: open %s: %w", input, dir, err)
 		}
-		return fsutil.NewFilterFS(fs, &fsutil.FilterOpt{Map: resetOwner})
+		return fsutil.NewFilterFS(fs, &fsutil.FilterOpt{Map: resetOwner, ExcludePatterns: exclude})
 	}
-	ctxFS, err := mount("context", o.contextDir())
+	ctxFS, err := mount("context", o.contextDir(), o.Exclude)
 	if err != nil {
 		return nil, "", err
 	}
-	dfFS, err := mount("file", filepath.Dir(o.dockerfilePath()))
+	dfFS, err := mount("file", filepath.Dir(o.dockerfilePath()), nil)
 	if err != nil {
 		return nil, "", err
 	}

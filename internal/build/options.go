@@ -109,6 +109,11 @@ type Options struct {
 	// OutputDir is where the remote driver writes OCI image layouts for the
 	// push stage. Empty: a new directory under the system's temp dir.
 	OutputDir string
+	// Exclude are patterns (relative to the context, .dockerignore syntax)
+	// never sent to BuildKit, on top of the .dockerignore the frontend
+	// applies: the app leaves its own reports directory out, so writing a
+	// report never changes the context and never busts a COPY . cache.
+	Exclude []string
 	// Getenv reads secret-envs variables. Nil: os.Getenv.
 	Getenv func(string) string
 }

@@ -37,6 +37,7 @@ type Config struct {
 	Context     string
 	File        string
 	Lint        LintConfig
+	Build       BuildConfig
 	ReportsDir  string
 	Push        PushMode
 	GitHubToken string
@@ -60,6 +61,17 @@ func (c *Config) ReportPath(name string) string {
 		dir = filepath.Join(c.Workspace, dir)
 	}
 	return filepath.Join(dir, name)
+}
+
+// BuildConfig holds the build inputs (validated by the build stage's
+// Options.Validate).
+type BuildConfig struct {
+	Target, BuilderTarget                          string
+	BuildArgs, Secrets, SecretEnvs, Platforms      []string
+	NoCache, Pull                                  bool
+	Cache                                          string
+	BuildkitAddress                                string
+	BuildkitTLSCA, BuildkitTLSCert, BuildkitTLSKey string
 }
 
 // RegistryConfig holds the push inputs (validated by the push stage's
@@ -128,6 +140,21 @@ func Parse(src Source) (*Config, error) {
 		ReportJSON: p.String("report-json"),
 		CacheImage: p.String("cache-image"),
 		ReportsDir: p.String("reports-dir"),
+		Build: BuildConfig{
+			Target:          p.String("target"),
+			BuilderTarget:   p.String("builder-target"),
+			BuildArgs:       p.Lines("build-args"),
+			Secrets:         tags.SplitInput(p.Secret("secrets")),
+			SecretEnvs:      p.Lines("secret-envs"),
+			Platforms:       p.List("platforms"),
+			NoCache:         p.Bool("no-cache"),
+			Pull:            p.Bool("pull"),
+			Cache:           p.Enum("cache"),
+			BuildkitAddress: p.String("buildkit-address"),
+			BuildkitTLSCA:   p.String("buildkit-tls-ca"),
+			BuildkitTLSCert: p.String("buildkit-tls-cert"),
+			BuildkitTLSKey:  p.String("buildkit-tls-key"),
+		},
 		Lint: LintConfig{
 			Enabled:           p.Bool("lint"),
 			FailureThreshold:  p.Enum("lint-failure-threshold"),

@@ -1,0 +1,49 @@
+package registry
+
+import (
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+func TestKeychainFollowsThePushOrder(t *testing.T) {
+	kc, err := Options{
+		GitHubToken: "ghs_token", Actor: "octocat",
+		Username: "user", Password: "pw",
+		Registries: "registry.example.com=line-user:line-pw",
+	}.Keychain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ repo, user, pass string }{
+		{"registry.example.com/a/b", "line-user", "line-pw"},
+		{"ghcr.io/o/r", "octocat", "ghs_token"},
+		{"quay.io/o/r", "user", "pw"},
+	}
+	for _, tc := range tests {
+		repo, err := name.NewRepository(tc.repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := kc.Resolve(repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := a.Authorization()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Username != tc.user || cfg.Password != tc.pass {
+			t.Errorf("%s: got %s/%s, want %s/%s", tc.repo, cfg.Username, cfg.Password, tc.user, tc.pass)
+		}
+	}
+	anon, err := Options{}.Keychain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, _ := name.NewRepository("quay.io/o/r")
+	if a, _ := anon.Resolve(repo); a != authn.Anonymous {
+		t.Errorf("no login should resolve to anonymous, got %v", a)
+	}
+}
