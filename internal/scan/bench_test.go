@@ -7,8 +7,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,7 +62,11 @@ func TestBenchScanVsCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	goroot := runtime.GOROOT()
+	gorootOut, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatalf("go env GOROOT: %v", err)
+	}
+	goroot := strings.TrimSpace(string(gorootOut))
 	layer, err := dirLayer(t, goroot, "usr/local/go", []string{"bin", "pkg/tool", "src"})
 	if err != nil {
 		t.Fatal(err)

@@ -1,9 +1,11 @@
 package scan
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"regexp"
 	"sync"
 	"time"
 
@@ -24,6 +26,12 @@ type Documents interface {
 	// WriteSBOM writes the SBOM (every package, no findings) in format.
 	WriteSBOM(ctx context.Context, w io.Writer, format string) error
 }
+
+// osPurpose matches the operating system's package purpose as Trivy writes
+// it, in the spelling of SPDX 2.3's text. The SPDX 2.3 JSON schema, which
+// the SPDX maintainers hold authoritative for JSON, spells it
+// OPERATING_SYSTEM, and validators reject the other spelling.
+var osPurpose = regexp.MustCompile(`("primaryPackagePurpose"\s*:\s*)"OPERATING-SYSTEM"`)
 
 type trivyDocuments struct {
 	full     types.Report // every package, unfiltered findings
@@ -51,7 +59,12 @@ func (d trivyDocuments) WriteSBOM(ctx context.Context, w io.Writer, format strin
 	case FormatCycloneDX:
 		return cyclonedx.NewWriter(w, trivyVersion()).Write(ctx, r)
 	case FormatSPDXJSON:
-		return spdx.NewWriter(w, trivyVersion(), types.FormatSPDXJSON).Write(ctx, r)
+		var buf bytes.Buffer
+		if err := spdx.NewWriter(&buf, trivyVersion(), types.FormatSPDXJSON).Write(ctx, r); err != nil {
+			return err
+		}
+		_, err := w.Write(osPurpose.ReplaceAll(buf.Bytes(), []byte(`$1"OPERATING_SYSTEM"`)))
+		return err
 	default:
 		return fmt.Errorf("input sbom-format: %q is not supported; use cyclonedx or spdx-json", format)
 	}

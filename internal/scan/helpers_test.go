@@ -300,9 +300,6 @@ func (l *logBuffer) String() string {
 	return strings.Join(l.lines, "\n")
 }
 
-// vulnKey is what the side-by-side comparison and the assertions look at.
-type vulnKey struct{ ID, Package, Installed string }
-
 func keysOf(fs []Finding) []string {
 	var out []string
 	for _, f := range fs {
