@@ -38,12 +38,15 @@ func TestCLIsVerifyEveryMode(t *testing.T) {
 			p := pushImage(t, env, env.Registry, "1.2.3")
 			st := p.state(t)
 			var o Options
-			var flags []string
+			var flags, legacyFlags, legacyEnv []string
 			if m.keyless {
 				f := newFakeSigstore(t)
 				o = f.options()
-				flags = []string{"--certificate-identity", f.identity, "--certificate-oidc-issuer", f.issuer,
-					"--trusted-root", f.TrustedRoot, "--insecure-ignore-sct=true"}
+				identity := []string{"--certificate-identity", f.identity, "--certificate-oidc-issuer", f.issuer, "--insecure-ignore-sct=true"}
+				flags = append([]string{"--trusted-root", f.TrustedRoot}, identity...)
+				// cosign v2 reads a trusted root only for bundles: for the
+				// legacy format it takes the CA and the Rekor key by env.
+				legacyFlags, legacyEnv = identity, f.legacyTrustEnv()
 			} else {
 				o = keyOptions(env, k)
 				flags = []string{"--key", pub, "--insecure-ignore-tlog=true"}
@@ -61,13 +64,17 @@ func TestCLIsVerifyEveryMode(t *testing.T) {
 				t.Run("cosign "+major, func(t *testing.T) {
 					bin := cosignCLI(t, major)
 					for _, cmd := range [][]string{{"verify"}, {"verify-attestation", "--type", "cyclonedx"}} {
-						args := append(append(cmd, flags...), image)
-						out, err := runCLI(t, env, bin, args...)
+						f, e := flags, []string(nil)
+						if major == "v2" && m.keyless && m.format == FormatLegacy && cmd[0] == "verify-attestation" {
+							f, e = append(legacyFlags, "--allow-http-registry"), legacyEnv
+						}
+						args := append(append(cmd, f...), image)
+						out, err := runCLIEnv(t, env, bin, e, args...)
 						if err != nil {
 							t.Errorf("cosign %s %s: %v\n%s", major, strings.Join(args, " "), err, lastLines(out, 6))
 							continue
 						}
-						t.Logf("cosign %s %s: exit 0", major, strings.Join(args, " "))
+						t.Logf("%scosign %s %s: exit 0", strings.Join(append(e, ""), " "), major, strings.Join(args, " "))
 					}
 				})
 			}

@@ -431,3 +431,27 @@ func (f *fakeSigstore) counts() (tokens, certs int, entries []string) {
 	defer f.mu.Unlock()
 	return f.tokenRequests, f.certRequests, append([]string(nil), f.entries...)
 }
+
+// legacyTrustEnv is the trust of this instance as the cosign CLIs read it
+// without a trusted_root.json: SIGSTORE_ROOT_FILE (the Fulcio CA) and
+// SIGSTORE_REKOR_PUBLIC_KEY.
+func (f *fakeSigstore) legacyTrustEnv() []string {
+	f.t.Helper()
+	ca, err := cryptoutils.MarshalCertificateToPEM(f.caCert)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	rk, err := cryptoutils.MarshalPublicKeyToPEM(&f.rekorKey.PublicKey)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	dir := f.t.TempDir()
+	caFile, rekorFile := filepath.Join(dir, "fulcio.pem"), filepath.Join(dir, "rekor.pub")
+	if err := os.WriteFile(caFile, ca, 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.WriteFile(rekorFile, rk, 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+	return []string{"SIGSTORE_ROOT_FILE=" + caFile, "SIGSTORE_REKOR_PUBLIC_KEY=" + rekorFile}
+}

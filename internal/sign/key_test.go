@@ -2,6 +2,7 @@ package sign
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -32,7 +33,10 @@ func TestKeySignOnTestRegistries(t *testing.T) {
 			t.Parallel()
 			p := pushImage(t, env, tc.registry, "1.2.3", "1.2", "1", "latest")
 			st := p.state(t)
-			stage := NewStage(keyOptions(env, k))
+			o := keyOptions(env, k)
+			var log strings.Builder
+			o.Logf = func(format string, a ...any) { fmt.Fprintf(&log, format+"\n", a...) }
+			stage := NewStage(o)
 			if reason := stage.SkipReason(st); reason != "" {
 				t.Fatalf("skipped: %s", reason)
 			}
@@ -50,6 +54,18 @@ func TestKeySignOnTestRegistries(t *testing.T) {
 				t.Errorf("verify command %q", st.Sign.VerifyCommand)
 			}
 			assertCounts(t, env, p, 1, 1)
+			sum := st.Sections[0].Markdown
+			for _, w := range []string{strings.TrimSpace(string(k.public)), "cosign verify-attestation --type cyclonedx --key cosign.pub --insecure-ignore-tlog=true " + p.repo + "@" + p.digest, "sign is true"} {
+				if !strings.Contains(sum, w) {
+					t.Errorf("summary does not hold %q:\n%s", w, sum)
+				}
+			}
+			if strings.Contains(sum, k.password) || strings.Contains(sum, "PRIVATE KEY") {
+				t.Errorf("summary holds a secret:\n%s", sum)
+			}
+			if l := log.String(); !strings.Contains(l, "sign: verified with the cosign library") || strings.Contains(l, k.password) {
+				t.Errorf("log:\n%s", l)
+			}
 
 			// A re-run (same key, same digest) keeps one of each.
 			st2 := p.state(t)

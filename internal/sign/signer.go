@@ -206,7 +206,7 @@ func (s *cosignSigner) Sign(ctx context.Context, req Request) (*Result, error) {
 
 	// Trust material first: a private Sigstore without its trusted root, or
 	// an unreachable TUF repository, must fail before anything is written.
-	trust, err := s.trust(ctx)
+	trust, err := s.trust()
 	if err != nil {
 		return nil, err
 	}
@@ -220,6 +220,12 @@ func (s *cosignSigner) Sign(ctx context.Context, req Request) (*Result, error) {
 		res.PublicKeyPEM = ""
 		res.Identity, res.Issuer = id.cert.identity, id.cert.issuer
 	}
+
+	how := "with " + InputKey
+	if id.cert != nil {
+		how = "keylessly as " + id.cert.identity
+	}
+	s.logf("sign: signing %s in %d repositories %s (%s format)", req.Digest, len(repos), how, res.Format)
 
 	var rekor *rekorgen.Rekor
 	if res.Tlog {
@@ -238,6 +244,9 @@ func (s *cosignSigner) Sign(ctx context.Context, req Request) (*Result, error) {
 		}
 		res.LogIndexes = append(res.LogIndexes, p.logIndexes...)
 		preps = append(preps, p)
+	}
+	if res.Tlog {
+		s.logf("sign: logged in %s: entries %s", res.RekorURL, joinInts(res.LogIndexes))
 	}
 
 	ropts := s.remoteOptions(ctx)
@@ -263,6 +272,7 @@ func (s *cosignSigner) Sign(ctx context.Context, req Request) (*Result, error) {
 	}
 	res.Verified = true
 	res.Duration = time.Since(start)
+	s.logf("sign: verified with the cosign library in %s", res.Duration.Round(time.Millisecond))
 	return res, nil
 }
 

@@ -18,8 +18,7 @@ import (
 // trust is the material that verification needs: the Fulcio CA, the Rekor
 // and CT log keys. Key signing without the transparency log needs none
 // (nil); the bundle format always wants some, possibly empty.
-func (s *cosignSigner) trust(ctx context.Context) (root.TrustedMaterial, error) {
-	_ = ctx
+func (s *cosignSigner) trust() (root.TrustedMaterial, error) {
 	needed := s.o.keyless() || !s.o.NoTlog
 	switch {
 	case s.o.TrustedRoot != "":
