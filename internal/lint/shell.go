@@ -36,15 +36,6 @@ type runInfo struct {
 	env         map[string]string // variables visible to the RUN (ARG and ENV)
 }
 
-func (c *command) is(names ...string) bool {
-	for _, n := range names {
-		if c.name == n {
-			return true
-		}
-	}
-	return false
-}
-
 // hasArg reports whether any argument equals one of values.
 func (c *command) hasArg(values ...string) bool {
 	for _, a := range c.args {
