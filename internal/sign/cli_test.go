@@ -76,6 +76,21 @@ func TestCLIsVerifyEveryMode(t *testing.T) {
 						}
 						t.Logf("%scosign %s %s: exit 0", strings.Join(append(e, ""), " "), major, strings.Join(args, " "))
 					}
+					if m.keyless || m.format != FormatBundle {
+						return
+					}
+					// Offline, cosign v2 cannot read a key-signed bundle without
+					// a trusted root (it wants the public one from TUF); v3 can.
+					args := []string{"verify", "--key", pub, "--insecure-ignore-tlog=true", "--allow-http-registry", image}
+					out, err := runCLI(t, env, bin, args...)
+					switch {
+					case major == "v2" && (err == nil || !strings.Contains(out, "trusted root is required when using new bundle format")):
+						t.Errorf("cosign v2 %s without --trusted-root: %v, want the trusted-root error\n%s", strings.Join(args, " "), err, lastLines(out, 4))
+					case major == "v3" && err != nil:
+						t.Errorf("cosign v3 %s without --trusted-root: %v\n%s", strings.Join(args, " "), err, lastLines(out, 4))
+					default:
+						t.Logf("cosign %s %s: %v (as documented)", major, strings.Join(args, " "), err)
+					}
 				})
 			}
 		})
