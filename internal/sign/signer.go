@@ -204,14 +204,14 @@ func (s *cosignSigner) Sign(ctx context.Context, req Request) (*Result, error) {
 		}
 	}
 
-	// Trust material first: a private Sigstore without its trusted root, or
-	// an unreachable TUF repository, must fail before anything is written.
-	trust, err := s.trust()
+	// The key (or certificate), then the trust material to verify with:
+	// a wrong password, a private Sigstore without its trusted root or an
+	// unreachable TUF repository all fail before anything is written.
+	id, err := s.identity(ctx)
 	if err != nil {
 		return nil, err
 	}
-
-	id, err := s.identity(ctx)
+	trust, err := s.trust()
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +225,11 @@ func (s *cosignSigner) Sign(ctx context.Context, req Request) (*Result, error) {
 	if id.cert != nil {
 		how = "keylessly as " + id.cert.identity
 	}
-	s.logf("sign: signing %s in %d repositories %s (%s format)", req.Digest, len(repos), how, res.Format)
+	where := "1 repository"
+	if len(repos) > 1 {
+		where = fmt.Sprintf("%d repositories", len(repos))
+	}
+	s.logf("sign: signing %s in %s %s (%s format)", req.Digest, where, how, res.Format)
 
 	var rekor *rekorgen.Rekor
 	if res.Tlog {
