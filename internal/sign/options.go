@@ -127,9 +127,11 @@ type Options struct {
 
 	// Registry holds the push stage's options: the signatures are written
 	// with the same credentials (registries, github-token,
-	// registry-username/registry-password, DOCKER_CONFIG) and transport.
+	// registry-username/registry-password, DOCKER_CONFIG, through
+	// registry.Options.Keychain) and the same transport.
 	Registry registry.Options
-	// Keychain, when set, replaces the credentials from Registry.
+	// Keychain, when set, replaces Registry.Keychain() (the app may pass
+	// the keychain it already made for the build stage).
 	Keychain authn.Keychain
 
 	// Getenv reads env://VAR keys; nil means os.Getenv.

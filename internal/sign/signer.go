@@ -129,7 +129,7 @@ func NewSigner(o Options) (Signer, error) {
 	}
 	kc := o.Keychain
 	if kc == nil {
-		k, err := newInputKeychain(o.Registry)
+		k, err := o.Registry.Keychain()
 		if err != nil {
 			return nil, err
 		}
