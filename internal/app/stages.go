@@ -13,6 +13,7 @@ import (
 	"github.com/org/image-pipeline/internal/ghactions"
 	"github.com/org/image-pipeline/internal/pipeline"
 	"github.com/org/image-pipeline/internal/registry"
+	"github.com/org/image-pipeline/internal/sign"
 )
 
 // stageSet holds the configured stages of one run, built once from the
@@ -23,6 +24,7 @@ type stageSet struct {
 	tags  *tagsStage
 	build pipeline.Stage
 	push  pipeline.Stage
+	sign  pipeline.Stage
 	// secrets are values the stages' options hold that the runner must
 	// mask one by one (each password of the registries input, …).
 	secrets []string
@@ -91,13 +93,43 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 	set.secrets = append(set.secrets, buildOpts.SecretValues()...)
 	set.build = build.NewStage(buildOpts, runner, engine)
 
+	sc := cfg.Sign
+	signOpts := sign.Options{
+		Sign:                sign.Mode(sc.Mode),
+		Key:                 sc.Key,
+		Password:            sc.Password,
+		NoTlog:              !sc.Tlog,
+		NoAttestSBOM:        !sc.AttestSBOM,
+		Format:              sign.Format(sc.Format),
+		FulcioURL:           sc.FulcioURL,
+		RekorURL:            sc.RekorURL,
+		OIDCIssuer:          sc.OIDCIssuer,
+		TrustedRoot:         sc.TrustedRoot,
+		IDTokenRequestURL:   getenv("ACTIONS_ID_TOKEN_REQUEST_URL"),
+		IDTokenRequestToken: getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+		EventName:           ev.EventName,
+		IsTag:               ev.Tag() != "",
+		IsDefaultBranch:     ev.IsDefaultBranch(),
+		PullRequest:         ev.IsPullRequest(),
+		ForkPR:              ev.IsFork(),
+		Registry:            pushOpts,
+		Keychain:            keychain,
+		Getenv:              getenv,
+		Logf:                runner.Infof,
+	}
+	if err := signOpts.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	set.secrets = append(set.secrets, signOpts.Secrets()...)
+	set.sign = sign.NewStage(signOpts)
+
 	return set, errors.Join(errs...)
 }
 
 // list returns the stages in pipeline order.
 func (s *stageSet) list(cfg *config.Config) []pipeline.Stage {
 	stages := []pipeline.Stage{s.lint, s.tags}
-	rest := []pipeline.Stage{s.build, s.push}
+	rest := []pipeline.Stage{s.build, s.push, s.sign}
 	if cfg.Plan {
 		for i, st := range rest {
 			rest[i] = skipped{st, "input plan is true: nothing is built or pushed"}

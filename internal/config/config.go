@@ -38,6 +38,7 @@ type Config struct {
 	File        string
 	Lint        LintConfig
 	Build       BuildConfig
+	Sign        SignConfig
 	ReportsDir  string
 	Push        PushMode
 	GitHubToken string
@@ -72,6 +73,16 @@ type BuildConfig struct {
 	Cache                                          string
 	BuildkitAddress                                string
 	BuildkitTLSCA, BuildkitTLSCert, BuildkitTLSKey string
+}
+
+// SignConfig holds the sign inputs (validated by the sign stage's
+// Options.Validate).
+type SignConfig struct {
+	Mode, Key, Password             string
+	Tlog, AttestSBOM                bool
+	Format                          string
+	FulcioURL, RekorURL, OIDCIssuer string
+	TrustedRoot                     string
 }
 
 // RegistryConfig holds the push inputs (validated by the push stage's
@@ -154,6 +165,18 @@ func Parse(src Source) (*Config, error) {
 			BuildkitTLSCA:   p.String("buildkit-tls-ca"),
 			BuildkitTLSCert: p.String("buildkit-tls-cert"),
 			BuildkitTLSKey:  p.String("buildkit-tls-key"),
+		},
+		Sign: SignConfig{
+			Mode:        p.Enum("sign"),
+			Key:         p.Secret("cosign-key"),
+			Password:    p.Secret("cosign-password"),
+			Tlog:        p.Bool("cosign-tlog"),
+			AttestSBOM:  p.Bool("attest-sbom"),
+			Format:      p.Enum("signature-format"),
+			FulcioURL:   p.String("fulcio-url"),
+			RekorURL:    p.String("rekor-url"),
+			OIDCIssuer:  p.String("oidc-issuer"),
+			TrustedRoot: p.String("sigstore-trusted-root"),
 		},
 		Lint: LintConfig{
 			Enabled:           p.Bool("lint"),

@@ -37,6 +37,8 @@ var OutputSpecs = []OutputSpec{
 	{"pushed", "`true` when the image was pushed and every tag read back at the pushed digest, else `false` (the summary says why)."},
 	{"digest", "Digest of the pushed manifest or index (`sha256:…`)."},
 	{"image-ref", "The first image pinned by digest (`name@sha256:…`), for deploys and signing."},
+	{"signed", "`true` when the digest was signed (and verified) by this run."},
+	{"signature-ref", "Where the signature is stored (e.g. `name:sha256-<hex>.sig`)."},
 	{"lint-errors", "Number of error-level lint findings."},
 	{"lint-warnings", "Number of warning-level lint findings."},
 	{"lint-sarif", "Path of the lint SARIF report, for github/codeql-action/upload-sarif."},
@@ -90,6 +92,10 @@ func outputs(res *pipeline.Result, st *pipeline.State) []Output {
 		add("pushed", fmt.Sprint(p.Pushed))
 		add("digest", p.Digest)
 		add("image-ref", p.ImageRef)
+	}
+	if sg := st.Sign; sg != nil {
+		add("signed", fmt.Sprint(sg.Signed))
+		add("signature-ref", sg.SignatureRef)
 	}
 	if l := st.Lint; l != nil {
 		add("lint-errors", fmt.Sprint(l.Errors))
