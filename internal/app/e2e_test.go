@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/sigstore/cosign/v3/pkg/cosign"
 
 	"github.com/org/image-pipeline/internal/testenv"
 )
@@ -86,5 +87,49 @@ func TestEndToEndForkPullRequestPushesNothing(t *testing.T) {
 		t.Errorf("a fork pull request pushed tags: %v", tags)
 	} else if err != nil && !(asTransportError(err, &terr) && terr.StatusCode == 404) {
 		t.Errorf("listing %s: %v", image, err)
+	}
+}
+
+// A release (tag push) with a cosign key: built, pushed with the semver
+// tags, signed once, and the summary carries the verify command.
+func TestEndToEndReleaseIsSigned(t *testing.T) {
+	env := testenv.Require(t)
+	image := env.UniqueRepo(t, env.Registry, "e2e-release")
+	keys, err := cosign.GenerateKeyPair(func(bool) ([]byte, error) { return []byte("release-pw"), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := e2eInputs(env, image)
+	in["cosign-key"] = string(keys.PrivateBytes)
+	in["cosign-password"] = "release-pw"
+	in["cosign-tlog"] = "false"
+	in["attest-sbom"] = "false"
+	r := runAsRunner(t, "push_tag", in, map[string]string{"DOCKER_HOST": env.DockerHost})
+	if r.code != 0 {
+		t.Fatalf("exit code %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if r.outputs["signed"] != "true" || r.outputs["pushed"] != "true" {
+		t.Fatalf("outputs %v", r.outputs)
+	}
+	want := image + ":sha256-" + strings.TrimPrefix(r.outputs["digest"], "sha256:") + ".sig"
+	if r.outputs["signature-ref"] != want {
+		t.Errorf("signature-ref %q, want %q", r.outputs["signature-ref"], want)
+	}
+	ref, _ := name.ParseReference(want)
+	if _, err := remote.Head(ref, remote.WithContext(t.Context()), remote.WithTransport(env.Transport())); err != nil {
+		t.Errorf("signature tag not in the registry: %v", err)
+	}
+	if !strings.Contains(r.summary, "cosign verify --key") {
+		t.Errorf("summary lacks the verify command:\n%s", r.summary)
+	}
+	var logged []string
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if !strings.HasPrefix(line, "::add-mask::") {
+			logged = append(logged, line)
+		}
+	}
+	seen := strings.Join(logged, "\n") + r.summary + string(r.reportJSONBytes)
+	if strings.Contains(seen, "release-pw") || strings.Contains(seen, "ENCRYPTED SIGSTORE PRIVATE KEY") {
+		t.Errorf("a secret reached the log or the summary:\n%s\n%s", r.stdout, r.summary)
 	}
 }
