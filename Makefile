@@ -36,8 +36,12 @@ $(STATICCHECK):
 demo: testenv-up build
 	bash scripts/demo
 
+# Services, then the peer CLIs the side-by-side tests run (built once from
+# pinned modules into $(CACHE_DIR), never rebuilt when present).
 testenv-up:
 	bash $(TESTENV) up
+	bash scripts/tools-cosign
+	bash scripts/tools-trivy
 
 testenv-down:
 	bash $(TESTENV) down
