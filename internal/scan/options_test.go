@@ -3,6 +3,7 @@ package scan
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -86,7 +87,7 @@ func TestParseAge(t *testing.T) {
 		{in: "", wantErr: true},
 	}
 	for _, tc := range tests {
-		t.Run(tc.in, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%q", tc.in), func(t *testing.T) {
 			got, err := ParseAge(tc.in)
 			if (err != nil) != tc.wantErr || got != tc.want {
 				t.Errorf("ParseAge(%q) = %v, %v; want %v, error %v", tc.in, got, err, tc.want, tc.wantErr)
@@ -174,7 +175,7 @@ func TestGate(t *testing.T) {
 		{"LOW", nil, true, "no vulnerability at or above fail-on low"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.failOn, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s %d findings", tc.failOn, len(tc.findings)), func(t *testing.T) {
 			g := Gate(tc.findings, tc.failOn)
 			if g.Name != "scan" || g.Passed != tc.wantPass || g.Reason != tc.wantReason {
 				t.Errorf("Gate = %+v, want passed %v reason %q", g, tc.wantPass, tc.wantReason)
