@@ -1,12 +1,14 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/docker/docker/client"
+	"github.com/google/go-containerregistry/pkg/authn"
 
 	"github.com/org/image-pipeline/internal/build"
 	"github.com/org/image-pipeline/internal/config"
@@ -23,6 +25,7 @@ type stageSet struct {
 	lint  *lintStage
 	tags  *tagsStage
 	build pipeline.Stage
+	scan  pipeline.Stage
 	push  pipeline.Stage
 	sign  pipeline.Stage
 	// secrets are values the stages' options hold that the runner must
@@ -93,6 +96,15 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 	set.secrets = append(set.secrets, buildOpts.SecretValues()...)
 	set.build = build.NewStage(buildOpts, runner, engine)
 
+	if ScanStage != nil {
+		set.scan, err = ScanStage(cfg, runner, keychain)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	} else {
+		set.scan = unavailable{name: "scan", reason: "this binary was built without the scanner"}
+	}
+
 	sc := cfg.Sign
 	signOpts := sign.Options{
 		Sign:                sign.Mode(sc.Mode),
@@ -129,7 +141,7 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 // list returns the stages in pipeline order.
 func (s *stageSet) list(cfg *config.Config) []pipeline.Stage {
 	stages := []pipeline.Stage{s.lint, s.tags}
-	rest := []pipeline.Stage{s.build, s.push, s.sign}
+	rest := []pipeline.Stage{s.build, s.scan, s.push, s.sign}
 	if cfg.Plan {
 		for i, st := range rest {
 			rest[i] = skipped{st, "input plan is true: nothing is built or pushed"}
@@ -137,6 +149,18 @@ func (s *stageSet) list(cfg *config.Config) []pipeline.Stage {
 	}
 	return append(stages, rest...)
 }
+
+// ScanStage builds the scan stage from the configuration. main sets it to
+// the scan package's constructor: that package links Trivy, which this
+// package and its tests must not.
+var ScanStage func(cfg *config.Config, log *ghactions.Runner, keychain authn.Keychain) (pipeline.Stage, error)
+
+// unavailable stands in for a stage this binary lacks.
+type unavailable struct{ name, reason string }
+
+func (u unavailable) Name() string                               { return u.name }
+func (u unavailable) SkipReason(*pipeline.State) string          { return u.reason }
+func (u unavailable) Run(context.Context, *pipeline.State) error { return nil }
 
 // mayWriteCache says whether the build may write cache refs: only when
 // this run may push (not push: false, not a fork, not a plan) and, for

@@ -39,6 +39,7 @@ type Config struct {
 	Lint        LintConfig
 	Build       BuildConfig
 	Sign        SignConfig
+	Scan        ScanConfig
 	ReportsDir  string
 	Push        PushMode
 	GitHubToken string
@@ -73,6 +74,19 @@ type BuildConfig struct {
 	Cache                                          string
 	BuildkitAddress                                string
 	BuildkitTLSCA, BuildkitTLSCert, BuildkitTLSKey string
+}
+
+// ScanConfig holds the scan inputs (validated by the scan stage's
+// Options.Validate). Report paths are filled from reports-dir when empty.
+type ScanConfig struct {
+	Enabled, IgnoreUnfixed        bool
+	FailOn                        string
+	Severities, IgnoreFiles       []string
+	PkgTypes                      []string
+	SBOMFormat                    string
+	SBOMFile, JSONFile, SARIFFile string
+	DBRepositories                []string
+	CacheDir, DBMaxAge            string
 }
 
 // SignConfig holds the sign inputs (validated by the sign stage's
@@ -166,6 +180,21 @@ func Parse(src Source) (*Config, error) {
 			BuildkitTLSCert: p.String("buildkit-tls-cert"),
 			BuildkitTLSKey:  p.String("buildkit-tls-key"),
 		},
+		Scan: ScanConfig{
+			Enabled:        p.Bool("scan"),
+			FailOn:         p.Enum("fail-on"),
+			Severities:     p.List("severity"),
+			IgnoreUnfixed:  p.Bool("ignore-unfixed"),
+			IgnoreFiles:    p.List("trivyignores"),
+			PkgTypes:       p.List("pkg-types"),
+			SBOMFormat:     p.Enum("sbom-format"),
+			SBOMFile:       p.String("sbom-file"),
+			JSONFile:       p.String("scan-json"),
+			SARIFFile:      p.String("scan-sarif"),
+			DBRepositories: p.List("trivy-db-repository"),
+			CacheDir:       p.String("trivy-cache-dir"),
+			DBMaxAge:       p.String("trivy-db-max-age"),
+		},
 		Sign: SignConfig{
 			Mode:        p.Enum("sign"),
 			Key:         p.Secret("cosign-key"),
@@ -208,6 +237,19 @@ func Parse(src Source) (*Config, error) {
 	}
 	if c.ReportsDir == "" {
 		c.ReportsDir = "image-pipeline-reports"
+	}
+	if c.Scan.SBOMFile == "" {
+		name := "sbom.cdx.json"
+		if c.Scan.SBOMFormat == "spdx-json" {
+			name = "sbom.spdx.json"
+		}
+		c.Scan.SBOMFile = filepath.Join(c.ReportsDir, name)
+	}
+	if c.Scan.JSONFile == "" {
+		c.Scan.JSONFile = filepath.Join(c.ReportsDir, "scan.json")
+	}
+	if c.Scan.SARIFFile == "" {
+		c.Scan.SARIFFile = filepath.Join(c.ReportsDir, "scan.sarif")
 	}
 	if c.Context == "" {
 		c.Context = "."

@@ -34,6 +34,10 @@ var OutputSpecs = []OutputSpec{
 	{"tags", "Every computed image reference (`name:tag`), one per line; when pushed, each one points at `digest`."},
 	{"labels", "The OCI labels applied to the image (`key=value`), one per line."},
 	{"json", "The tag plan as JSON: `{\"version\", \"tags\", \"labels\", \"cache_from\", \"cache_to\", \"skipped\"}`."},
+	{"vulnerabilities", "Reported vulnerabilities by severity, as JSON (`{\"CRITICAL\":0,\"HIGH\":2,…}`)."},
+	{"scan-passed", "`true` when no vulnerability reached `fail-on`."},
+	{"sbom-path", "Path of the SBOM file, ready for actions/upload-artifact."},
+	{"scan-sarif", "Path of the vulnerability SARIF report, for github/codeql-action/upload-sarif."},
 	{"pushed", "`true` when the image was pushed and every tag read back at the pushed digest, else `false` (the summary says why)."},
 	{"digest", "Digest of the pushed manifest or index (`sha256:…`)."},
 	{"image-ref", "The first image pinned by digest (`name@sha256:…`), for deploys and signing."},
@@ -87,6 +91,15 @@ func outputs(res *pipeline.Result, st *pipeline.State) []Output {
 		add("tags", strings.Join(p.Tags, "\n"))
 		add("labels", strings.Join(p.Labels, "\n"))
 		add("json", p.JSON)
+	}
+	if sc := st.Scan; sc != nil {
+		counts, _ := json.Marshal(sc.Counts) // keys sorted
+		add("vulnerabilities", string(counts))
+		add("scan-passed", fmt.Sprint(sc.Passed))
+		add("sbom-path", sc.SBOMPath)
+		if sc.SARIFPath != "" {
+			add("scan-sarif", sc.SARIFPath)
+		}
 	}
 	if p := st.Push; p != nil {
 		add("pushed", fmt.Sprint(p.Pushed))
