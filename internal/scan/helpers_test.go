@@ -10,8 +10,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -61,12 +64,52 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	shared.root = root
+	outbound := guardOutbound()
 	code := m.Run()
 	for _, c := range shared.cleanups {
 		c()
 	}
 	_ = os.RemoveAll(root)
+	if calls := outbound(); len(calls) > 0 {
+		fmt.Fprintf(os.Stderr, "FAIL: the tests made requests beyond this machine (telemetry, version checks or default DB repositories?):\n  %s\n", strings.Join(calls, "\n  "))
+		code = 1
+	}
 	os.Exit(code)
+}
+
+// guardOutbound routes every HTTP(S) request that is not to a loopback
+// address (Go never proxies those) through a local proxy that records and
+// refuses it, for this process and the Trivy CLIs it starts: the tests must
+// make no request beyond the local services — no telemetry, no version
+// check, no default DB repository. It returns the recorded requests.
+func guardOutbound() func() []string {
+	var mu sync.Mutex
+	var calls []string
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls = append(calls, r.Method+" "+r.Host+r.URL.Path)
+		mu.Unlock()
+		http.Error(w, "image-pipeline scan tests: no request may leave this machine", http.StatusForbidden)
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	proxy := "http://" + ln.Addr().String()
+	for _, k := range []string{"HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"} {
+		os.Setenv(k, proxy)
+	}
+	for _, k := range []string{"NO_PROXY", "no_proxy"} {
+		os.Unsetenv(k)
+	}
+	return func() []string {
+		_ = srv.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(calls)
+	}
 }
 
 // buildFixtureDB writes trivy.db (from testdata/db/*.yaml, with
