@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -50,6 +51,7 @@ var shared struct {
 	dbErr  error
 
 	imgOnce   sync.Once
+	stdlib    string // Go version of the test image's Go binary, as Trivy reports it ("v1.26.8")
 	layoutDir string
 	engineRef string
 	imgErr    error
@@ -203,8 +205,29 @@ func tarGz(w io.Writer, dir string, names []string) error {
 	return gz.Close()
 }
 
-// rootfsLayer is testdata/rootfs as an image layer.
-func rootfsLayer() (v1.Layer, error) {
+// buildGoBinary builds testdata/gobin (its own module, so the project's
+// go.mod is never touched) without VCS stamping, so that Trivy sees only its
+// dependencies and the standard library.
+func buildGoBinary(dst string) (goVersion string, err error) {
+	env := append(os.Environ(), "GOFLAGS=-mod=readonly", "GOEXPERIMENT=", "CGO_ENABLED=0")
+	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-o", dst, ".")
+	cmd.Dir = filepath.Join("testdata", "gobin")
+	cmd.Env = env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build testdata/gobin: %v\n%s", err, out)
+	}
+	cmd = exec.Command("go", "env", "GOVERSION")
+	cmd.Dir, cmd.Env = filepath.Join("testdata", "gobin"), env
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOVERSION: %w", err)
+	}
+	return "v" + strings.TrimPrefix(strings.TrimSpace(string(out)), "go"), nil
+}
+
+// rootfsLayer is testdata/rootfs as an image layer, plus the Go binary at
+// app/bin/gobin.
+func rootfsLayer(gobin string) (v1.Layer, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	root := filepath.Join("testdata", "rootfs")
@@ -241,6 +264,21 @@ func rootfsLayer() (v1.Layer, error) {
 			return nil, err
 		}
 	}
+	bin, err := os.ReadFile(gobin)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range []*tar.Header{
+		{Name: "app/bin/", Mode: 0o755, Typeflag: tar.TypeDir, ModTime: time.Unix(1700000000, 0)},
+		{Name: "app/bin/gobin", Mode: 0o755, Typeflag: tar.TypeReg, Size: int64(len(bin)), ModTime: time.Unix(1700000000, 0)},
+	} {
+		if err := tw.WriteHeader(h); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := tw.Write(bin); err != nil {
+		return nil, err
+	}
 	if err := tw.Close(); err != nil {
 		return nil, err
 	}
@@ -267,7 +305,11 @@ func testImages(t *testing.T) (layoutDir, engineRef string) {
 			shared.imgErr = fmt.Errorf("pull the test base image %s: %w", env.BaseImage, err)
 			return
 		}
-		layer, err := rootfsLayer()
+		gobin := filepath.Join(shared.root, "gobin")
+		if shared.stdlib, shared.imgErr = buildGoBinary(gobin); shared.imgErr != nil {
+			return
+		}
+		layer, err := rootfsLayer(gobin)
 		if err != nil {
 			shared.imgErr = err
 			return

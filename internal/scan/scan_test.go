@@ -13,19 +13,29 @@ import (
 // The fixture DB (testdata/db) against the test image (testdata/rootfs):
 // every finding of an unfiltered scan, as "ID package installed-version".
 var allFindings = []string{
-	"CVE-2021-23337 lodash 4.17.20",     // HIGH, npm, fixed in 4.17.21
-	"CVE-2023-42363 busybox 1.36.1-r28", // MEDIUM, alpine, fixed in 1.36.1-r29
-	"CVE-2024-5535 libcrypto3 3.3.0-r2", // CRITICAL, alpine (origin openssl)
-	"CVE-2024-5535 libssl3 3.3.0-r2",    // CRITICAL, alpine (origin openssl)
-	"CVE-2025-26519 musl 1.2.5-r0",      // HIGH, alpine
-	"CVE-2099-0001 minimist 1.2.5",      // LOW, npm, no fix
+	"CVE-2021-23337 lodash 4.17.20",               // HIGH, npm, fixed in 4.17.21
+	"CVE-2023-42363 busybox 1.36.1-r28",           // MEDIUM, alpine, fixed in 1.36.1-r29
+	"CVE-2024-5535 libcrypto3 3.3.0-r2",           // CRITICAL, alpine (origin openssl)
+	"CVE-2024-5535 libssl3 3.3.0-r2",              // CRITICAL, alpine (origin openssl)
+	"CVE-2025-26519 musl 1.2.5-r0",                // HIGH, alpine
+	"CVE-2099-0001 minimist 1.2.5",                // LOW, npm, no fix
+	"CVE-2099-0002 github.com/google/uuid v1.6.0", // MEDIUM, Go binary, fixed in 1.6.1
 }
 
-// allPackages is what the SBOM lists.
-var allPackages = []string{
-	"busybox 1.36.1-r28", "libcrypto3 3.3.0-r2", "libssl3 3.3.0-r2", "lodash 4.17.20",
-	"minimist 1.2.5", "musl 1.2.5-r0", "zlib 1.3.1-r1",
+// allPackages is what the SBOM lists: Alpine packages, npm packages, and
+// the Go binary's main module (no version), dependency and standard library
+// (the version of the Go that built it).
+func allPackages() []string {
+	pkgs := []string{
+		"busybox 1.36.1-r28", "example.com/gobin ", "github.com/google/uuid v1.6.0",
+		"libcrypto3 3.3.0-r2", "libssl3 3.3.0-r2", "lodash 4.17.20", "minimist 1.2.5",
+		"musl 1.2.5-r0", "stdlib " + shared.stdlib, "zlib 1.3.1-r1",
+	}
+	slices.Sort(pkgs)
+	return pkgs
 }
+
+var libraryPackages = []string{"example.com/gobin", "github.com/google/uuid", "lodash", "minimist", "stdlib"}
 
 func without(all []string, drop ...string) []string {
 	return slices.DeleteFunc(slices.Clone(all), func(s string) bool {
@@ -68,19 +78,19 @@ func TestScanStage(t *testing.T) {
 		wantCounts map[string]int
 		wantPass   bool
 		wantReason string
-		wantPkgs   []string
+		wantPkgs   func() []string
 	}{
 		{
 			name: "OCI layout, defaults", image: pipeline.BuiltImage{OCILayout: layoutDir},
 			want:       allFindings,
-			wantCounts: map[string]int{"CRITICAL": 2, "HIGH": 2, "MEDIUM": 1, "LOW": 1, "UNKNOWN": 0},
+			wantCounts: map[string]int{"CRITICAL": 2, "HIGH": 2, "MEDIUM": 2, "LOW": 1, "UNKNOWN": 0},
 			wantReason: "2 vulnerabilities (2 critical) at or above fail-on critical",
 			wantPkgs:   allPackages,
 		},
 		{
 			name: "engine, defaults", image: pipeline.BuiltImage{EngineRef: engineRef, EngineImageID: "sha256:unused"},
 			want:       allFindings,
-			wantCounts: map[string]int{"CRITICAL": 2, "HIGH": 2, "MEDIUM": 1, "LOW": 1, "UNKNOWN": 0},
+			wantCounts: map[string]int{"CRITICAL": 2, "HIGH": 2, "MEDIUM": 2, "LOW": 1, "UNKNOWN": 0},
 			wantReason: "2 vulnerabilities (2 critical) at or above fail-on critical",
 			wantPkgs:   allPackages,
 		},
@@ -89,21 +99,21 @@ func TestScanStage(t *testing.T) {
 			opts:       func(o *Options) { o.FailOn = "none" },
 			want:       allFindings,
 			wantPass:   true,
-			wantReason: "6 vulnerabilities, fail-on is none",
+			wantReason: "7 vulnerabilities, fail-on is none",
 			wantPkgs:   allPackages,
 		},
 		{
 			name: "fail-on medium counts everything from medium up", image: pipeline.BuiltImage{OCILayout: layoutDir},
 			opts:       func(o *Options) { o.FailOn = "Medium" },
 			want:       allFindings,
-			wantReason: "5 vulnerabilities (2 critical, 2 high, 1 medium) at or above fail-on medium",
+			wantReason: "6 vulnerabilities (2 critical, 2 high, 2 medium) at or above fail-on medium",
 			wantPkgs:   allPackages,
 		},
 		{
 			name: ".trivyignore drops the critical finding and opens the gate", image: pipeline.BuiltImage{OCILayout: layoutDir},
 			ignoreFile: ".trivyignore", ignoreBody: "# accepted until the base image moves\nCVE-2024-5535\n",
 			want:       without(allFindings, "CVE-2024-5535"),
-			wantCounts: map[string]int{"CRITICAL": 0, "HIGH": 2, "MEDIUM": 1, "LOW": 1, "UNKNOWN": 0},
+			wantCounts: map[string]int{"CRITICAL": 0, "HIGH": 2, "MEDIUM": 2, "LOW": 1, "UNKNOWN": 0},
 			wantPass:   true,
 			wantReason: "no vulnerability at or above fail-on critical",
 			wantPkgs:   allPackages,
@@ -119,7 +129,7 @@ func TestScanStage(t *testing.T) {
 		{
 			name: "severity HIGH,CRITICAL and ignore-unfixed", image: pipeline.BuiltImage{OCILayout: layoutDir},
 			opts:       func(o *Options) { o.Severities = []string{"HIGH", "critical"}; o.IgnoreUnfixed = true },
-			want:       without(allFindings, "CVE-2023-42363", "CVE-2099-0001"),
+			want:       without(allFindings, "CVE-2023-42363", "CVE-2099-0001", "CVE-2099-0002"),
 			wantCounts: map[string]int{"CRITICAL": 2, "HIGH": 2, "MEDIUM": 0, "LOW": 0, "UNKNOWN": 0},
 			wantReason: "2 vulnerabilities (2 critical) at or above fail-on critical",
 			wantPkgs:   allPackages,
@@ -134,16 +144,20 @@ func TestScanStage(t *testing.T) {
 		{
 			name: "pkg-types os", image: pipeline.BuiltImage{OCILayout: layoutDir},
 			opts:       func(o *Options) { o.PkgTypes = []string{"os"} },
-			want:       without(allFindings, "CVE-2021-23337", "CVE-2099-0001"),
+			want:       without(allFindings, "CVE-2021-23337", "CVE-2099-0001", "CVE-2099-0002"),
 			wantReason: "2 vulnerabilities (2 critical) at or above fail-on critical",
-			wantPkgs:   without(allPackages, "lodash", "minimist"),
+			wantPkgs:   func() []string { return without(allPackages(), libraryPackages...) },
 		},
 		{
 			name: "pkg-types library", image: pipeline.BuiltImage{OCILayout: layoutDir},
 			opts:       func(o *Options) { o.PkgTypes = []string{"library"}; o.FailOn = "high" },
-			want:       []string{"CVE-2021-23337 lodash 4.17.20", "CVE-2099-0001 minimist 1.2.5"},
+			want:       []string{"CVE-2021-23337 lodash 4.17.20", "CVE-2099-0001 minimist 1.2.5", "CVE-2099-0002 github.com/google/uuid v1.6.0"},
 			wantReason: "1 vulnerability (1 high) at or above fail-on high",
-			wantPkgs:   []string{"lodash 4.17.20", "minimist 1.2.5"},
+			wantPkgs: func() []string {
+				return slices.DeleteFunc(allPackages(), func(p string) bool {
+					return !slices.ContainsFunc(libraryPackages, func(l string) bool { return strings.HasPrefix(p, l) })
+				})
+			},
 		},
 	}
 	for _, tc := range tests {
@@ -174,8 +188,8 @@ func TestScanStage(t *testing.T) {
 			if got := keysOf(stage.last.Findings); !slices.Equal(got, tc.want) {
 				t.Errorf("findings\n got %q\nwant %q", got, tc.want)
 			}
-			if got := packagesOf(stage.last.Packages); !slices.Equal(got, tc.wantPkgs) {
-				t.Errorf("packages\n got %q\nwant %q", got, tc.wantPkgs)
+			if got, want := packagesOf(stage.last.Packages), tc.wantPkgs(); !slices.Equal(got, want) {
+				t.Errorf("packages\n got %q\nwant %q", got, want)
 			}
 			out := st.Scan
 			if tc.wantCounts != nil {
