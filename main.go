@@ -8,10 +8,21 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/google/go-containerregistry/pkg/authn"
+
 	"github.com/org/image-pipeline/internal/app"
+	"github.com/org/image-pipeline/internal/config"
+	"github.com/org/image-pipeline/internal/ghactions"
+	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/scan"
 )
 
 func main() {
+	// The scanner is linked here, not in internal/app, so that the app's
+	// tests stay free of Trivy.
+	app.ScanStage = func(cfg *config.Config, log *ghactions.Runner, kc authn.Keychain) (pipeline.Stage, error) {
+		return scan.FromConfig(cfg, log, kc)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := app.Main(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
