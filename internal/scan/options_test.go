@@ -294,6 +294,19 @@ func TestStageScanError(t *testing.T) {
 	if err := stage.Run(t.Context(), st); err == nil || st.Scan != nil || len(st.Gates) != 0 {
 		t.Fatalf("Run = %v, outcome %+v, gates %+v", err, st.Scan, st.Gates)
 	}
+	ws := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(ws, "taken"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	unwritable := NewStage(Options{Enabled: true, Workspace: ws, SBOMFile: "taken"}, WithScanner(fakeScanner{a: fakeAnalysis()}))
+	st = stateWith(pipeline.BuiltImage{OCILayout: "/layout"})
+	err := unwritable.Run(t.Context(), st)
+	if err == nil || !strings.Contains(err.Error(), "write the SBOM to "+filepath.Join(ws, "taken")+" (input sbom-file)") {
+		t.Errorf("Run with an unwritable sbom-file = %v", err)
+	}
+	if st.Scan == nil || len(st.Gates) != 1 {
+		t.Errorf("the outcome and the gate are recorded even when a report cannot be written: %+v %+v", st.Scan, st.Gates)
+	}
 	bad := NewStage(Options{Enabled: true, FailOn: "severe"})
 	if err := bad.Run(t.Context(), st); err == nil || !strings.Contains(err.Error(), "input fail-on") {
 		t.Fatalf("Run with bad options = %v", err)

@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -220,6 +221,21 @@ func TestScanStage(t *testing.T) {
 			}
 			if got := trivyJSON(t, b); !slices.Equal(got, tc.want) {
 				t.Errorf("JSON report findings\n got %q\nwant %q", got, tc.want)
+			}
+			sarif, err := os.ReadFile(out.SARIFPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var log struct {
+				Version string `json:"version"`
+				Runs    []struct {
+					Results []struct {
+						RuleID string `json:"ruleId"`
+					} `json:"results"`
+				} `json:"runs"`
+			}
+			if err := json.Unmarshal(sarif, &log); err != nil || log.Version != "2.1.0" || len(log.Runs) != 1 || len(log.Runs[0].Results) != len(tc.want) {
+				t.Errorf("SARIF: version %q, %d runs, error %v; want 2.1.0 with one run of %d results", log.Version, len(log.Runs), err, len(tc.want))
 			}
 			if len(st.Sections) != 1 || !strings.Contains(st.Sections[0].Markdown, "| critical | high |") {
 				t.Errorf("summary section missing: %+v", st.Sections)

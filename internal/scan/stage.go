@@ -81,20 +81,20 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 	out := &pipeline.ScanOutcome{Counts: Count(a.Findings), SBOMFormat: s.set.SBOMFormat}
 
 	var errs []error
-	write := func(input, path string, fn func(context.Context, io.Writer) error) string {
+	write := func(what, input, path string, fn func(context.Context, io.Writer) error) string {
 		if path == "" {
 			return ""
 		}
 		full := s.set.path(path)
 		if err := writeFile(full, func(w io.Writer) error { return fn(ctx, w) }); err != nil {
-			errs = append(errs, fmt.Errorf("write %s to %s (input %s): %w", strings.TrimPrefix(input, "scan-"), full, input, err))
+			errs = append(errs, fmt.Errorf("write the %s to %s (input %s): %w", what, full, input, err))
 			return ""
 		}
 		return full
 	}
-	out.JSONPath = write("scan-json", s.set.JSONFile, a.Documents.WriteJSON)
-	out.SARIFPath = write("scan-sarif", s.set.SARIFFile, a.Documents.WriteSARIF)
-	out.SBOMPath = write("sbom-file", s.set.SBOMFile, func(ctx context.Context, w io.Writer) error {
+	out.JSONPath = write("JSON report", "scan-json", s.set.JSONFile, a.Documents.WriteJSON)
+	out.SARIFPath = write("SARIF report", "scan-sarif", s.set.SARIFFile, a.Documents.WriteSARIF)
+	out.SBOMPath = write("SBOM", "sbom-file", s.set.SBOMFile, func(ctx context.Context, w io.Writer) error {
 		return a.Documents.WriteSBOM(ctx, w, s.set.SBOMFormat)
 	})
 
