@@ -121,7 +121,7 @@ func downloadDB(ctx context.Context, s settings, dir string) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return "", fmt.Errorf("create trivy-cache-dir %s: %w", filepath.Dir(dir), err)
 	}
-	var errs []string
+	var errs repoErrors
 	for _, repo := range s.DBRepositories {
 		tmp, err := os.MkdirTemp(filepath.Dir(dir), "db-download-")
 		if err != nil {
@@ -139,10 +139,23 @@ func downloadDB(ctx context.Context, s settings, dir string) (string, error) {
 			return "", fmt.Errorf("download the vulnerability DB: %w", ctx.Err())
 		}
 		s.log.Infof("scan: vulnerability DB not available from %s: %v", repo, err)
-		errs = append(errs, fmt.Sprintf("%s: %v", repo, err))
+		errs = append(errs, fmt.Errorf("%s: %w", repo, err))
 	}
-	return "", fmt.Errorf("could not download the vulnerability DB from any repository (%s)", strings.Join(errs, "; "))
+	return "", fmt.Errorf("could not download the vulnerability DB from any repository (%w)", errs)
 }
+
+// repoErrors are the failures of each repository, on one line.
+type repoErrors []error
+
+func (e repoErrors) Error() string {
+	parts := make([]string, len(e))
+	for i, err := range e {
+		parts[i] = err.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (e repoErrors) Unwrap() []error { return e }
 
 func downloadDBFrom(ctx context.Context, s settings, repo, dst string) error {
 	ref, err := name.ParseReference(repo)
