@@ -21,9 +21,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// dbLayerMediaType is the media type of the vulnerability DB artifact's one layer.
-const dbLayerMediaType = "application/vnd.aquasec.trivy.db.layer.v1.tar+gzip"
-
 // DBInfo says which vulnerability DB a scan used.
 type DBInfo struct {
 	// Repository is where it was downloaded from this run ("" when the cached DB was current or used as a fallback).

@@ -3,7 +3,6 @@ package scan
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"flag"
@@ -22,7 +21,6 @@ import (
 	"testing"
 	"time"
 
-	fixtures "github.com/aquasecurity/bolt-fixtures"
 	"github.com/aquasecurity/trivy-db/pkg/metadata"
 	dockerimage "github.com/docker/docker/api/types/image"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -31,10 +29,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/org/image-pipeline/internal/scan/fixturedb"
 	"github.com/org/image-pipeline/internal/testenv"
 )
 
@@ -117,30 +114,11 @@ func guardOutbound() func() []string {
 // buildFixtureDB writes trivy.db (from testdata/db/*.yaml, with
 // bolt-fixtures) and metadata.json into dir.
 func buildFixtureDB(dir string, meta metadata.Metadata) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
 	files, err := filepath.Glob(filepath.Join("testdata", "db", "*.yaml"))
 	if err != nil || len(files) == 0 {
 		return fmt.Errorf("no fixture files under testdata/db: %v", err)
 	}
-	loader, err := fixtures.New(filepath.Join(dir, "trivy.db"), files)
-	if err != nil {
-		return err
-	}
-	if err := loader.Load(); err != nil {
-		loader.Close()
-		return fmt.Errorf("load the DB fixtures: %w", err)
-	}
-	if err := loader.Close(); err != nil {
-		return err
-	}
-	return metadata.NewClient(dir).Update(meta)
-}
-
-// freshMeta is the metadata of a DB built now, due for update in a day.
-func freshMeta(now time.Time) metadata.Metadata {
-	return metadata.Metadata{Version: 2, UpdatedAt: now.UTC(), NextUpdate: now.Add(24 * time.Hour).UTC()}
+	return fixturedb.Build(dir, files, meta)
 }
 
 // fixtureDBRepo pushes the fixture DB to the plain test registry as Trivy's
@@ -151,21 +129,12 @@ func fixtureDBRepo(t *testing.T) string {
 	env := testenv.RequireRegistries(t)
 	shared.dbOnce.Do(func() {
 		dir := filepath.Join(shared.root, "fixture-db")
-		if shared.dbErr = buildFixtureDB(dir, freshMeta(time.Now())); shared.dbErr != nil {
+		if shared.dbErr = buildFixtureDB(dir, fixturedb.Fresh(time.Now())); shared.dbErr != nil {
 			return
 		}
 		shared.dbDir = dir
-		var layer bytes.Buffer
-		if shared.dbErr = tarGz(&layer, dir, []string{"trivy.db", "metadata.json"}); shared.dbErr != nil {
-			return
-		}
-		img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-		img = mutate.ConfigMediaType(img, "application/vnd.aquasec.trivy.config.v1+json")
-		img, shared.dbErr = mutate.Append(img, mutate.Addendum{
-			Layer:       static.NewLayer(layer.Bytes(), dbLayerMediaType),
-			Annotations: map[string]string{"org.opencontainers.image.title": "db.tar.gz"},
-		})
-		if shared.dbErr != nil {
+		var img v1.Image
+		if img, shared.dbErr = fixturedb.Artifact(dir); shared.dbErr != nil {
 			return
 		}
 		repo := env.UniqueRepo(t, env.Registry, "trivy-db") + ":2"
@@ -182,27 +151,6 @@ func fixtureDBRepo(t *testing.T) string {
 		t.Fatalf("fixture DB: %v", shared.dbErr)
 	}
 	return shared.dbRepo
-}
-
-func tarGz(w io.Writer, dir string, names []string) error {
-	gz := gzip.NewWriter(w)
-	tw := tar.NewWriter(gz)
-	for _, n := range names {
-		b, err := os.ReadFile(filepath.Join(dir, n))
-		if err != nil {
-			return err
-		}
-		if err := tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(b)), ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg}); err != nil {
-			return err
-		}
-		if _, err := tw.Write(b); err != nil {
-			return err
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	return gz.Close()
 }
 
 // buildGoBinary builds testdata/gobin (its own module, so the project's
