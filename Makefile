@@ -2,6 +2,7 @@
 # Trivy (linked by internal/scan) needs the jsonv2 experiment at build time.
 export GOEXPERIMENT := jsonv2
 export GOFLAGS ?= -mod=mod
+SHELL := /bin/bash
 
 GO ?= go
 TESTENV := scripts/testenv
@@ -42,6 +43,8 @@ testenv-up:
 	bash $(TESTENV) up
 	bash scripts/tools-cosign
 	bash scripts/tools-trivy
+	. <(bash $(TESTENV) env) && $(GO) run ./internal/scan/fixturedb/cmd/push-fixture-db \
+	  -fixtures internal/scan/testdata/db -ref "$$TESTENV_REGISTRY/testenv/trivy-db:2"
 
 testenv-down:
 	bash $(TESTENV) down

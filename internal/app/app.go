@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"strconv"
 	"strings"
 )
 
@@ -106,8 +107,11 @@ func versionString() string {
 // errUsage marks errors that are the caller's (exit 2).
 var errUsage = errors.New("usage")
 
-// parseFlags parses the flags of run/plan; it returns the names set.
+// parseFlags parses the flags of run/plan. A boolean input may be written
+// `--no-cache`, `--no-cache=false` or, like every other input,
+// `--no-cache false`.
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	args = joinBoolValues(fs, args)
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
@@ -115,4 +119,31 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return fmt.Errorf("%w: unexpected argument %q (every input is a --flag)", errUsage, fs.Arg(0))
 	}
 	return nil
+}
+
+// joinBoolValues turns `--flag true` into `--flag=true` for boolean flags,
+// which the flag package would otherwise read as a bare flag and a stray
+// argument.
+func joinBoolValues(fs *flag.FlagSet, args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		name := strings.TrimLeft(a, "-")
+		if strings.HasPrefix(a, "-") && !strings.Contains(name, "=") && i+1 < len(args) {
+			if f := fs.Lookup(name); f != nil {
+				if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && bf.IsBoolFlag() {
+					if _, err := strconv.ParseBool(args[i+1]); err == nil {
+						out = append(out, a+"="+args[i+1])
+						i++
+						continue
+					}
+				}
+			}
+		}
+		out = append(out, a)
+	}
+	return out
 }

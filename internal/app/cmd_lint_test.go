@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,5 +84,24 @@ func TestLintCommand(t *testing.T) {
 				tc.check(t, stdout.String(), stderr.String())
 			}
 		})
+	}
+}
+
+func TestBoolFlagsTakeASeparateValue(t *testing.T) {
+	fs := newFlagSet(io.Discard)
+	if err := parseFlags(fs.FlagSet, []string{"--no-cache", "false", "--pull", "--summary", "False", "--image", "x/y"}); err != nil {
+		t.Fatal(err)
+	}
+	if v := fs.inputs["no-cache"].value; v != "false" {
+		t.Errorf("no-cache = %q", v)
+	}
+	if v := fs.inputs["pull"].value; v != "true" {
+		t.Errorf("pull = %q", v)
+	}
+	if v := fs.inputs["summary"].value; v != "False" {
+		t.Errorf("summary = %q", v)
+	}
+	if v := fs.inputs["image"].value; v != "x/y" {
+		t.Errorf("image = %q", v)
 	}
 }

@@ -246,12 +246,19 @@ func loadEvent(getenv func(string) string, contextDir string) (*ghactions.Contex
 		return ev, nil
 	}
 	local := gitEventEnv(contextDir)
-	return ghactions.LoadContext(func(k string) string {
+	ev, err := ghactions.LoadContext(func(k string) string {
 		if v := getenv(k); v != "" {
 			return v
 		}
 		return local[k]
 	})
+	if err != nil {
+		return nil, err
+	}
+	if ev.DefaultBranch == "" {
+		ev.DefaultBranch = local["default-branch"]
+	}
+	return ev, nil
 }
 
 // gitEventEnv describes the checkout as GITHUB_* variables of a push event.
@@ -268,6 +275,11 @@ func gitEventEnv(dir string) map[string]string {
 	if branch == "" {
 		branch = "main"
 	}
+	// The default branch: origin's HEAD when the clone knows it, else main.
+	def := strings.TrimPrefix(git("symbolic-ref", "--short", "-q", "refs/remotes/origin/HEAD"), "origin/")
+	if def == "" {
+		def = "main"
+	}
 	top := git("rev-parse", "--show-toplevel")
 	name := "app"
 	if top != "" {
@@ -280,5 +292,6 @@ func gitEventEnv(dir string) map[string]string {
 		"GITHUB_REPOSITORY": "local/" + name,
 		"GITHUB_ACTOR":      "local",
 		"GITHUB_WORKSPACE":  top,
+		"default-branch":    def,
 	}
 }
