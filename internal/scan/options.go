@@ -58,9 +58,9 @@ const (
 // when sbom-file is empty.
 func DefaultSBOMFile(format string) string {
 	if format == FormatSPDXJSON {
-		return "image-pipeline/sbom.spdx.json"
+		return "image-pipeline-reports/sbom.spdx.json"
 	}
-	return "image-pipeline/sbom.cdx.json"
+	return "image-pipeline-reports/sbom.cdx.json"
 }
 
 // Options are the scan stage's settings. The app maps the action inputs

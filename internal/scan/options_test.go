@@ -107,7 +107,7 @@ func TestSettingsDefaults(t *testing.T) {
 		{"severity", strings.Join(s.severities, ","), "CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN"},
 		{"pkg-types", strings.Join(s.PkgTypes, ","), "os,library"},
 		{"sbom-format", s.SBOMFormat, "cyclonedx"},
-		{"sbom-file", s.path(s.SBOMFile), "/ws/image-pipeline/sbom.cdx.json"},
+		{"sbom-file", s.path(s.SBOMFile), "/ws/image-pipeline-reports/sbom.cdx.json"},
 		{"trivy-db-repository", strings.Join(s.DBRepositories, ","), "mirror.gcr.io/aquasec/trivy-db:2,ghcr.io/aquasecurity/trivy-db:2"},
 		{"trivy-cache-dir", s.cacheDir, "/home/runner/.cache/trivy"},
 		{"trivy-db-max-age", s.dbMaxAge.String(), "72h0m0s"},
@@ -118,7 +118,7 @@ func TestSettingsDefaults(t *testing.T) {
 		}
 	}
 	spdx, _ := Options{SBOMFormat: "spdx-json", CacheDir: "cache"}.settings()
-	if spdx.SBOMFile != "image-pipeline/sbom.spdx.json" || spdx.cacheDir != "cache" {
+	if spdx.SBOMFile != "image-pipeline-reports/sbom.spdx.json" || spdx.cacheDir != "cache" {
 		t.Errorf("spdx defaults: %q, %q", spdx.SBOMFile, spdx.cacheDir)
 	}
 }
@@ -273,7 +273,7 @@ func TestStageWithFakeScanner(t *testing.T) {
 	if err := stage.Run(t.Context(), st); err != nil {
 		t.Fatal(err)
 	}
-	if st.Scan.SBOMPath != filepath.Join(ws, "image-pipeline/sbom.spdx.json") || st.Scan.JSONPath != "" || st.Scan.SARIFPath != filepath.Join(ws, "out/scan.sarif") {
+	if st.Scan.SBOMPath != filepath.Join(ws, "image-pipeline-reports/sbom.spdx.json") || st.Scan.JSONPath != "" || st.Scan.SARIFPath != filepath.Join(ws, "out/scan.sarif") {
 		t.Errorf("paths: %+v", st.Scan)
 	}
 	if b, _ := os.ReadFile(st.Scan.SBOMPath); string(b) != `{"format":"spdx-json"}` {

@@ -206,7 +206,7 @@ func TestScanStage(t *testing.T) {
 			if len(st.Gates) != 1 || st.Gates[0].Name != "scan" || st.Gates[0].Reason != tc.wantReason {
 				t.Errorf("gates %+v, want one scan gate with reason %q", st.Gates, tc.wantReason)
 			}
-			wantSBOM := filepath.Join(opts.Workspace, "image-pipeline", "sbom.cdx.json")
+			wantSBOM := filepath.Join(opts.Workspace, "image-pipeline-reports", "sbom.cdx.json")
 			for _, p := range []string{out.JSONPath, out.SARIFPath, out.SBOMPath} {
 				if fi, err := os.Stat(p); err != nil || fi.Size() == 0 {
 					t.Errorf("report %q not written: %v", p, err)
