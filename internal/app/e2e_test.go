@@ -4,32 +4,77 @@ package app
 // real test services: Docker Engine, the local registries.
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/sigstore/cosign/v3/pkg/cosign"
 
+	"github.com/org/image-pipeline/internal/scan/fixturedb"
 	"github.com/org/image-pipeline/internal/testenv"
 )
 
-func e2eInputs(env *testenv.Env, image string) map[string]string {
+func e2eInputs(t *testing.T, env *testenv.Env, image string) map[string]string {
+	t.Helper()
 	return map[string]string{
 		"plan":       "false",
 		"image":      image,
 		"build-args": "BASE=" + env.BaseImage,
-		// The scan stage has its own integration tests against a fixture
-		// DB; the default DB repositories are out of reach here.
-		"scan": "false",
+		// The default DB repositories are out of reach here: scan against
+		// the fixture DB, through Trivy's real download path.
+		"trivy-db-repository": fixtureDB(t, env),
+		"trivy-cache-dir":     t.TempDir(),
 	}
+}
+
+var fixtureDBOnce struct {
+	sync.Once
+	ref string
+	err error
+}
+
+// fixtureDB pushes the fixture vulnerability DB to the plain test registry
+// once per test binary and returns its reference.
+func fixtureDB(t *testing.T, env *testenv.Env) string {
+	t.Helper()
+	fixtureDBOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "e2e-db-")
+		if err != nil {
+			fixtureDBOnce.err = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		files, _ := filepath.Glob(filepath.Join(repoRoot(t), "internal", "scan", "testdata", "db", "*.yaml"))
+		if err := fixturedb.Build(dir, files, fixturedb.Fresh(time.Now())); err != nil {
+			fixtureDBOnce.err = err
+			return
+		}
+		img, err := fixturedb.Artifact(dir)
+		if err != nil {
+			fixtureDBOnce.err = err
+			return
+		}
+		ref := env.Registry + "/testenv/e2e-trivy-db:2"
+		r, _ := name.ParseReference(ref)
+		fixtureDBOnce.err = remote.Write(r, img, remote.WithTransport(env.Transport()))
+		fixtureDBOnce.ref = ref
+	})
+	if fixtureDBOnce.err != nil {
+		t.Fatalf("fixture vulnerability DB: %v", fixtureDBOnce.err)
+	}
+	return fixtureDBOnce.ref
 }
 
 func TestEndToEndPushToBranch(t *testing.T) {
 	env := testenv.Require(t)
 	image := env.UniqueRepo(t, env.Registry, "e2e")
-	r := runAsRunner(t, "push_main", e2eInputs(env, image), map[string]string{"DOCKER_HOST": env.DockerHost})
+	r := runAsRunner(t, "push_main", e2eInputs(t, env, image), map[string]string{"DOCKER_HOST": env.DockerHost})
 	if r.code != 0 {
 		t.Fatalf("exit code %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -62,7 +107,15 @@ func TestEndToEndPushToBranch(t *testing.T) {
 	if _, err := remote.Head(ref, remote.WithContext(t.Context()), remote.WithTransport(env.Transport())); err != nil {
 		t.Errorf("builder-main cache image not pushed: %v", err)
 	}
-	for _, want := range []string{"| build | ✅ ok |", "| push | ✅ ok |", r.outputs["digest"]} {
+	if r.outputs["scan-passed"] != "true" || r.outputs["sbom-path"] == "" {
+		t.Errorf("scan outputs: %v", r.outputs)
+	}
+	if _, err := os.Stat(r.outputs["sbom-path"]); err != nil {
+		if _, err2 := os.Stat(filepath.Join(r.workspace, r.outputs["sbom-path"])); err2 != nil {
+			t.Errorf("SBOM not written: %v", err)
+		}
+	}
+	for _, want := range []string{"| build | ✅ ok |", "| scan | ✅ ok |", "| push | ✅ ok |", r.outputs["digest"]} {
 		if !strings.Contains(r.summary, want) {
 			t.Errorf("summary lacks %q:\n%s", want, r.summary)
 		}
@@ -73,7 +126,7 @@ func TestEndToEndPushToBranch(t *testing.T) {
 func TestEndToEndForkPullRequestPushesNothing(t *testing.T) {
 	env := testenv.Require(t)
 	image := env.UniqueRepo(t, env.Registry, "e2e-fork")
-	r := runAsRunner(t, "pull_request_fork", e2eInputs(env, image), map[string]string{"DOCKER_HOST": env.DockerHost})
+	r := runAsRunner(t, "pull_request_fork", e2eInputs(t, env, image), map[string]string{"DOCKER_HOST": env.DockerHost})
 	if r.code != 0 {
 		t.Fatalf("exit code %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -102,7 +155,7 @@ func TestEndToEndReleaseIsSigned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := e2eInputs(env, image)
+	in := e2eInputs(t, env, image)
 	in["cosign-key"] = string(keys.PrivateBytes)
 	in["cosign-password"] = "release-pw"
 	in["cosign-tlog"] = "false"
