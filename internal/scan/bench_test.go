@@ -1,3 +1,8 @@
+//go:build bench
+
+// Built only with -tags bench (scripts/bench-scan), so that the comparison
+// never shows up as a skipped test in the ordinary runs.
+
 package scan
 
 import (
