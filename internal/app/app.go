@@ -41,7 +41,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 	case "-version", "--version", "version":
 		fmt.Fprintf(stdout, "image-pipeline %s\n", versionString())
 		return ExitOK
-	case "run", "plan":
+	case "run", "plan", "build":
 		return env.run(ctx, cmd, rest)
 	case "lint":
 		return env.lintCommand(rest)
@@ -50,7 +50,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 		// Flags without a command: `image-pipeline --image x` means run.
 		return env.run(ctx, "run", args)
 	}
-	fmt.Fprintf(stderr, "image-pipeline: unknown command %q; commands: run, plan, lint, version, help\n", cmd)
+	fmt.Fprintf(stderr, "image-pipeline: unknown command %q; commands: run, plan, build, lint, version, help\n", cmd)
 	return ExitConfig
 }
 
@@ -66,6 +66,7 @@ func usage() string {
 Usage:
   image-pipeline run  [flags]    run the pipeline (the default in GitHub Actions)
   image-pipeline plan [flags]    print the computed tags, cache refs and labels without building
+  image-pipeline build [flags]   lint and build only (no scan, push or sign; the cache is read, not written)
   image-pipeline lint [--config FILE] [--format text|json|sarif] [--failure-threshold LEVEL] DOCKERFILE...
                                  lint Dockerfiles (hadolint-compatible); exit 1 at the threshold
   image-pipeline version         print the version

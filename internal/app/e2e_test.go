@@ -4,7 +4,10 @@ package app
 // real test services: Docker Engine, the local registries.
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -187,5 +190,42 @@ func TestEndToEndReleaseIsSigned(t *testing.T) {
 	seen := strings.Join(logged, "\n") + r.summary + string(r.reportJSONBytes)
 	if strings.Contains(seen, "release-pw") || strings.Contains(seen, "ENCRYPTED SIGSTORE PRIVATE KEY") {
 		t.Errorf("a secret reached the log or the summary:\n%s\n%s", r.stdout, r.summary)
+	}
+}
+
+// image-pipeline build: lint and build on a laptop, nothing published.
+func TestBuildCommandLintsAndBuildsOnly(t *testing.T) {
+	env := testenv.Require(t)
+	image := env.UniqueRepo(t, env.Registry, "e2e-build")
+	dir := t.TempDir()
+	copyDir(t, filepath.Join(repoRoot(t), "testdata", "demo"), dir)
+	report := filepath.Join(dir, "report.json")
+	cmd := exec.CommandContext(t.Context(), binary, "build", "--context", dir, "--image", image,
+		"--build-args", "BASE="+env.BaseImage, "--report-json", report)
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "DOCKER_HOST=" + env.DockerHost}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc jsonReportDoc
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, s := range doc.Stages {
+		got[s.Name] = s.Status
+	}
+	want := map[string]string{"lint": "ok", "tags": "ok", "build": "ok", "scan": "skipped", "push": "skipped", "sign": "skipped"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("stages %v, want %v", got, want)
+	}
+	repo, _ := name.NewRepository(image)
+	if tags, err := remote.List(repo, remote.WithContext(t.Context()), remote.WithTransport(env.Transport())); err == nil && len(tags) > 0 {
+		t.Errorf("image-pipeline build pushed %v", tags)
 	}
 }

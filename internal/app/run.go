@@ -66,7 +66,12 @@ func (e *environment) run(ctx context.Context, cmd string, args []string) int {
 		ts.quiet = true
 		return e.plan(ctx, runner, ts, format)
 	}
+	if cmd == "build" {
+		// On a laptop: build with the cache, publish nothing.
+		cfg.Push = config.PushFalse
+	}
 	set, err := newStages(cfg, ev, e.getenv, runner, ts)
+	set.buildOnly = cmd == "build"
 	for _, s := range set.secrets {
 		runner.Mask(s)
 	}

@@ -28,6 +28,8 @@ type stageSet struct {
 	scan  pipeline.Stage
 	push  pipeline.Stage
 	sign  pipeline.Stage
+	// buildOnly is the build command: lint and build, nothing after.
+	buildOnly bool
 	// secrets are values the stages' options hold that the runner must
 	// mask one by one (each password of the registries input, …).
 	secrets []string
@@ -142,9 +144,14 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 func (s *stageSet) list(cfg *config.Config) []pipeline.Stage {
 	stages := []pipeline.Stage{s.lint, s.tags}
 	rest := []pipeline.Stage{s.build, s.scan, s.push, s.sign}
-	if cfg.Plan {
+	switch {
+	case cfg.Plan:
 		for i, st := range rest {
 			rest[i] = skipped{st, "input plan is true: nothing is built or pushed"}
+		}
+	case s.buildOnly:
+		for i, st := range rest[1:] {
+			rest[i+1] = skipped{st, "image-pipeline build runs lint and build only"}
 		}
 	}
 	return append(stages, rest...)
