@@ -285,3 +285,45 @@ func TestStage(t *testing.T) {
 		t.Logf("fact: %s", fact)
 	})
 }
+
+// The remote BuildKit pulls the base image from the htpasswd + TLS test
+// registry with the run's credentials, over TLS with the test CA (the
+// engine's embedded BuildKit v0.8 speaks plain HTTP to loopback registries,
+// so this path is the remote driver's).
+func TestRemotePullsFromTheTLSAuthRegistry(t *testing.T) {
+	d := &driver{name: ibuild.DriverRemote}
+	d.env, d.bk = testenv.RequireBuildkitd(t)
+	lock := daemonLocks[d.name]
+	lock.RLock()
+	t.Cleanup(lock.RUnlock)
+	for _, tc := range []struct {
+		name, password string
+		wantErr        bool
+	}{
+		{"right password", d.env.AuthPassword, false},
+		{"wrong password", "wrong-" + nonce(t), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := d.options(t, "multiplatform")
+			if err := os.WriteFile(filepath.Join(o.Workspace, "Dockerfile"), []byte("ARG BASE\nFROM ${BASE}\nRUN echo "+nonce(t)+" > /n\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			o.BuildArgs = []string{"BASE=" + d.env.AuthBaseImage}
+			o.Keychain = staticKeychain{d.env.AuthRegistry: &authn.Basic{Username: d.env.AuthUser, Password: tc.password}}
+			o.Pull = true
+			_, log, err := d.build(t, o, nil)
+			if tc.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "refused the credentials") {
+					t.Fatalf("want a refused-credentials error, got %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("build FROM %s: %v\n%s", d.env.AuthBaseImage, err, log)
+			}
+			if strings.Contains(log, tc.password) {
+				t.Error("the build log contains the registry password")
+			}
+		})
+	}
+}
