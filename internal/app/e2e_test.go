@@ -110,6 +110,9 @@ func TestEndToEndPushToBranch(t *testing.T) {
 	if _, err := remote.Head(ref, remote.WithContext(t.Context()), remote.WithTransport(env.Transport())); err != nil {
 		t.Errorf("builder-main cache image not pushed: %v", err)
 	}
+	if !strings.HasPrefix(r.outputs["imageid"], "sha256:") || r.outputs["cache-hits"] == "" || r.outputs["cache-misses"] == "" {
+		t.Errorf("build outputs: %v", r.outputs)
+	}
 	if r.outputs["scan-passed"] != "true" || r.outputs["sbom-path"] == "" {
 		t.Errorf("scan outputs: %v", r.outputs)
 	}

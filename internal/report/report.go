@@ -34,6 +34,9 @@ var OutputSpecs = []OutputSpec{
 	{"tags", "Every computed image reference (`name:tag`), one per line; when pushed, each one points at `digest`."},
 	{"labels", "The OCI labels applied to the image (`key=value`), one per line."},
 	{"json", "The tag plan as JSON: `{\"version\", \"tags\", \"labels\", \"cache_from\", \"cache_to\", \"skipped\"}`."},
+	{"imageid", "Id of the built image: its config digest (the index digest for a multi-platform image)."},
+	{"cache-hits", "Build steps served from the cache."},
+	{"cache-misses", "Build steps that ran."},
 	{"vulnerabilities", "Reported vulnerabilities by severity, as JSON (`{\"CRITICAL\":0,\"HIGH\":2,…}`)."},
 	{"scan-passed", "`true` when no vulnerability reached `fail-on`."},
 	{"sbom-path", "Path of the SBOM file, ready for actions/upload-artifact."},
@@ -91,6 +94,11 @@ func outputs(res *pipeline.Result, st *pipeline.State) []Output {
 		add("tags", strings.Join(p.Tags, "\n"))
 		add("labels", strings.Join(p.Labels, "\n"))
 		add("json", p.JSON)
+	}
+	if b := st.Build; b != nil {
+		add("imageid", b.ImageID)
+		add("cache-hits", fmt.Sprint(b.CacheHits))
+		add("cache-misses", fmt.Sprint(b.Executed))
 	}
 	if sc := st.Scan; sc != nil {
 		counts, _ := json.Marshal(sc.Counts) // keys sorted
