@@ -116,10 +116,11 @@ func TestEndToEndPushToBranch(t *testing.T) {
 	if r.outputs["scan-passed"] != "true" || r.outputs["sbom-path"] == "" {
 		t.Errorf("scan outputs: %v", r.outputs)
 	}
-	if _, err := os.Stat(r.outputs["sbom-path"]); err != nil {
-		if _, err2 := os.Stat(filepath.Join(r.workspace, r.outputs["sbom-path"])); err2 != nil {
-			t.Errorf("SBOM not written: %v", err)
-		}
+	if filepath.IsAbs(r.outputs["sbom-path"]) {
+		t.Errorf("sbom-path %q should be relative to the workspace", r.outputs["sbom-path"])
+	}
+	if _, err := os.Stat(filepath.Join(r.workspace, r.outputs["sbom-path"])); err != nil {
+		t.Errorf("SBOM not written: %v", err)
 	}
 	for _, want := range []string{"| build | ✅ ok |", "| scan | ✅ ok |", "| push | ✅ ok |", r.outputs["digest"]} {
 		if !strings.Contains(r.summary, want) {

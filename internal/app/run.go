@@ -85,7 +85,7 @@ func (e *environment) run(ctx context.Context, cmd string, args []string) int {
 		st.Notice("This pull request comes from the fork %s: nothing is pushed or signed, and no secrets are needed.", forkName(ev))
 	}
 	res := pipeline.Run(ctx, st, set.list(cfg), pipeline.WithObserver(&logObserver{runner: runner}))
-	rep := report.New(res, st)
+	rep := report.New(res, st, cfg.Workspace)
 	rep.Context = describeEvent(ev)
 	if werr := writeReports(runner, cfg, rep); werr != nil {
 		runner.Errorf("%v", werr)

@@ -62,11 +62,27 @@ type Result struct {
 	Err error
 }
 
-// New assembles a Result and computes the outputs from the state.
-func New(res *pipeline.Result, st *pipeline.State) *Result {
+// New assembles a Result and computes the outputs from the state. File
+// outputs are given relative to workspace when they lie inside it: in a
+// container action the workspace is mounted at another path than on the
+// runner, and the steps after this one resolve relative paths against
+// their own workspace.
+func New(res *pipeline.Result, st *pipeline.State, workspace string) *Result {
 	r := &Result{State: st, Err: res.Err, Stages: res.Stages}
-	r.Outputs = outputs(res, st)
+	r.Outputs = outputs(res, st, workspace)
 	return r
+}
+
+// relPath gives path relative to workspace when it lies inside it.
+func relPath(workspace, path string) string {
+	if path == "" || workspace == "" || !filepath.IsAbs(path) {
+		return path
+	}
+	rel, err := filepath.Rel(workspace, path)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return path
+	}
+	return filepath.ToSlash(rel)
 }
 
 // Output returns the value of the named output and whether it is set.
@@ -81,7 +97,7 @@ func (r *Result) Output(name string) (string, bool) {
 
 // outputs maps the typed state to the action's named outputs, in a stable
 // order. Only outputs whose stage produced something are set.
-func outputs(res *pipeline.Result, st *pipeline.State) []Output {
+func outputs(res *pipeline.Result, st *pipeline.State, workspace string) []Output {
 	var out []Output
 	add := func(name, value string) { out = append(out, Output{Name: name, Value: value}) }
 	result := "success"
@@ -104,9 +120,9 @@ func outputs(res *pipeline.Result, st *pipeline.State) []Output {
 		counts, _ := json.Marshal(sc.Counts) // keys sorted
 		add("vulnerabilities", string(counts))
 		add("scan-passed", fmt.Sprint(sc.Passed))
-		add("sbom-path", sc.SBOMPath)
+		add("sbom-path", relPath(workspace, sc.SBOMPath))
 		if sc.SARIFPath != "" {
-			add("scan-sarif", sc.SARIFPath)
+			add("scan-sarif", relPath(workspace, sc.SARIFPath))
 		}
 	}
 	if p := st.Push; p != nil {
@@ -122,7 +138,7 @@ func outputs(res *pipeline.Result, st *pipeline.State) []Output {
 		add("lint-errors", fmt.Sprint(l.Errors))
 		add("lint-warnings", fmt.Sprint(l.Warnings))
 		if l.SARIFPath != "" {
-			add("lint-sarif", l.SARIFPath)
+			add("lint-sarif", relPath(workspace, l.SARIFPath))
 		}
 	}
 	return out

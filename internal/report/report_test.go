@@ -32,7 +32,7 @@ func sample() *Result {
 		},
 	}
 	res.Err = res.Stages[1].Err
-	return New(res, st)
+	return New(res, st, "/ws")
 }
 
 func golden(t *testing.T, name string, got []byte) {
@@ -138,5 +138,16 @@ func TestEveryOutputIsDocumented(t *testing.T) {
 		if !known[o.Name] {
 			t.Errorf("output %s is set but not in OutputSpecs", o.Name)
 		}
+	}
+}
+
+func TestFileOutputsAreRelativeToTheWorkspace(t *testing.T) {
+	st := &pipeline.State{Scan: &pipeline.ScanOutcome{SBOMPath: "/github/workspace/reports/sbom.cdx.json", SARIFPath: "/elsewhere/scan.sarif"}}
+	r := New(&pipeline.Result{}, st, "/github/workspace")
+	if v, _ := r.Output("sbom-path"); v != "reports/sbom.cdx.json" {
+		t.Errorf("sbom-path = %q", v)
+	}
+	if v, _ := r.Output("scan-sarif"); v != "/elsewhere/scan.sarif" {
+		t.Errorf("scan-sarif outside the workspace = %q", v)
 	}
 }
