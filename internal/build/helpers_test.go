@@ -26,7 +26,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	bkclient "github.com/moby/buildkit/client"
 
 	ibuild "github.com/org/image-pipeline/internal/build"
@@ -254,28 +253,7 @@ func (d *driver) image(t *testing.T, img pipeline.BuiltImage) v1.Image {
 	if img.OCILayout != "" {
 		return layoutImage(t, img)
 	}
-	rc, err := d.engine.ImageSave(t.Context(), []string{img.EngineImageID})
-	if err != nil {
-		t.Fatalf("save %s: %v", img.EngineImageID, err)
-	}
-	archive := filepath.Join(t.TempDir(), "image.tar")
-	f, err := os.Create(archive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = io.Copy(f, rc)
-	_ = rc.Close()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatalf("save %s: %v", img.EngineImageID, err)
-	}
-	i, err := tarball.ImageFromPath(archive, nil)
-	if err != nil {
-		t.Fatalf("read the saved %s: %v", img.EngineImageID, err)
-	}
-	return i
+	return testenv.SaveEngineImage(t, d.engine, img.EngineImageID)
 }
 
 // imageFiles reads every file of every layer of the image (later layers

@@ -20,7 +20,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 	bkclient "github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/util/progress/progressui"
@@ -133,27 +132,7 @@ func TestEngineBuildKitSolveMoby(t *testing.T) {
 // through the engine's image save (no container).
 func readFileFromEngineImage(t *testing.T, docker *client.Client, ref, path string) string {
 	t.Helper()
-	rc, err := docker.ImageSave(t.Context(), []string{ref})
-	if err != nil {
-		t.Fatalf("save %s from the engine: %v", ref, err)
-	}
-	archive := filepath.Join(t.TempDir(), "image.tar")
-	f, err := os.Create(archive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = io.Copy(f, rc)
-	_ = rc.Close()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatalf("save %s from the engine: %v", ref, err)
-	}
-	img, err := tarball.ImageFromPath(archive, nil)
-	if err != nil {
-		t.Fatalf("read the saved %s: %v", ref, err)
-	}
+	img := testenv.SaveEngineImage(t, docker, ref)
 	flat := mutate.Extract(img)
 	defer flat.Close()
 	tr := tar.NewReader(flat)
