@@ -91,7 +91,7 @@ func TestPushEngineImage(t *testing.T) {
 		t.Fatalf("result = %+v", res)
 	}
 	for _, tag := range tags {
-		if got := headDirect(t, env, tag); got != res.Digest {
+		if got := env.HeadDigest(t, tag); got != res.Digest {
 			t.Errorf("%s points at %q, want %s", tag, got, res.Digest)
 		}
 	}

@@ -62,7 +62,7 @@ func TestFaultInjection(t *testing.T) {
 					requests.Add(res.Stats.Requests)
 					waits.Add(res.Stats.RetryAfterWaits)
 					for _, tag := range tags {
-						if got := headDirect(t, env, direct(tag, p.Host, tc.registry)); got != want {
+						if got := env.HeadDigest(t, direct(tag, p.Host, tc.registry)); got != want {
 							return fmt.Errorf("push %d: %s points at %q on the registry, want %s", i, tag, got, want)
 						}
 					}
@@ -145,11 +145,11 @@ func TestFaultInjectionEverythingFails(t *testing.T) {
 				}
 			}
 			for _, tag := range tags {
-				if got := headDirect(t, env, direct(tag, p.Host, env.Registry)); got != "" {
+				if got := env.HeadDigest(t, direct(tag, p.Host, env.Registry)); got != "" {
 					t.Errorf("%s exists (%s) after a failed push", tag, got)
 				}
 			}
-			byDigest := headDirect(t, env, direct(repo, p.Host, env.Registry)+"@"+digest)
+			byDigest := env.HeadDigest(t, direct(repo, p.Host, env.Registry)+"@"+digest)
 			if tc.manifest != (byDigest != "") {
 				t.Errorf("after the failure the manifest by digest exists: %v, want %v", byDigest != "", tc.manifest)
 			}

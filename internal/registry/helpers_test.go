@@ -2,22 +2,18 @@ package registry
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/org/image-pipeline/internal/pipeline"
-	"github.com/org/image-pipeline/internal/testenv"
 )
 
 // fastRetry keeps the tests' backoffs short.
@@ -61,25 +57,6 @@ func digestOf(t testing.TB, d interface{ Digest() (v1.Hash, error) }) string {
 // the real registry behind it.
 func direct(ref, proxyHost, registry string) string {
 	return strings.Replace(ref, proxyHost+"/", registry+"/", 1)
-}
-
-// headDirect reads the digest a reference points at straight from the
-// test registry; "" when it does not exist.
-func headDirect(t testing.TB, env *testenv.Env, ref string) string {
-	t.Helper()
-	r, err := name.ParseReference(ref, name.StrictValidation)
-	if err != nil {
-		t.Fatal(err)
-	}
-	desc, err := remote.Head(r, env.RemoteOptions(t.Context())...)
-	var te *transport.Error
-	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
-		return ""
-	}
-	if err != nil {
-		t.Fatalf("HEAD %s on the registry: %v", ref, err)
-	}
-	return desc.Digest.String()
 }
 
 // tagsOf makes full references of repo for each tag.

@@ -82,7 +82,7 @@ func TestPushTagsCostOneManifestPutEach(t *testing.T) {
 				if n := countExact(log[firstTagPut:], "PUT", path); n != 1 {
 					t.Errorf("PUT …%s: %d requests, want 1", path, n)
 				}
-				if got := headDirect(t, env, direct(tag, p.Host, rc.registry(env))); got != want {
+				if got := env.HeadDigest(t, direct(tag, p.Host, rc.registry(env))); got != want {
 					t.Errorf("%s points at %q on the registry, want %s", tag, got, want)
 				}
 			}
@@ -184,7 +184,7 @@ func TestPushWrongPassword(t *testing.T) {
 				t.Fatalf("the error shows the password: %v", err)
 			}
 			for _, tag := range tags {
-				if got := headDirect(t, env, tag); got != "" {
+				if got := env.HeadDigest(t, tag); got != "" {
 					t.Errorf("%s was written (%s) although the login failed", tag, got)
 				}
 			}
@@ -254,7 +254,7 @@ func TestPushWithDockerConfig(t *testing.T) {
 	if _, err := pusher.Push(t.Context(), Request{Image: bi, Tags: tagsOf(repo, "main")}); err != nil {
 		t.Fatal(err)
 	}
-	if got := headDirect(t, env, repo+":main"); got != want {
+	if got := env.HeadDigest(t, repo+":main"); got != want {
 		t.Errorf("main points at %q, want %s", got, want)
 	}
 }

@@ -97,7 +97,7 @@ func TestReleaseTagsAreImmutable(t *testing.T) {
 			// No tag moved when refused (the check comes before any write),
 			// all moved with overwrite.
 			for _, tag := range tags {
-				if got := headDirect(t, env, tag); got != want {
+				if got := env.HeadDigest(t, tag); got != want {
 					t.Errorf("%s points at %s, want %s", tag, got, want)
 				}
 			}
@@ -166,7 +166,7 @@ func TestCrossRepositoryMount(t *testing.T) {
 	if n := mounted(before); n != 2 {
 		t.Errorf("%d base layers mounted from the cache-from repository, want 2:\n%s", n, p.dump())
 	}
-	if got := headDirect(t, env, direct(c+":main", p.Host, env.Registry)); got != digestOf(t, derived) {
+	if got := env.HeadDigest(t, direct(c+":main", p.Host, env.Registry)); got != digestOf(t, derived) {
 		t.Errorf("%s:main points at %s", c, got)
 	}
 }

@@ -174,10 +174,10 @@ func TestStageRun(t *testing.T) {
 			t.Errorf("the summary does not list %s:\n%s", tag, md)
 		}
 	}
-	if got := headDirect(t, env, repo+":builder-main"); got != builderDigest {
+	if got := env.HeadDigest(t, repo+":builder-main"); got != builderDigest {
 		t.Errorf("builder-main points at %q, want the builder image %s", got, builderDigest)
 	}
-	if got := headDirect(t, env, repo+":cache-main"); got != want {
+	if got := env.HeadDigest(t, repo+":cache-main"); got != want {
 		t.Errorf("cache-main points at %q, want the final image %s", got, want)
 	}
 	out := Outputs(p)
@@ -235,7 +235,7 @@ func TestStageWrongPassword(t *testing.T) {
 		t.Errorf("st.Push = %+v", st.Push)
 	}
 	for _, tag := range st.Plan.Tags {
-		if got := headDirect(t, env, tag); got != "" {
+		if got := env.HeadDigest(t, tag); got != "" {
 			t.Errorf("%s was written", tag)
 		}
 	}

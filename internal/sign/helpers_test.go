@@ -272,21 +272,3 @@ func copyImage(t testing.TB, env *testenv.Env, p pushed, registry string, tags .
 	}
 	return out
 }
-
-// headDigest is the digest ref points at in the registry ("" when absent).
-func headDigest(t testing.TB, env *testenv.Env, ref string) string {
-	t.Helper()
-	r, err := name.ParseReference(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	desc, err := remote.Head(r, env.RemoteOptions(t.Context())...)
-	var te *transport.Error
-	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
-		return ""
-	}
-	if err != nil {
-		t.Fatalf("HEAD %s: %v", ref, err)
-	}
-	return desc.Digest.String()
-}

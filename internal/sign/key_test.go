@@ -138,7 +138,7 @@ func TestWrongPassword(t *testing.T) {
 	}
 	// The image is there, no signature, no attestation.
 	for _, ref := range p.refs {
-		if got := headDigest(t, env, ref); got != p.digest {
+		if got := env.HeadDigest(t, ref); got != p.digest {
 			t.Errorf("%s points at %q after the failure, want %s", ref, got, p.digest)
 		}
 	}

@@ -168,7 +168,7 @@ func TestKeylessFailures(t *testing.T) {
 			if sum := st.Sections[0].Markdown; !strings.Contains(sum, "The image stays pushed") || !strings.Contains(sum, "No signature or attestation was written") {
 				t.Errorf("summary:\n%s", sum)
 			}
-			if got := headDigest(t, env, p.refs[0]); got != p.digest {
+			if got := env.HeadDigest(t, p.refs[0]); got != p.digest {
 				t.Errorf("%s points at %q, want %s", p.refs[0], got, p.digest)
 			}
 			assertCounts(t, env, p, 0, 0)

@@ -5,13 +5,16 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // Transport is an HTTP transport that trusts the test CA (and the system's
@@ -85,4 +88,23 @@ func (e *Env) UniqueRepo(t testing.TB, registry, prefix string) string {
 	_, _ = rand.Read(b[:])
 	repo := p + "-" + name + "-" + hex.EncodeToString(b[:])
 	return registry + "/testenv/" + strings.ReplaceAll(repo, "--", "-")
+}
+
+// HeadDigest reads the digest ref points at straight from the test
+// registry, "" when it does not exist.
+func (e *Env) HeadDigest(t testing.TB, ref string) string {
+	t.Helper()
+	r, err := name.ParseReference(ref, name.StrictValidation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := remote.Head(r, e.RemoteOptions(t.Context())...)
+	var te *transport.Error
+	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
+		return ""
+	}
+	if err != nil {
+		t.Fatalf("HEAD %s on the registry: %v", ref, err)
+	}
+	return desc.Digest.String()
 }
