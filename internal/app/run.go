@@ -250,7 +250,7 @@ func loadEvent(getenv func(string) string, contextDir string) (*ghactions.Contex
 		}
 		return ev, nil
 	}
-	local := gitEventEnv(contextDir)
+	local, defaultBranch := gitEventEnv(contextDir)
 	ev, err := ghactions.LoadContext(func(k string) string {
 		if v := getenv(k); v != "" {
 			return v
@@ -261,14 +261,15 @@ func loadEvent(getenv func(string) string, contextDir string) (*ghactions.Contex
 		return nil, err
 	}
 	if ev.DefaultBranch == "" {
-		ev.DefaultBranch = local["default-branch"]
+		ev.DefaultBranch = defaultBranch
 	}
 	return ev, nil
 }
 
-// gitEventEnv describes the checkout as GITHUB_* variables of a push event.
+// gitEventEnv describes the checkout as GITHUB_* variables of a push event,
+// and gives its default branch (no GITHUB_* variable carries that).
 // Outside a git checkout it describes a push of "main" with no SHA.
-func gitEventEnv(dir string) map[string]string {
+func gitEventEnv(dir string) (env map[string]string, defaultBranch string) {
 	git := func(args ...string) string {
 		out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).Output()
 		if err != nil {
@@ -297,6 +298,5 @@ func gitEventEnv(dir string) map[string]string {
 		"GITHUB_REPOSITORY": "local/" + name,
 		"GITHUB_ACTOR":      "local",
 		"GITHUB_WORKSPACE":  top,
-		"default-branch":    def,
-	}
+	}, def
 }
