@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
@@ -36,6 +37,17 @@ func (p *pushImage) Layers() ([]v1.Layer, error) {
 
 func (p *pushImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
 	l, err := p.Image.LayerByDigest(h)
+	if err != nil {
+		return nil, err
+	}
+	return p.wrap(l), nil
+}
+
+// ConfigLayer labels the config blob's upload too: go-containerregistry
+// uploads it like a layer (partial.ConfigLayer), and an error on it must
+// name its digest as well.
+func (p *pushImage) ConfigLayer() (v1.Layer, error) {
+	l, err := partial.ConfigLayer(p.Image)
 	if err != nil {
 		return nil, err
 	}
