@@ -51,7 +51,7 @@ func (p *pushImage) ConfigLayer() (v1.Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return p.wrap(l), nil
+	return &labelledLayer{Layer: l}, nil
 }
 
 func (p *pushImage) wrap(l v1.Layer) v1.Layer {
