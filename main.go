@@ -12,6 +12,7 @@ import (
 
 	"github.com/org/image-pipeline/internal/app"
 	"github.com/org/image-pipeline/internal/config"
+	"github.com/org/image-pipeline/internal/enginesave"
 	"github.com/org/image-pipeline/internal/ghactions"
 	"github.com/org/image-pipeline/internal/pipeline"
 	"github.com/org/image-pipeline/internal/scan"
@@ -20,8 +21,12 @@ import (
 func main() {
 	// The scanner is linked here, not in internal/app, so that the app's
 	// tests stay free of Trivy.
-	app.ScanStage = func(cfg *config.Config, log *ghactions.Runner, kc authn.Keychain) (pipeline.Stage, error) {
-		return scan.FromConfig(cfg, log, kc)
+	app.ScanStage = func(cfg *config.Config, log *ghactions.Runner, kc authn.Keychain, saves *enginesave.Spool) (pipeline.Stage, error) {
+		var es scan.EngineSaves // a nil *Spool must stay a nil interface
+		if saves != nil {
+			es = saves
+		}
+		return scan.FromConfig(cfg, log, kc, es)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := app.Main(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)

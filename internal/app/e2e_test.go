@@ -118,6 +118,14 @@ func TestEndToEndPushToBranch(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, r.summary)
 		}
 	}
+	// The scan and the push read the image from one export of the engine,
+	// and its file is gone when the run ends.
+	if n := strings.Count(r.stdout, "exported "+r.outputs["imageid"]+" from the Docker Engine: "); n != 1 {
+		t.Errorf("the image was exported from the engine %d times, want once (scan and push share it):\n%s", n, r.stdout)
+	}
+	if left, _ := filepath.Glob(filepath.Join(r.workspace, "image-pipeline-save-*")); len(left) > 0 {
+		t.Errorf("the engine export was left behind: %v", left)
+	}
 	assertNoInjectedCommands(t, r.stdout)
 }
 

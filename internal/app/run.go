@@ -71,6 +71,7 @@ func (e *environment) run(ctx context.Context, cmd string, args []string) int {
 		cfg.Push = config.PushFalse
 	}
 	set, err := newStages(cfg, ev, e.getenv, runner, ts)
+	defer set.close()
 	set.buildOnly = cmd == "build"
 	for _, s := range set.secrets {
 		runner.Mask(s)

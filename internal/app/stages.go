@@ -12,6 +12,7 @@ import (
 
 	"github.com/org/image-pipeline/internal/build"
 	"github.com/org/image-pipeline/internal/config"
+	"github.com/org/image-pipeline/internal/enginesave"
 	"github.com/org/image-pipeline/internal/ghactions"
 	"github.com/org/image-pipeline/internal/pipeline"
 	"github.com/org/image-pipeline/internal/registry"
@@ -33,6 +34,16 @@ type stageSet struct {
 	// secrets are values the stages' options hold that the runner must
 	// mask one by one (each password of the registries input, …).
 	secrets []string
+	// saves keeps the engine's export of the built image for the scan and
+	// the push; close removes it.
+	saves *enginesave.Spool
+}
+
+// close releases what the stages kept for the run.
+func (s *stageSet) close() {
+	if s.saves != nil {
+		_ = s.saves.Close()
+	}
 }
 
 // newStages maps the configuration onto each stage's options and returns
@@ -60,7 +71,14 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 	}
 	set.secrets = append(set.secrets, pushOpts.Secrets()...)
 	engine := engineClient()
-	set.push = registry.NewStage(pushOpts, engine)
+	// The scan and the push read the built image out of the engine from one
+	// export (docs/benchmarks.md).
+	var saver registry.Engine
+	if engine != nil {
+		set.saves = enginesave.New(engine, tempDir(getenv), enginesave.WithLog(runner.Infof))
+		saver = set.saves
+	}
+	set.push = registry.NewStage(pushOpts, saver)
 
 	keychain, err := pushOpts.Keychain()
 	if err != nil {
@@ -99,7 +117,7 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 	set.build = build.NewStage(buildOpts, runner, engine)
 
 	if ScanStage != nil {
-		set.scan, err = ScanStage(cfg, runner, keychain)
+		set.scan, err = ScanStage(cfg, runner, keychain, set.saves)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -160,7 +178,8 @@ func (s *stageSet) list(cfg *config.Config) []pipeline.Stage {
 // ScanStage builds the scan stage from the configuration. main sets it to
 // the scan package's constructor: that package links Trivy, which this
 // package and its tests must not.
-var ScanStage func(cfg *config.Config, log *ghactions.Runner, keychain authn.Keychain) (pipeline.Stage, error)
+// saves, when not nil, is the export the scan shares with the push.
+var ScanStage func(cfg *config.Config, log *ghactions.Runner, keychain authn.Keychain, saves *enginesave.Spool) (pipeline.Stage, error)
 
 // unavailable stands in for a stage this binary lacks.
 type unavailable struct{ name, reason string }

@@ -53,48 +53,10 @@ func TestBenchScanVsCLI(t *testing.T) {
 		rounds = n
 	}
 	layoutDir, _ := testImages(t)
-	env, docker := testenv.RequireEngine(t)
+	env, _ := testenv.RequireEngine(t)
 	repo := fixtureDBRepo(t)
 	bin := trivyCLI(t)
-
-	// The bench image: the test image plus Go's toolchain.
-	lp, err := layout.FromPath(layoutDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, _ := lp.ImageIndex()
-	base, err := pickImage(idx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gorootOut, err := exec.Command("go", "env", "GOROOT").Output()
-	if err != nil {
-		t.Fatalf("go env GOROOT: %v", err)
-	}
-	goroot := strings.TrimSpace(string(gorootOut))
-	layer, err := dirLayer(t, goroot, "usr/local/go", []string{"bin", "pkg/tool", "src"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := mutate.AppendLayers(base, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	benchLayout := filepath.Join(t.TempDir(), "bench-layout")
-	p, err := layout.Write(benchLayout, empty.Index)
-	if err == nil {
-		err = p.AppendImage(img)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	tag := "image-pipeline-scan-bench/" + filepath.Base(env.UniqueRepo(t, "x", "bench")) + ":latest"
-	loadIntoEngine(t, docker, tag, img)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_, _ = docker.ImageRemove(ctx, tag, dockerimage.RemoveOptions{Force: true, PruneChildren: true})
-	})
+	benchLayout, tag := benchImage(t)
 
 	cacheDir := t.TempDir()
 	// Warm both DB caches so that no run downloads.
@@ -165,6 +127,92 @@ func TestBenchScanVsCLI(t *testing.T) {
 	fmt.Fprintf(os.Stderr, "\n%s\n", table)
 	if err := os.WriteFile(out, []byte(table), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// benchImage is the bench image — the test image plus a layer with Go's
+// toolchain (binaries and sources) — in an OCI layout and under a tag in
+// the engine, removed when the test ends.
+func benchImage(t *testing.T) (layoutDir, engineTag string) {
+	t.Helper()
+	testLayout, _ := testImages(t)
+	env, docker := testenv.RequireEngine(t)
+	lp, err := layout.FromPath(testLayout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, _ := lp.ImageIndex()
+	base, err := pickImage(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gorootOut, err := exec.Command("go", "env", "GOROOT").Output()
+	if err != nil {
+		t.Fatalf("go env GOROOT: %v", err)
+	}
+	goroot := strings.TrimSpace(string(gorootOut))
+	layer, err := dirLayer(t, goroot, "usr/local/go", []string{"bin", "pkg/tool", "src"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(base, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layoutDir = filepath.Join(t.TempDir(), "bench-layout")
+	p, err := layout.Write(layoutDir, empty.Index)
+	if err == nil {
+		err = p.AppendImage(img)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	engineTag = "image-pipeline-scan-bench/" + filepath.Base(env.UniqueRepo(t, "x", "bench")) + ":latest"
+	loadIntoEngine(t, docker, engineTag, img)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = docker.ImageRemove(ctx, engineTag, dockerimage.RemoveOptions{Force: true, PruneChildren: true})
+	})
+	return layoutDir, engineTag
+}
+
+// TestBenchEmbeddedOnly runs only the embedded scan of the bench image,
+// IMAGE_PIPELINE_BENCH_ROUNDS times per source, for profiling:
+//
+//	IMAGE_PIPELINE_BENCH_OUT=/dev/null go test -tags bench -run TestBenchEmbeddedOnly -cpuprofile cpu.out ./internal/scan/
+func TestBenchEmbeddedOnly(t *testing.T) {
+	if os.Getenv(BenchOutVar) == "" {
+		t.Skip("set " + BenchOutVar + " to run the benchmark")
+	}
+	rounds := 3
+	if n, err := strconv.Atoi(os.Getenv("IMAGE_PIPELINE_BENCH_ROUNDS")); err == nil && n > 0 {
+		rounds = n
+	}
+	testLayout, _ := testImages(t)
+	env, _ := testenv.RequireEngine(t)
+	benchLayout, tag := benchImage(t)
+	cacheDir := t.TempDir()
+	warm := testOptions(t, &logBuffer{})
+	warm.CacheDir = cacheDir
+	if err := NewStage(warm).Run(t.Context(), stateWith(pipeline.BuiltImage{OCILayout: testLayout})); err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range []pipeline.BuiltImage{{EngineRef: tag}, {OCILayout: benchLayout}} {
+		var times []time.Duration
+		for range rounds {
+			log := &logBuffer{}
+			opts := testOptions(t, log)
+			opts.CacheDir = cacheDir
+			opts.DockerHost = env.DockerHost
+			start := time.Now()
+			if err := NewStage(opts).Run(t.Context(), stateWith(src)); err != nil {
+				t.Fatal(err)
+			}
+			times = append(times, time.Since(start))
+			t.Logf("%s", log)
+		}
+		t.Logf("%s: %v (median %v)", TargetOf(&src).Name(), times, median(times))
 	}
 }
 

@@ -10,7 +10,8 @@ import (
 // FromConfig maps the action's scan inputs onto the stage's options,
 // validates them, and returns the stage. The app reaches it through the
 // hook main.go sets (app.ScanStage), so that only binaries link Trivy.
-func FromConfig(cfg *config.Config, log Logger, keychain authn.Keychain) (pipeline.Stage, error) {
+// saves, when not nil, exports engine images once for the scan and the push.
+func FromConfig(cfg *config.Config, log Logger, keychain authn.Keychain, saves EngineSaves) (pipeline.Stage, error) {
 	sc := cfg.Scan
 	opts := Options{
 		Enabled:        sc.Enabled,
@@ -28,6 +29,7 @@ func FromConfig(cfg *config.Config, log Logger, keychain authn.Keychain) (pipeli
 		DBMaxAge:       sc.DBMaxAge,
 		Workspace:      cfg.Workspace,
 		Keychain:       keychain,
+		EngineSaves:    saves,
 		Log:            log,
 	}
 	if err := opts.Validate(); err != nil {

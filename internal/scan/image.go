@@ -3,20 +3,24 @@ package scan
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"runtime"
 
-	"github.com/aquasecurity/trivy/pkg/fanal/image"
 	ftypes "github.com/aquasecurity/trivy/pkg/fanal/types"
+	"github.com/docker/docker/client"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/org/image-pipeline/internal/enginesave"
 	"github.com/org/image-pipeline/internal/pipeline"
 )
 
 // Target is the image to scan: in the Docker Engine's store or in an OCI
 // image layout on disk, before it is pushed.
 type Target struct {
-	// EngineRef (preferred) or EngineImageID name the image in the engine.
+	// EngineImageID (read) and EngineRef (named in the reports) identify
+	// the image in the engine.
 	EngineRef     string
 	EngineImageID string
 	// OCILayout is the path of an OCI image layout directory.
@@ -42,8 +46,9 @@ func (t Target) Name() string {
 
 func (t Target) empty() bool { return t.OCILayout == "" && t.EngineRef == "" && t.EngineImageID == "" }
 
-// openImage gives Trivy the image: from the engine it is exported the way
-// `trivy image --image-src docker` does; an OCI layout is read in place.
+// openImage gives Trivy the image: from the engine it is read from one
+// `docker save` (kept by the EngineSaves the push stage shares, so the
+// engine exports it once per run); an OCI layout is read in place.
 func openImage(ctx context.Context, t Target, s settings) (ftypes.Image, func(), error) {
 	switch {
 	case t.OCILayout != "":
@@ -53,22 +58,63 @@ func openImage(ctx context.Context, t Target, s settings) (ftypes.Image, func(),
 		}
 		return img, func() {}, nil
 	case t.EngineRef != "" || t.EngineImageID != "":
-		ref := t.EngineRef
-		if ref == "" {
-			ref = t.EngineImageID
+		ref := t.engineKey()
+		saves, cleanup, err := engineSaves(s)
+		if err != nil {
+			return nil, nil, err
 		}
 		s.log.Infof("scan: exporting %s from the Docker Engine", ref)
-		img, cleanup, err := image.NewContainerImage(ctx, ref, ftypes.ImageOptions{
-			ImageSources:  ftypes.ImageSources{ftypes.DockerImageSource},
-			DockerOptions: ftypes.DockerOptions{Host: s.DockerHost},
-		})
+		file, err := saves.File(ctx, ref)
 		if err != nil {
+			cleanup()
 			return nil, nil, fmt.Errorf("read the built image %s from the Docker Engine: %w", ref, err)
 		}
-		return img, cleanup, nil
+		img, err := tarball.ImageFromPath(file, nil)
+		if err != nil {
+			cleanup()
+			return nil, nil, fmt.Errorf("read the image %s saved by the Docker Engine: %w", ref, err)
+		}
+		var tags []string
+		if t.EngineRef != "" {
+			tags = []string{t.EngineRef}
+		}
+		return engineImg{Image: img, name: t.Name(), repoTags: tags}, cleanup, nil
 	default:
 		return nil, nil, fmt.Errorf("the build left no image to scan (neither an engine image nor an OCI layout)")
 	}
+}
+
+// EngineSaves hands out one `docker save` of an image per run;
+// enginesave.Spool is one.
+type EngineSaves interface {
+	File(ctx context.Context, ref string) (string, error)
+}
+
+// engineSaves is the shared EngineSaves, or one of the scan's own over a
+// client for DockerHost.
+func engineSaves(s settings) (EngineSaves, func(), error) {
+	if s.EngineSaves != nil {
+		return s.EngineSaves, func() {}, nil
+	}
+	opts := []client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}
+	if s.DockerHost != "" {
+		opts = append(opts, client.WithHost(s.DockerHost))
+	}
+	c, err := client.NewClientWithOpts(opts...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to the Docker Engine: %w", err)
+	}
+	sp := enginesave.New(c, "", enginesave.WithLog(func(format string, a ...any) { s.log.Infof("scan: "+format, a...) }))
+	return sp, func() { _ = sp.Close(); _ = c.Close() }, nil
+}
+
+// engineKey is how the scan and the push name an engine image: by its id,
+// so that both read the same save.
+func (t Target) engineKey() string {
+	if t.EngineImageID != "" {
+		return t.EngineImageID
+	}
+	return t.EngineRef
 }
 
 // layoutImage opens the image of an OCI layout: the only one, or in a
@@ -138,3 +184,53 @@ func (l layoutImg) ID() (string, error) {
 }
 func (layoutImg) RepoTags() []string    { return nil }
 func (layoutImg) RepoDigests() []string { return nil }
+
+// LayerByDiffID is the layer Trivy analyses, inflated ahead of the analysis.
+func (l layoutImg) LayerByDiffID(h v1.Hash) (v1.Layer, error) {
+	layer, err := l.Image.LayerByDiffID(h)
+	if err != nil {
+		return nil, err
+	}
+	return &fastLayer{Layer: layer}, nil
+}
+
+// engineImg is an image saved out of the engine. Its tags are the one the
+// build gave it; a built image has no repository digest until it is pushed.
+type engineImg struct {
+	v1.Image
+	name     string
+	repoTags []string
+}
+
+func (e engineImg) Name() string { return e.name }
+func (e engineImg) ID() (string, error) {
+	h, err := e.ConfigName()
+	if err != nil {
+		return "", err
+	}
+	return h.String(), nil
+}
+func (e engineImg) RepoTags() []string  { return e.repoTags }
+func (engineImg) RepoDigests() []string { return nil }
+
+// LayerByDiffID inflates ahead of the analysis the layers the engine saved
+// compressed (Docker 25+ with the containerd image store); the classic
+// store saves them uncompressed, and those are read as they are.
+func (e engineImg) LayerByDiffID(h v1.Hash) (v1.Layer, error) {
+	layer, err := e.Image.LayerByDiffID(h)
+	if err != nil || !compressedLayer(layer) {
+		return layer, err
+	}
+	return &fastLayer{Layer: layer}, nil
+}
+
+// compressedLayer tells the layers go-containerregistry holds compressed
+// the way Trivy does: the others embed an UncompressedLayer.
+func compressedLayer(l v1.Layer) bool {
+	t := reflect.TypeOf(l)
+	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return false
+	}
+	_, uncompressed := t.Elem().FieldByName("UncompressedLayer")
+	return !uncompressed
+}

@@ -103,6 +103,9 @@ type Options struct {
 	Workspace string
 	// DockerHost is the Docker Engine holding EngineRef images ("" = DOCKER_HOST or the default socket).
 	DockerHost string
+	// EngineSaves, when set, exports engine images (the app shares one
+	// with the push stage); nil = the scan's own over DockerHost.
+	EngineSaves EngineSaves
 	// Keychain and Transport reach the DB repositories (nil = the Docker
 	// config's credentials and the default transport).
 	Keychain  authn.Keychain

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/testenv"
 )
 
 // The fixture DB (testdata/db) against the test image (testdata/rootfs):
@@ -69,6 +70,11 @@ func stateWith(img pipeline.BuiltImage) *pipeline.State {
 // checks the exact findings, the counts, the gate and the files written.
 func TestScanStage(t *testing.T) {
 	layoutDir, engineRef := testImages(t)
+	_, docker := testenv.RequireEngine(t)
+	inspect, err := docker.ImageInspect(t.Context(), engineRef)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name       string
 		image      pipeline.BuiltImage
@@ -89,7 +95,7 @@ func TestScanStage(t *testing.T) {
 			wantPkgs:   allPackages,
 		},
 		{
-			name: "engine, defaults", image: pipeline.BuiltImage{EngineRef: engineRef, EngineImageID: "sha256:unused"},
+			name: "engine, defaults", image: pipeline.BuiltImage{EngineRef: engineRef, EngineImageID: inspect.ID},
 			want:       allFindings,
 			wantCounts: map[string]int{"CRITICAL": 2, "HIGH": 2, "MEDIUM": 2, "LOW": 1, "UNKNOWN": 0},
 			wantReason: "2 vulnerabilities (2 critical) at or above fail-on critical",

@@ -1,0 +1,194 @@
+// Package enginesave keeps one `docker save` of an image per run, so that
+// the stages that read a built image out of the Docker Engine's classic
+// store — the scan, then the push — pay for the engine's export once.
+//
+// Exporting is the slow part of reading an image out of the classic store:
+// the Engine copies every layer to a temporary directory before it sends
+// the first byte (about 2 s for a 210 MiB image on the development machine,
+// docs/benchmarks.md). A Spool tees the first save of an image to a file
+// while its caller reads it, and serves every later save of the same image
+// from that file.
+package enginesave
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/client"
+)
+
+// Engine is the part of the Docker Engine API a Spool wraps; the Engine
+// client is one, and so is a Spool.
+type Engine interface {
+	ImageSave(ctx context.Context, images []string, opts ...client.ImageSaveOption) (io.ReadCloser, error)
+}
+
+// Spool is an Engine whose saves of one image are served from a file after
+// the first. It is safe for concurrent use; Close removes its files.
+type Spool struct {
+	eng  Engine
+	dir  string // where spool files go ("" = the system's temp dir)
+	logf func(format string, a ...any)
+
+	mu     sync.Mutex
+	files  map[string]string // ref → complete spool file
+	closed bool
+}
+
+// Option configures New.
+type Option func(*Spool)
+
+// WithLog sends a line per export (size and duration) to logf.
+func WithLog(logf func(format string, a ...any)) Option {
+	return func(s *Spool) { s.logf = logf }
+}
+
+// New returns a Spool over eng keeping its files in dir ("" = the
+// system's temp dir).
+func New(eng Engine, dir string, opts ...Option) *Spool {
+	s := &Spool{eng: eng, dir: dir, files: map[string]string{}, logf: func(string, ...any) {}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// ImageSave implements Engine. A save of one image without options is
+// served from the spool file when an earlier save completed; otherwise it
+// is the Engine's stream, copied to a spool file as the caller reads it and
+// kept when the caller has read it to the end.
+func (s *Spool) ImageSave(ctx context.Context, images []string, opts ...client.ImageSaveOption) (io.ReadCloser, error) {
+	if s.eng == nil {
+		return nil, errors.New("no Docker Engine client (is DOCKER_HOST valid?)")
+	}
+	if len(images) != 1 || len(opts) > 0 {
+		return s.eng.ImageSave(ctx, images, opts...)
+	}
+	ref := images[0]
+	if f, ok := s.file(ref); ok {
+		return os.Open(f)
+	}
+	rc, err := s.eng.ImageSave(ctx, images)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(s.dir, "image-pipeline-save-*.tar")
+	if err != nil {
+		// No room to keep it: the caller still gets the image.
+		return rc, nil
+	}
+	return &tee{s: s, ref: ref, src: rc, spool: f, start: time.Now()}, nil
+}
+
+// File returns a file holding the saved image ref (`docker save` output),
+// saving it if no earlier save of ref completed. The file belongs to the
+// Spool: the caller must not change or remove it.
+func (s *Spool) File(ctx context.Context, ref string) (string, error) {
+	if f, ok := s.file(ref); ok {
+		return f, nil
+	}
+	rc, err := s.ImageSave(ctx, []string{ref})
+	if err != nil {
+		return "", err
+	}
+	t, ok := rc.(*tee)
+	if !ok {
+		rc.Close()
+		return "", fmt.Errorf("keep the saved image %s: the temporary directory %q is not writable", ref, s.dir)
+	}
+	_, err = io.Copy(io.Discard, t)
+	if cerr := t.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", err
+	}
+	if f, ok := s.file(ref); ok {
+		return f, nil
+	}
+	return "", fmt.Errorf("keep the saved image %s: the spool was closed", ref)
+}
+
+func (s *Spool) file(ref string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, ok := s.files[ref]
+	return f, ok
+}
+
+// keep records a complete spool file, or removes it when another save of
+// the same image won the race or the Spool is closed.
+func (s *Spool) keep(ref, file string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.files[ref]; ok || s.closed {
+		_ = os.Remove(file)
+		return
+	}
+	s.files[ref] = file
+}
+
+// Close removes the spool files. Saves still being read are not kept.
+func (s *Spool) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	var errs []error
+	for ref, f := range s.files {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+		delete(s.files, ref)
+	}
+	return errors.Join(errs...)
+}
+
+// tee is a save being read for the first time: what the caller reads is
+// written to the spool file, which is kept if the caller reads to the end.
+type tee struct {
+	s      *Spool
+	ref    string
+	src    io.ReadCloser
+	spool  *os.File
+	n      int64
+	start  time.Time
+	eof    bool
+	failed bool // the spool file could not be written: the caller still reads on
+	closed bool
+}
+
+func (t *tee) Read(p []byte) (int, error) {
+	n, err := t.src.Read(p)
+	if n > 0 && !t.failed {
+		if _, werr := t.spool.Write(p[:n]); werr != nil {
+			t.failed = true
+		}
+		t.n += int64(n)
+	}
+	if err == io.EOF {
+		t.eof = true
+	}
+	return n, err
+}
+
+func (t *tee) Close() error {
+	if t.closed {
+		return nil
+	}
+	t.closed = true
+	err := t.src.Close()
+	name := t.spool.Name()
+	cerr := t.spool.Close()
+	if t.eof && !t.failed && err == nil && cerr == nil {
+		t.s.logf("exported %s from the Docker Engine: %.1f MiB in %.1fs", t.ref, float64(t.n)/(1<<20), time.Since(t.start).Seconds())
+		t.s.keep(t.ref, name)
+		return nil
+	}
+	_ = os.Remove(name)
+	return err
+}
