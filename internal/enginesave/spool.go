@@ -11,6 +11,7 @@
 package enginesave
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -73,6 +74,7 @@ func (s *Spool) ImageSave(ctx context.Context, images []string, opts ...client.I
 	if f, ok := s.file(ref); ok {
 		return os.Open(f)
 	}
+	start := time.Now() // the Engine copies the image out before it answers
 	rc, err := s.eng.ImageSave(ctx, images)
 	if err != nil {
 		return nil, err
@@ -82,7 +84,7 @@ func (s *Spool) ImageSave(ctx context.Context, images []string, opts ...client.I
 		// No room to keep it: the caller still gets the image.
 		return rc, nil
 	}
-	return &tee{s: s, ref: ref, src: rc, spool: f, start: time.Now()}, nil
+	return &tee{s: s, ref: ref, src: rc, spool: f, buf: bufio.NewWriterSize(f, 1<<20), start: start}, nil
 }
 
 // File returns a file holding the saved image ref (`docker save` output),
@@ -101,7 +103,7 @@ func (s *Spool) File(ctx context.Context, ref string) (string, error) {
 		rc.Close()
 		return "", fmt.Errorf("keep the saved image %s: the temporary directory %q is not writable", ref, s.dir)
 	}
-	_, err = io.Copy(io.Discard, t)
+	_, err = io.CopyBuffer(io.Discard, struct{ io.Reader }{t}, make([]byte, 1<<20))
 	if cerr := t.Close(); err == nil {
 		err = cerr
 	}
@@ -155,6 +157,7 @@ type tee struct {
 	ref    string
 	src    io.ReadCloser
 	spool  *os.File
+	buf    *bufio.Writer // over spool: callers read in small pieces
 	n      int64
 	start  time.Time
 	eof    bool
@@ -165,7 +168,7 @@ type tee struct {
 func (t *tee) Read(p []byte) (int, error) {
 	n, err := t.src.Read(p)
 	if n > 0 && !t.failed {
-		if _, werr := t.spool.Write(p[:n]); werr != nil {
+		if _, werr := t.buf.Write(p[:n]); werr != nil {
 			t.failed = true
 		}
 		t.n += int64(n)
@@ -183,8 +186,9 @@ func (t *tee) Close() error {
 	t.closed = true
 	err := t.src.Close()
 	name := t.spool.Name()
+	ferr := t.buf.Flush()
 	cerr := t.spool.Close()
-	if t.eof && !t.failed && err == nil && cerr == nil {
+	if t.eof && !t.failed && err == nil && ferr == nil && cerr == nil {
 		t.s.logf("exported %s from the Docker Engine: %.1f MiB in %.1fs", t.ref, float64(t.n)/(1<<20), time.Since(t.start).Seconds())
 		t.s.keep(t.ref, name)
 		return nil
