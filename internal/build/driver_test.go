@@ -21,6 +21,7 @@ import (
 	ibuild "github.com/org/image-pipeline/internal/build"
 	"github.com/org/image-pipeline/internal/ghactions"
 	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/report"
 	"github.com/org/image-pipeline/internal/testenv"
 )
 
@@ -267,7 +268,7 @@ func TestStage(t *testing.T) {
 		if !strings.Contains(fact, "steps cached") {
 			t.Errorf("fact %q", fact)
 		}
-		outs := ibuild.Outputs(st.Build)
+		outs := report.StateOutputs(st, "")
 		if outs["imageid"] != st.Build.ImageID || outs["cache-hits"] == "" || outs["cache-misses"] == "" {
 			t.Errorf("outputs %v", outs)
 		}

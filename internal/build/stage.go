@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -143,19 +142,6 @@ func (s *Stage) Fact(st *pipeline.State) string {
 		return ""
 	}
 	return fmt.Sprintf("%s, %s (%s cache)", shortID(st.Build.ImageID), stepsText(s.result.Steps), s.result.Cache.Mode)
-}
-
-// Outputs are the build's action outputs: cache-hits and cache-misses
-// (Dockerfile steps served from the cache and run) and imageid.
-func Outputs(b *pipeline.BuildOutcome) map[string]string {
-	if b == nil {
-		return nil
-	}
-	return map[string]string{
-		"cache-hits":   strconv.Itoa(b.CacheHits),
-		"cache-misses": strconv.Itoa(b.Executed),
-		"imageid":      b.ImageID,
-	}
 }
 
 func stepsText(c StepCounts) string {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/org/image-pipeline/internal/ghactions"
 	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/report"
 )
 
 type fakeBuilder struct {
@@ -115,7 +116,7 @@ func TestStageWithFakeBuilder(t *testing.T) {
 			}
 		})
 	}
-	if got := Outputs(&ok.Outcome); got["cache-hits"] != "3" || got["cache-misses"] != "1" || got["imageid"] != "sha256:0123456789abcdef0123" {
+	if got := report.StateOutputs(&pipeline.State{Build: &ok.Outcome}, ""); got["cache-hits"] != "3" || got["cache-misses"] != "1" || got["imageid"] != "sha256:0123456789abcdef0123" {
 		t.Errorf("Outputs = %v", got)
 	}
 }

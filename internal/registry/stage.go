@@ -207,18 +207,3 @@ func failureMarkdown(r *Result) string {
 	b.WriteString(".\n")
 	return b.String()
 }
-
-// Outputs are the action outputs of a push outcome: digest, image-ref,
-// tags (one reference per line) and pushed.
-func Outputs(p *pipeline.PushOutcome) map[string]string {
-	out := map[string]string{"digest": "", "image-ref": "", "tags": "", "pushed": "false"}
-	if p == nil {
-		return out
-	}
-	out["digest"], out["image-ref"] = p.Digest, p.ImageRef
-	out["tags"] = strings.Join(p.Refs, "\n")
-	if p.Pushed {
-		out["pushed"] = "true"
-	}
-	return out
-}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/report"
 	"github.com/org/image-pipeline/internal/testenv"
 )
 
@@ -180,7 +181,7 @@ func TestStageRun(t *testing.T) {
 	if got := env.HeadDigest(t, repo+":cache-main"); got != want {
 		t.Errorf("cache-main points at %q, want the final image %s", got, want)
 	}
-	out := Outputs(p)
+	out := report.StateOutputs(st, "")
 	if out["pushed"] != "true" || out["digest"] != want || out["image-ref"] != p.ImageRef || strings.Count(out["tags"], "\n") != 3 {
 		t.Errorf("outputs = %v", out)
 	}
@@ -210,7 +211,7 @@ func TestStageForkPRSendsNothing(t *testing.T) {
 	if st.Push == nil || st.Push.Pushed || st.Push.Reason != ReasonFork {
 		t.Errorf("st.Push = %+v", st.Push)
 	}
-	if out := Outputs(st.Push); out["pushed"] != "false" || out["digest"] != "" {
+	if out := report.StateOutputs(st, ""); out["pushed"] != "false" || out["digest"] != "" {
 		t.Errorf("outputs = %v", out)
 	}
 	if n := len(p.requests()); n != 0 {

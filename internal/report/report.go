@@ -85,6 +85,17 @@ func relPath(workspace, path string) string {
 	return filepath.ToSlash(rel)
 }
 
+// StateOutputs are the outputs the stages' state gives, as a map, computed
+// as New computes them (the result output is "success"): the one mapping
+// of outcomes to outputs, for the stages' tests.
+func StateOutputs(st *pipeline.State, workspace string) map[string]string {
+	m := map[string]string{}
+	for _, o := range outputs(&pipeline.Result{}, st, workspace) {
+		m[o.Name] = o.Value
+	}
+	return m
+}
+
 // Output returns the value of the named output and whether it is set.
 func (r *Result) Output(name string) (string, bool) {
 	for _, o := range r.Outputs {

@@ -46,27 +46,14 @@ const BenchOutVar = "IMAGE_PIPELINE_BENCH_OUT"
 // and sources, about 250 MB and 11,000 files) so that the analysis, not
 // process start-up, dominates.
 func TestBenchScanVsCLI(t *testing.T) {
-	out := os.Getenv(BenchOutVar)
-	if out == "" {
-		t.Skip("set " + BenchOutVar + " (scripts/bench-scan does) to run the benchmark")
-	}
-	rounds := 3
-	if n, err := strconv.Atoi(os.Getenv("IMAGE_PIPELINE_BENCH_ROUNDS")); err == nil && n > 0 {
-		rounds = n
-	}
+	out, rounds := benchSettings(t)
 	layoutDir, _ := testImages(t)
 	env, docker := testenv.RequireEngine(t)
 	repo := fixtureDBRepo(t)
 	bin := trivyCLI(t)
 	benchLayout, tag := benchImage(t)
 
-	cacheDir := t.TempDir()
-	// Warm both DB caches so that no run downloads.
-	warm := testOptions(t, &logBuffer{})
-	warm.CacheDir = cacheDir
-	if err := NewStage(warm).Run(t.Context(), stateWith(pipeline.BuiltImage{OCILayout: layoutDir})); err != nil {
-		t.Fatal(err)
-	}
+	cacheDir := warmCache(t, layoutDir)
 	cliCache := t.TempDir()
 	runCLI(t, bin, "--cache-dir", cliCache, "--db-repository", repo, "--scanners", "vuln", "--format", "json", "--input", layoutDir)
 
@@ -204,22 +191,11 @@ func benchImage(t *testing.T) (layoutDir, engineTag string) {
 //
 //	IMAGE_PIPELINE_BENCH_OUT=/dev/null go test -tags bench -run TestBenchEmbeddedOnly -cpuprofile cpu.out ./internal/scan/
 func TestBenchEmbeddedOnly(t *testing.T) {
-	if os.Getenv(BenchOutVar) == "" {
-		t.Skip("set " + BenchOutVar + " to run the benchmark")
-	}
-	rounds := 3
-	if n, err := strconv.Atoi(os.Getenv("IMAGE_PIPELINE_BENCH_ROUNDS")); err == nil && n > 0 {
-		rounds = n
-	}
+	_, rounds := benchSettings(t)
 	testLayout, _ := testImages(t)
 	env, _ := testenv.RequireEngine(t)
 	benchLayout, tag := benchImage(t)
-	cacheDir := t.TempDir()
-	warm := testOptions(t, &logBuffer{})
-	warm.CacheDir = cacheDir
-	if err := NewStage(warm).Run(t.Context(), stateWith(pipeline.BuiltImage{OCILayout: testLayout})); err != nil {
-		t.Fatal(err)
-	}
+	cacheDir := warmCache(t, testLayout)
 	for _, src := range []pipeline.BuiltImage{{EngineRef: tag}, {OCILayout: benchLayout}} {
 		var times []time.Duration
 		for range rounds {
@@ -243,14 +219,7 @@ func TestBenchEmbeddedOnly(t *testing.T) {
 // does) and when it exports the image again (what it did before the two
 // stages shared one export). It writes a markdown table to BenchOutVar.
 func TestBenchScanThenPush(t *testing.T) {
-	out := os.Getenv(BenchOutVar)
-	if out == "" {
-		t.Skip("set " + BenchOutVar + " (scripts/bench-scan does) to run the benchmark")
-	}
-	rounds := 3
-	if n, err := strconv.Atoi(os.Getenv("IMAGE_PIPELINE_BENCH_ROUNDS")); err == nil && n > 0 {
-		rounds = n
-	}
+	out, rounds := benchSettings(t)
 	testLayout, _ := testImages(t)
 	env, docker := testenv.RequireEngine(t)
 	_, tag := benchImage(t)
@@ -259,12 +228,7 @@ func TestBenchScanThenPush(t *testing.T) {
 		t.Fatal(err)
 	}
 	built := pipeline.BuiltImage{EngineRef: tag, EngineImageID: inspect.ID}
-	cacheDir := t.TempDir()
-	warm := testOptions(t, &logBuffer{})
-	warm.CacheDir = cacheDir
-	if err := NewStage(warm).Run(t.Context(), stateWith(pipeline.BuiltImage{OCILayout: testLayout})); err != nil {
-		t.Fatal(err)
-	}
+	cacheDir := warmCache(t, testLayout)
 	push := func(saves *enginesave.Spool, repo string) time.Duration {
 		t.Helper()
 		p, err := registry.New(registry.Options{Transport: env.Transport(), TempDir: t.TempDir()}, saves)
@@ -302,6 +266,34 @@ func TestBenchScanThenPush(t *testing.T) {
 	if err := appendFile(out, table); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// benchSettings skips the test unless BenchOutVar is set, and returns the
+// output file and the rounds (IMAGE_PIPELINE_BENCH_ROUNDS, default 3).
+func benchSettings(t *testing.T) (out string, rounds int) {
+	t.Helper()
+	out = os.Getenv(BenchOutVar)
+	if out == "" {
+		t.Skip("set " + BenchOutVar + " (scripts/bench-scan does) to run the benchmark")
+	}
+	rounds = 3
+	if n, err := strconv.Atoi(os.Getenv("IMAGE_PIPELINE_BENCH_ROUNDS")); err == nil && n > 0 {
+		rounds = n
+	}
+	return out, rounds
+}
+
+// warmCache is a Trivy cache directory holding the fixture DB, downloaded
+// by a scan of the test image, so that no timed run downloads.
+func warmCache(t *testing.T, testLayout string) string {
+	t.Helper()
+	dir := t.TempDir()
+	warm := testOptions(t, &logBuffer{})
+	warm.CacheDir = dir
+	if err := NewStage(warm).Run(t.Context(), stateWith(pipeline.BuiltImage{OCILayout: testLayout})); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // appendFile adds a table to the bench output file, after a blank line.

@@ -16,6 +16,7 @@ import (
 	ftypes "github.com/aquasecurity/trivy/pkg/fanal/types"
 
 	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/report"
 )
 
 func TestOptionsValidate(t *testing.T) {
@@ -186,7 +187,7 @@ func TestGate(t *testing.T) {
 
 func TestOutputs(t *testing.T) {
 	out := &pipeline.ScanOutcome{Counts: Count([]Finding{{Severity: "HIGH"}, {Severity: "HIGH"}}), Passed: true, SBOMPath: "/ws/sbom.cdx.json"}
-	got := Outputs(out)
+	got := report.StateOutputs(&pipeline.State{Scan: out}, "")
 	want := map[string]string{
 		"vulnerabilities": `{"CRITICAL":0,"HIGH":2,"LOW":0,"MEDIUM":0,"UNKNOWN":0}`,
 		"scan-passed":     "true",

@@ -3,7 +3,6 @@ package scan
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -162,20 +161,6 @@ func Gate(fs []Finding, failOn string) pipeline.Gate {
 	g.Passed = false
 	g.Reason = fmt.Sprintf("%s at or above fail-on %s", plural(n, "vulnerability", "vulnerabilities")+" ("+strings.Join(parts, ", ")+")", strings.ToLower(failOn))
 	return g
-}
-
-// Outputs are the stage's action outputs: vulnerabilities (JSON counts by
-// severity), scan-passed and sbom-path.
-func Outputs(o *pipeline.ScanOutcome) map[string]string {
-	if o == nil {
-		return nil
-	}
-	counts, _ := json.Marshal(o.Counts) // map keys are sorted
-	return map[string]string{
-		"vulnerabilities": string(counts),
-		"scan-passed":     strconv.FormatBool(o.Passed),
-		"sbom-path":       o.SBOMPath,
-	}
 }
 
 // Summary is the markdown section of the job summary; paths are shown

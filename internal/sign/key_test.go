@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/report"
 	"github.com/org/image-pipeline/internal/testenv"
 )
 
@@ -47,7 +48,7 @@ func TestKeySignOnTestRegistries(t *testing.T) {
 			if !st.Sign.Signed || !st.Sign.Attested || st.Sign.SignatureRef != wantRef {
 				t.Fatalf("outcome %+v, want signed, attested, signature-ref %s", st.Sign, wantRef)
 			}
-			if got := Outputs(st.Sign); got["signed"] != "true" || got["signature-ref"] != wantRef {
+			if got := report.StateOutputs(st, ""); got["signed"] != "true" || got["signature-ref"] != wantRef {
 				t.Errorf("outputs %v", got)
 			}
 			if !strings.Contains(st.Sign.VerifyCommand, "cosign verify --key cosign.pub --insecure-ignore-tlog=true "+p.repo+"@"+p.digest) {

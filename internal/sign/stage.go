@@ -198,20 +198,6 @@ func (s *Stage) Fact(st *pipeline.State) string {
 	return f
 }
 
-// Outputs are the action outputs of a sign outcome: signed and
-// signature-ref.
-func Outputs(o *pipeline.SignOutcome) map[string]string {
-	out := map[string]string{"signed": "false", "signature-ref": ""}
-	if o == nil {
-		return out
-	}
-	if o.Signed {
-		out["signed"] = "true"
-	}
-	out["signature-ref"] = o.SignatureRef
-	return out
-}
-
 func shortDigest(d string) string {
 	if len(d) > len("sha256:")+12 {
 		return d[:len("sha256:")+12] + "…"
