@@ -107,7 +107,7 @@ var Inputs = []Input{
 	{Name: "trivy-db-repository", Group: "scan", Kind: List,
 		Description: "OCI references of the vulnerability DB, comma- or newline-separated; the first that answers wins. Default: Trivy's own list (`mirror.gcr.io/aquasec/trivy-db:2`, `ghcr.io/aquasecurity/trivy-db:2`)."},
 	{Name: "trivy-cache-dir", Default: "~/.cache/trivy", Group: "scan", Kind: String,
-		Description: "Cache of the vulnerability DB (`~` is `$HOME`); keep it between runs with actions/cache (see docs/scan.md)."},
+		Description: "Cache of the vulnerability DB and of the analyses of layers, so that unchanged layers are not analysed again (`~` is `$HOME`); keep it between runs with actions/cache (see docs/scan.md)."},
 	{Name: "trivy-db-max-age", Default: "3d", Group: "scan", Kind: String,
 		Description: "How old a cached DB may be and still be used, with a warning, when no repository answers (`3d`, `36h`)."},
 	{Name: "sign", Default: "auto", Group: "sign", Kind: Enum, Values: []string{"auto", "true", "false"},

@@ -187,7 +187,8 @@ func benchImage(t *testing.T) (layoutDir, engineTag string) {
 }
 
 // TestBenchEmbeddedOnly runs only the embedded scan of the bench image,
-// IMAGE_PIPELINE_BENCH_ROUNDS times per source, for profiling:
+// IMAGE_PIPELINE_BENCH_ROUNDS times per source, for profiling (and, with
+// IMAGE_PIPELINE_BENCH_LAYER_CACHE=1, to time rescans from the layer cache):
 //
 //	IMAGE_PIPELINE_BENCH_OUT=/dev/null go test -tags bench -run TestBenchEmbeddedOnly -cpuprofile cpu.out ./internal/scan/
 func TestBenchEmbeddedOnly(t *testing.T) {
@@ -196,6 +197,9 @@ func TestBenchEmbeddedOnly(t *testing.T) {
 	env, _ := testenv.RequireEngine(t)
 	benchLayout, tag := benchImage(t)
 	cacheDir := warmCache(t, testLayout)
+	// IMAGE_PIPELINE_BENCH_LAYER_CACHE=1 keeps the layer analyses: the first
+	// round of each source fills the cache, the next ones read it.
+	layerCache := os.Getenv("IMAGE_PIPELINE_BENCH_LAYER_CACHE") == "1"
 	for _, src := range []pipeline.BuiltImage{{EngineRef: tag}, {OCILayout: benchLayout}} {
 		var times []time.Duration
 		for range rounds {
@@ -203,6 +207,7 @@ func TestBenchEmbeddedOnly(t *testing.T) {
 			opts := testOptions(t, log)
 			opts.CacheDir = cacheDir
 			opts.DockerHost = env.DockerHost
+			opts.NoLayerCache = !layerCache
 			start := time.Now()
 			if err := NewStage(opts).Run(t.Context(), stateWith(src)); err != nil {
 				t.Fatal(err)

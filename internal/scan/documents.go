@@ -88,7 +88,11 @@ func (c *progressCache) MissingBlobs(ctx context.Context, artifactID string, blo
 		c.mu.Lock()
 		c.total = len(missing)
 		c.mu.Unlock()
-		c.log.Infof("scan: analysing %d layers", len(missing))
+		if cached := len(blobIDs) - len(missing); cached > 0 {
+			c.log.Infof("scan: analysing %d of %d layers (%d analysed by an earlier run, read from the layer cache)", len(missing), len(blobIDs), cached)
+		} else {
+			c.log.Infof("scan: analysing %d layers", len(missing))
+		}
 	}
 	return missingArtifact, missing, err
 }

@@ -103,6 +103,10 @@ type Options struct {
 	Workspace string
 	// DockerHost is the Docker Engine holding EngineRef images ("" = DOCKER_HOST or the default socket).
 	DockerHost string
+	// NoLayerCache analyses every layer, keeping nothing for the next run
+	// (tests and benchmarks of a cold analysis). By default the analyses of
+	// layers are kept under CacheDir (LayerCacheSubdir).
+	NoLayerCache bool
 	// EngineSaves, when set, exports engine images (the app shares one
 	// with the push stage); nil = the scan's own over DockerHost.
 	EngineSaves EngineSaves

@@ -54,6 +54,7 @@ func testOptions(t *testing.T, log Logger) Options {
 		Enabled:        true,
 		DBRepositories: []string{fixtureDBRepo(t)},
 		CacheDir:       filepath.Join(shared.root, "cache"),
+		NoLayerCache:   true, // every test analyses; TestLayerCache reuses
 		Workspace:      t.TempDir(),
 		Log:            log,
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -13,7 +14,6 @@ import (
 
 	trivydb "github.com/aquasecurity/trivy-db/pkg/db"
 	dbTypes "github.com/aquasecurity/trivy-db/pkg/types"
-	"github.com/aquasecurity/trivy/pkg/cache"
 	"github.com/aquasecurity/trivy/pkg/fanal/analyzer"
 	"github.com/aquasecurity/trivy/pkg/fanal/applier"
 	"github.com/aquasecurity/trivy/pkg/fanal/artifact"
@@ -119,8 +119,17 @@ func (ts *trivyScanner) Scan(ctx context.Context, t Target) (*Analysis, error) {
 	}
 	defer cleanup()
 
-	mem := cache.NewMemoryCache()
+	layerDir := filepath.Join(s.cacheDir, filepath.FromSlash(LayerCacheSubdir))
+	if s.NoLayerCache {
+		layerDir = ""
+	}
+	mem := newLayerCache(layerDir, s.log)
 	defer mem.Close()
+	defer func() {
+		if err := mem.prune(LayerCacheMaxAge, time.Now()); err != nil {
+			s.log.Warningf("scan: could not prune the layer cache: %v", err)
+		}
+	}()
 	pc := &progressCache{Cache: mem, log: s.log, start: time.Now()}
 	art, err := artimage.NewArtifact(img, pc, artifactOptions(s))
 	if err != nil {
