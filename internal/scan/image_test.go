@@ -1,0 +1,155 @@
+package scan
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// fileSaves is an EngineSaves that hands out one saved image.
+type fileSaves struct {
+	file string
+	refs []string
+}
+
+func (f *fileSaves) File(_ context.Context, ref string) (string, error) {
+	f.refs = append(f.refs, ref)
+	return f.file, nil
+}
+
+// dockerSave writes the test image as Docker 25+ saves it: blobs named by
+// digest (the layers uncompressed from the classic store, or gzipped as
+// the containerd image store keeps them) and manifest.json naming them.
+func dockerSave(t *testing.T, layoutDir string, compressed bool) string {
+	t.Helper()
+	lp, err := layout.FromPath(layoutDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, _ := lp.ImageIndex()
+	img, err := pickImage(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "save.tar")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tw := tar.NewWriter(f)
+	add := func(name string, size int64, r io.Reader) {
+		t.Helper()
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: size, Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(tw, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, _ := img.RawConfigFile()
+	cfgName, _ := img.ConfigName()
+	add("blobs/sha256/"+cfgName.Hex, int64(len(cfg)), bytesReader(cfg))
+	layers, _ := img.Layers()
+	var names []string
+	for _, l := range layers {
+		h, _ := l.DiffID()
+		open := l.Uncompressed
+		if compressed {
+			h, _ = l.Digest()
+			open = l.Compressed
+		}
+		rc, err := open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, "blobs/sha256/"+h.Hex)
+		add(names[len(names)-1], int64(len(b)), bytesReader(b))
+	}
+	mf, _ := json.Marshal([]map[string]any{{"Config": "blobs/sha256/" + cfgName.Hex, "RepoTags": []string{"built:latest"}, "Layers": names}})
+	add("manifest.json", int64(len(mf)), bytesReader(mf))
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestScanEngineSaveFormats scans the test image from engine saves in the
+// format of Docker 25+, with uncompressed and with gzipped layers, through
+// the EngineSaves the push stage shares, and finds what the OCI layout
+// gives. (The classic format of Docker 20.10 is what the engine tests and
+// the end-to-end tests read.)
+func TestScanEngineSaveFormats(t *testing.T) {
+	layoutDir, _ := testImages(t)
+	want := scanTarget(t, Target{OCILayout: layoutDir}, nil)
+	for _, tc := range []struct {
+		name       string
+		compressed bool
+	}{
+		{"classic store, uncompressed layers", false},
+		{"containerd store, gzipped layers", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			saves := &fileSaves{file: dockerSave(t, layoutDir, tc.compressed)}
+			// Gzipped layers are inflated ahead (fastLayer); the others are
+			// read as they are, and Trivy does not gzip them for a digest.
+			img, err := tarball.ImageFromPath(saves.file, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			layers, _ := img.Layers()
+			diffID, _ := layers[0].DiffID()
+			l, err := engineImg{Image: img}.LayerByDiffID(diffID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, fast := l.(*fastLayer); fast != tc.compressed || compressedLayer(l) != tc.compressed {
+				t.Errorf("layer %T: inflated ahead %v, seen compressed %v; want %v", l, fast, compressedLayer(l), tc.compressed)
+			}
+			got := scanTarget(t, Target{EngineRef: "built:latest", EngineImageID: "sha256:0123"}, saves)
+			if !slices.Equal(keysOf(got.Findings), keysOf(want.Findings)) || !slices.Equal(packagesOf(got.Packages), packagesOf(want.Packages)) {
+				t.Errorf("findings %v, packages %v; from the layout: %v, %v", keysOf(got.Findings), packagesOf(got.Packages), keysOf(want.Findings), packagesOf(want.Packages))
+			}
+			if !slices.Equal(saves.refs, []string{"sha256:0123"}) {
+				t.Errorf("the scan asked for the saves of %v, want the image id (the push names it so)", saves.refs)
+			}
+			if got.Target != "built:latest" {
+				t.Errorf("reports name the target %q, want the built tag", got.Target)
+			}
+		})
+	}
+}
+
+func scanTarget(t *testing.T, target Target, saves EngineSaves) *Analysis {
+	t.Helper()
+	opts := testOptions(t, &logBuffer{})
+	opts.EngineSaves = saves
+	sc, err := NewScanner(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := sc.Scan(t.Context(), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Findings) == 0 || len(a.Packages) == 0 {
+		t.Fatalf("found %d findings and %d packages", len(a.Findings), len(a.Packages))
+	}
+	return a
+}
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
