@@ -146,15 +146,7 @@ func benchImage(t *testing.T) (layoutDir, engineTag string) {
 	t.Helper()
 	testLayout, _ := testImages(t)
 	env, docker := testenv.RequireEngine(t)
-	lp, err := layout.FromPath(testLayout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, _ := lp.ImageIndex()
-	base, err := pickImage(idx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	base := layoutV1Image(t, testLayout)
 	gorootOut, err := exec.Command("go", "env", "GOROOT").Output()
 	if err != nil {
 		t.Fatalf("go env GOROOT: %v", err)

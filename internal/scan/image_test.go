@@ -11,6 +11,7 @@ import (
 	"slices"
 	"testing"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
@@ -31,15 +32,7 @@ func (f *fileSaves) File(_ context.Context, ref string) (string, error) {
 // the containerd image store keeps them) and manifest.json naming them.
 func dockerSave(t *testing.T, layoutDir string, compressed bool) string {
 	t.Helper()
-	lp, err := layout.FromPath(layoutDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, _ := lp.ImageIndex()
-	img, err := pickImage(idx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := layoutV1Image(t, layoutDir)
 	out := filepath.Join(t.TempDir(), "save.tar")
 	f, err := os.Create(out)
 	if err != nil {
@@ -150,6 +143,24 @@ func scanTarget(t *testing.T, target Target, saves EngineSaves) *Analysis {
 		t.Fatalf("found %d findings and %d packages", len(a.Findings), len(a.Packages))
 	}
 	return a
+}
+
+// layoutV1Image is the image of an OCI layout, as the scan picks it.
+func layoutV1Image(t *testing.T, dir string) v1.Image {
+	t.Helper()
+	lp, err := layout.FromPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := lp.ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := pickImage(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
