@@ -72,11 +72,14 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 	set.secrets = append(set.secrets, pushOpts.Secrets()...)
 	engine := engineClient()
 	// The scan and the push read the built image out of the engine from one
-	// export (docs/benchmarks.md).
+	// export (docs/benchmarks.md); without a scan the push streams its own.
 	var saver registry.Engine
 	if engine != nil {
-		set.saves = enginesave.New(engine, tempDir(getenv), enginesave.WithLog(runner.Infof))
-		saver = set.saves
+		saver = engine
+		if cfg.Scan.Enabled {
+			set.saves = enginesave.New(engine, tempDir(getenv), enginesave.WithLog(runner.Infof))
+			saver = set.saves
+		}
 	}
 	set.push = registry.NewStage(pushOpts, saver)
 
