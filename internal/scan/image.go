@@ -78,7 +78,7 @@ func openImage(ctx context.Context, t Target, s settings) (ftypes.Image, func(),
 		if t.EngineRef != "" {
 			tags = []string{t.EngineRef}
 		}
-		return engineImg{Image: img, name: t.Name(), repoTags: tags}, cleanup, nil
+		return scanImage{Image: img, name: t.Name(), repoTags: tags}, cleanup, nil
 	default:
 		return nil, nil, fmt.Errorf("the build left no image to scan (neither an engine image nor an OCI layout)")
 	}
@@ -132,7 +132,7 @@ func layoutImage(dir string) (ftypes.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	return layoutImg{Image: img, name: dir}, nil
+	return scanImage{Image: img, name: dir}, nil
 }
 
 func pickImage(idx v1.ImageIndex) (v1.Image, error) {
@@ -167,57 +167,32 @@ func pickImage(idx v1.ImageIndex) (v1.Image, error) {
 	return nil, fmt.Errorf("index.json lists no image")
 }
 
-// layoutImg adds what Trivy asks of an image besides v1.Image; like Trivy's
-// own OCI layout input it has no repository tags or digests.
-type layoutImg struct {
-	v1.Image
-	name string
-}
-
-func (l layoutImg) Name() string { return l.name }
-func (l layoutImg) ID() (string, error) {
-	h, err := l.ConfigName()
-	if err != nil {
-		return "", err
-	}
-	return h.String(), nil
-}
-func (layoutImg) RepoTags() []string    { return nil }
-func (layoutImg) RepoDigests() []string { return nil }
-
-// LayerByDiffID is the layer Trivy analyses, inflated ahead of the analysis.
-func (l layoutImg) LayerByDiffID(h v1.Hash) (v1.Layer, error) {
-	layer, err := l.Image.LayerByDiffID(h)
-	if err != nil {
-		return nil, err
-	}
-	return &fastLayer{Layer: layer}, nil
-}
-
-// engineImg is an image saved out of the engine. Its tags are the one the
-// build gave it; a built image has no repository digest until it is pushed.
-type engineImg struct {
+// scanImage adds what Trivy asks of an image besides v1.Image. An image
+// from an OCI layout has no repository tags, like Trivy's own OCI layout
+// input; one saved out of the engine has the tag the build gave it. Neither
+// has a repository digest: a built image has none until it is pushed.
+type scanImage struct {
 	v1.Image
 	name     string
 	repoTags []string
 }
 
-func (e engineImg) Name() string { return e.name }
-func (e engineImg) ID() (string, error) {
-	h, err := e.ConfigName()
+func (i scanImage) Name() string { return i.name }
+func (i scanImage) ID() (string, error) {
+	h, err := i.ConfigName()
 	if err != nil {
 		return "", err
 	}
 	return h.String(), nil
 }
-func (e engineImg) RepoTags() []string  { return e.repoTags }
-func (engineImg) RepoDigests() []string { return nil }
+func (i scanImage) RepoTags() []string  { return i.repoTags }
+func (scanImage) RepoDigests() []string { return nil }
 
-// LayerByDiffID inflates ahead of the analysis the layers the engine saved
-// compressed (Docker 25+ with the containerd image store); the classic
-// store saves them uncompressed, and those are read as they are.
-func (e engineImg) LayerByDiffID(h v1.Hash) (v1.Layer, error) {
-	layer, err := e.Image.LayerByDiffID(h)
+// LayerByDiffID inflates ahead of the analysis the compressed layers (an
+// OCI layout's, or those Docker 25+ with the containerd image store saves);
+// the classic store saves layers uncompressed, and those are read as they are.
+func (i scanImage) LayerByDiffID(h v1.Hash) (v1.Layer, error) {
+	layer, err := i.Image.LayerByDiffID(h)
 	if err != nil || !compressedLayer(layer) {
 		return layer, err
 	}

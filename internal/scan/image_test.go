@@ -106,7 +106,7 @@ func TestScanEngineSaveFormats(t *testing.T) {
 			}
 			layers, _ := img.Layers()
 			diffID, _ := layers[0].DiffID()
-			l, err := engineImg{Image: img}.LayerByDiffID(diffID)
+			l, err := scanImage{Image: img}.LayerByDiffID(diffID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -164,3 +164,26 @@ func layoutV1Image(t *testing.T, dir string) v1.Image {
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// TestLayoutLayersInflateAhead: the layers of an OCI layout are compressed,
+// so the scan reads them through the read-ahead inflater.
+func TestLayoutLayersInflateAhead(t *testing.T) {
+	layoutDir, _ := testImages(t)
+	img, err := layoutImage(layoutDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range cf.RootFS.DiffIDs {
+		l, err := img.LayerByDiffID(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := l.(*fastLayer); !ok {
+			t.Errorf("layer %s is a %T, want a *fastLayer", h, l)
+		}
+	}
+}
