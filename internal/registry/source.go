@@ -312,29 +312,42 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 
 // compress gzips an uncompressed layer to a file, hashing both sides.
 func (s *savedTar) compress(r io.Reader) (*savedLayer, error) {
-	f, err := os.CreateTemp(s.dir, "layer-*.tar.gz")
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	zh, dh := sha256.New(), sha256.New()
-	cw := &countingWriter{w: io.MultiWriter(f, zh)}
-	zw := gzip.NewWriter(cw)
-	if _, err := io.Copy(io.MultiWriter(zw, dh), r); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	if err := f.Close(); err != nil {
-		return nil, err
-	}
-	return &savedLayer{file: f.Name(), digest: sum(zh), diffID: sum(dh), size: cw.n}, nil
+	return s.storeLayer(func(gz, tarSide io.Writer) error {
+		zw := gzip.NewWriter(gz)
+		if _, err := io.Copy(io.MultiWriter(zw, tarSide), r); err != nil {
+			return err
+		}
+		return zw.Close()
+	})
 }
 
 // storeCompressed keeps an already gzipped layer as it is, hashing it and
 // what it decompresses to.
 func (s *savedTar) storeCompressed(r io.Reader) (*savedLayer, error) {
+	return s.storeLayer(func(gz, tarSide io.Writer) error {
+		pr, pw := io.Pipe()
+		done := make(chan error, 1)
+		go func() {
+			zr, err := gzip.NewReader(pr)
+			if err == nil {
+				_, err = io.Copy(tarSide, zr)
+			}
+			_, _ = io.Copy(io.Discard, pr)
+			done <- err
+		}()
+		_, err := io.Copy(io.MultiWriter(gz, pw), r)
+		_ = pw.CloseWithError(err)
+		if zerr := <-done; err == nil && zerr != nil {
+			err = fmt.Errorf("decompress the layer: %w", zerr)
+		}
+		return err
+	})
+}
+
+// storeLayer writes a layer to a temporary file: write sends the gzipped
+// bytes to gz (the file, hashed and counted for the digest and size) and
+// the tar they inflate to to tarSide (hashed for the diff id).
+func (s *savedTar) storeLayer(write func(gz, tarSide io.Writer) error) (*savedLayer, error) {
 	f, err := os.CreateTemp(s.dir, "layer-*.tar.gz")
 	if err != nil {
 		return nil, err
@@ -342,22 +355,7 @@ func (s *savedTar) storeCompressed(r io.Reader) (*savedLayer, error) {
 	defer f.Close()
 	zh, dh := sha256.New(), sha256.New()
 	cw := &countingWriter{w: io.MultiWriter(f, zh)}
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		zr, err := gzip.NewReader(pr)
-		if err == nil {
-			_, err = io.Copy(dh, zr)
-		}
-		_, _ = io.Copy(io.Discard, pr)
-		done <- err
-	}()
-	_, err = io.Copy(io.MultiWriter(cw, pw), r)
-	_ = pw.CloseWithError(err)
-	if zerr := <-done; err == nil && zerr != nil {
-		err = fmt.Errorf("decompress the layer: %w", zerr)
-	}
-	if err != nil {
+	if err := write(cw, dh); err != nil {
 		return nil, err
 	}
 	if err := f.Close(); err != nil {
