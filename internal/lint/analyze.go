@@ -78,11 +78,8 @@ func analyze(d *dockerfile) *analysis {
 		if cur >= 0 {
 			a.stages[cur].instrs = append(a.stages[cur].instrs, in)
 		}
-		target := in
-		if in.onbuild != nil {
-			in.onbuild.stage = cur
-			target = in.onbuild
-		}
+		target := in.effective()
+		target.stage = cur // an ONBUILD's trigger belongs to the stage too
 		switch target.cmd {
 		case "arg":
 			if target == in { // ONBUILD ARG applies to the child image only

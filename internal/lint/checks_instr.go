@@ -370,10 +370,7 @@ func checkDL3045(l *linter) {
 	workdir := map[string]bool{}
 	cur := ""
 	for _, in := range l.d.instrs {
-		target := in
-		if in.onbuild != nil {
-			target = in.onbuild
-		}
+		target := in.effective()
 		switch {
 		case in.cmd == "from":
 			s := l.a.stages[in.stage]
@@ -526,10 +523,7 @@ func argNames(in *instruction) []string {
 
 func checkDL3064(l *linter) {
 	for _, in := range l.d.instrs {
-		target := in
-		if in.onbuild != nil {
-			target = in.onbuild
-		}
+		target := in.effective()
 		var names []string
 		switch target.cmd {
 		case "arg":

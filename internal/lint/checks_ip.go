@@ -99,10 +99,7 @@ func ip003Secret(name, value string) bool {
 
 func checkIP003(l *linter) {
 	for _, in := range l.d.instrs {
-		target := in
-		if in.onbuild != nil {
-			target = in.onbuild
-		}
+		target := in.effective()
 		var pairs [][2]string
 		switch target.cmd {
 		case "arg":

@@ -799,10 +799,7 @@ func checkDL4001(l *linter) {
 	run := func(onbuild bool) {
 		seen := map[string]bool{}
 		for _, in := range l.d.instrs {
-			target := in
-			if in.onbuild != nil {
-				target = in.onbuild
-			}
+			target := in.effective()
 			if in.cmd == "from" && !onbuild {
 				seen = map[string]bool{}
 			}

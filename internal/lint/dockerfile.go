@@ -27,6 +27,15 @@ type instruction struct {
 	run   *runInfo // parsed body of a RUN (or ONBUILD RUN)
 }
 
+// effective is the instruction that takes effect: the one an ONBUILD
+// wraps, or the instruction itself.
+func (in *instruction) effective() *instruction {
+	if in.onbuild != nil {
+		return in.onbuild
+	}
+	return in
+}
+
 // comment is a comment line outside any instruction.
 type comment struct {
 	line int
