@@ -11,10 +11,24 @@ STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(CACHE_DIR)/bin/staticcheck-$(STATICCHECK_VERSION)
 BIN := bin/image-pipeline
 
-.PHONY: test demo build check unit testenv-up testenv-down testenv-env
+.PHONY: test demo build dist check unit testenv-up testenv-down testenv-env
 
 build:
 	$(GO) build -o $(BIN) .
+
+# The action image's root file system (the Dockerfile copies dist/rootfs):
+# a static, stripped, version-stamped binary, the build machine's CA bundle
+# (Debian's and Ubuntu's ca-certificates) and an empty /tmp.
+VERSION ?= dev
+CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
+dist:
+	@test -r $(CA_BUNDLE) || { echo "make dist: no CA bundle at $(CA_BUNDLE): install ca-certificates or set CA_BUNDLE"; exit 1; }
+	rm -rf dist/rootfs
+	mkdir -p dist/rootfs/usr/local/bin dist/rootfs/etc/ssl/certs dist/rootfs/tmp
+	chmod 1777 dist/rootfs/tmp
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X github.com/org/image-pipeline/internal/app.Version=$(VERSION)" \
+	  -o dist/rootfs/usr/local/bin/image-pipeline .
+	cp $(CA_BUNDLE) dist/rootfs/etc/ssl/certs/ca-certificates.crt
 
 # Every test against the real services, then vet, staticcheck and gofmt.
 test: testenv-up check

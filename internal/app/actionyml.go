@@ -8,6 +8,12 @@ import (
 	"github.com/org/image-pipeline/internal/report"
 )
 
+// ActionImage is the prebuilt image action.yml runs: an exact version,
+// never a moving tag, so that a workflow pinned to a commit of this
+// repository always runs the same binary. docs/release.md gives the order:
+// set this, regenerate action.yml, tag vX.Y.Z, then move vX.
+const ActionImage = "docker://ghcr.io/org/image-pipeline:1.0.0"
+
 // ActionYAML renders action.yml from the inputs and outputs tables, so the
 // two never drift apart (TestActionYAMLIsCurrent checks the committed file).
 func ActionYAML() string {
@@ -32,10 +38,7 @@ inputs:
 	for _, o := range report.OutputSpecs {
 		fmt.Fprintf(&b, "  %s:\n    description: %s\n", o.Name, yamlString(o.Description))
 	}
-	b.WriteString(`runs:
-  using: docker
-  image: Dockerfile
-`)
+	fmt.Fprintf(&b, "runs:\n  using: docker\n  image: %s\n", yamlString(ActionImage))
 	return b.String()
 }
 

@@ -43,7 +43,7 @@ var Inputs = []Input{
 	{Name: "registry-password", Group: "push", Kind: Secret,
 		Description: "Password or access token that goes with `registry-username`. Never printed."},
 	{Name: "registries", Group: "push", Kind: Secret,
-		Description: "One login per line, `host=username:password` (e.g. `docker.synapse.org=${{ secrets.SYNAPSE_USER }}:${{ secrets.SYNAPSE_TOKEN }}`); splits at the first `=` and the first `:`. Never printed."},
+		Description: "One login per line, `host=username:password` (e.g. `docker.synapse.org=<user>:<token>`, with the user and token taken from the workflow's secrets); splits at the first `=` and the first `:`. Never printed."},
 	{Name: "push-timeout", Default: "10m", Group: "push", Kind: String,
 		Description: "Bound on the whole push, retries included: a Go duration (`90s`, `10m`) or a number of seconds."},
 	{Name: "overwrite-release-tags", Default: "false", Group: "push", Kind: Bool,
