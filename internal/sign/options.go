@@ -191,6 +191,18 @@ func (o Options) hasIDToken() bool {
 	return o.IDTokenRequestURL != "" && o.IDTokenRequestToken != ""
 }
 
+// mightSign reports whether this event can sign at all: not with sign
+// false, never for a fork, and with sign auto only on release events.
+func (o Options) mightSign() bool {
+	switch {
+	case o.mode() == SignFalse, o.ForkPR:
+		return false
+	case o.mode() == SignAuto:
+		return o.releaseEvent()
+	}
+	return true
+}
+
 // keyless reports whether signing uses Fulcio instead of a key.
 func (o Options) keyless() bool { return strings.TrimSpace(o.Key) == "" }
 
@@ -217,10 +229,14 @@ func (o Options) Validate() error {
 	if err := validateKeyRef(o.Key); err != nil {
 		errs = append(errs, err)
 	}
-	if o.keyless() && o.Password != "" {
+	// Forks (and Dependabot) get empty secrets, so a workflow that passes
+	// a key from secrets arrives here without one: what is wrong with the
+	// key and its companions only matters when this event would sign.
+	mightSign := o.mightSign()
+	if o.keyless() && o.Password != "" && mightSign {
 		errs = append(errs, fmt.Errorf("input %q is set but %q is empty; accepted values: a password together with a cosign-key, or no password", InputPassword, InputKey))
 	}
-	if o.keyless() && o.NoTlog && o.mode() != SignFalse {
+	if o.keyless() && o.NoTlog && mightSign {
 		errs = append(errs, fmt.Errorf("input %q is false but there is no %q: keyless signing needs the transparency log (the certificate is valid for 10 minutes, Rekor proves the signature was made in them); accepted values: cosign-tlog true, or a cosign-key", InputTlog, InputKey))
 	}
 	for _, u := range []struct{ input, value string }{{InputFulcioURL, o.FulcioURL}, {InputRekorURL, o.RekorURL}, {InputOIDCIssuer, o.OIDCIssuer}} {
@@ -235,7 +251,7 @@ func (o Options) Validate() error {
 		if _, err := os.Stat(o.TrustedRoot); err != nil {
 			errs = append(errs, fmt.Errorf("input %q: %s cannot be read; accepted values: the path of a Sigstore trusted_root.json (empty for the public Sigstore)", InputTrustedRoot, o.TrustedRoot))
 		}
-	} else if !o.publicSigstore() && o.keyless() && o.mode() != SignFalse {
+	} else if !o.publicSigstore() && o.keyless() && mightSign {
 		errs = append(errs, fmt.Errorf("inputs %q/%q name a private Sigstore but %q is empty: the signature cannot be verified without its Fulcio CA and Rekor key; accepted values: the path of the instance's trusted_root.json", InputFulcioURL, InputRekorURL, InputTrustedRoot))
 	}
 	return errors.Join(errs...)

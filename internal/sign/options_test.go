@@ -24,6 +24,11 @@ func TestValidate(t *testing.T) {
 		{name: "key env", o: Options{Key: "env://COSIGN_KEY", Format: FormatBundle}},
 		{name: "private Sigstore with trusted root", o: Options{FulcioURL: "https://fulcio.internal", RekorURL: "https://rekor.internal", TrustedRoot: trusted}},
 		{name: "sign false ignores keyless tlog", o: Options{Sign: SignFalse, NoTlog: true}},
+		// Forks' runs get empty secrets: `cosign-key: ${{ secrets.K }}`
+		// arrives as "" and must not stop a run that signs nothing.
+		{name: "fork with emptied key and tlog false", o: Options{Sign: SignTrue, NoTlog: true, PullRequest: true, ForkPR: true}},
+		{name: "fork with emptied key and a password", o: Options{Password: "pw", PullRequest: true, ForkPR: true}},
+		{name: "pull request with sign auto ignores keyless tlog", o: Options{NoTlog: true, PullRequest: true}},
 		{
 			name: "every problem at once",
 			o: Options{
@@ -38,12 +43,13 @@ func TestValidate(t *testing.T) {
 				`input "rekor-url": "ftp://rekor" is not a URL`,
 			},
 		},
-		{name: "password without key", o: Options{Password: "pw"}, want: []string{`input "cosign-password" is set but "cosign-key" is empty`}},
-		{name: "keyless without tlog", o: Options{NoTlog: true}, want: []string{`input "cosign-tlog" is false but there is no "cosign-key"`}},
+		{name: "password without key", o: Options{Password: "pw", IsTag: true}, want: []string{`input "cosign-password" is set but "cosign-key" is empty`}},
+		{name: "keyless without tlog", o: Options{NoTlog: true, IsTag: true}, want: []string{`input "cosign-tlog" is false but there is no "cosign-key"`}},
+		{name: "keyless without tlog with sign true", o: Options{Sign: SignTrue, NoTlog: true, PullRequest: true}, want: []string{`input "cosign-tlog" is false but there is no "cosign-key"`}},
 		{name: "missing key file", o: Options{Key: "/nonexistent/cosign.key"}, want: []string{`input "cosign-key": the key file /nonexistent/cosign.key cannot be read`}},
 		{name: "pasted key without armour is not echoed", o: Options{Key: strings.Repeat("QUJD", 100)}, want: []string{`input "cosign-key" is neither a PEM key nor a file path`}},
 		{name: "env without variable", o: Options{Key: "env://"}, want: []string{`env:// names no variable`}},
-		{name: "private Sigstore without trusted root", o: Options{FulcioURL: "https://fulcio.internal"}, want: []string{`"sigstore-trusted-root" is empty`}},
+		{name: "private Sigstore without trusted root", o: Options{FulcioURL: "https://fulcio.internal", IsDefaultBranch: true}, want: []string{`"sigstore-trusted-root" is empty`}},
 		{name: "unreadable trusted root", o: Options{TrustedRoot: "/nonexistent/root.json"}, want: []string{`input "sigstore-trusted-root": /nonexistent/root.json cannot be read`}},
 	}
 	for _, tc := range tests {
