@@ -29,7 +29,7 @@ func main() {
 		return scan.FromConfig(cfg, log, kc, es)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := app.Main(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	code := app.Main(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, app.WithEnviron(os.Environ))
 	stop()
 	os.Exit(code)
 }

@@ -23,9 +23,21 @@ const (
 // Version is set at link time (-ldflags "-X …/internal/app.Version=v1.2.3").
 var Version = ""
 
+// Option configures Main.
+type Option func(*environment)
+
+// WithEnviron gives Main the whole environment (os.Environ), so that
+// inputs the action does not declare can be named in a warning.
+func WithEnviron(environ func() []string) Option {
+	return func(e *environment) { e.environ = environ }
+}
+
 // Main runs the command line and returns the process exit code.
-func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+func Main(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, opts ...Option) int {
 	env := &environment{getenv: getenv, stdout: stdout, stderr: stderr}
+	for _, o := range opts {
+		o(env)
+	}
 	if len(args) == 0 {
 		if getenv("GITHUB_ACTIONS") == "true" {
 			return env.run(ctx, "run", nil)
@@ -56,6 +68,7 @@ func Main(ctx context.Context, args []string, getenv func(string) string, stdout
 
 type environment struct {
 	getenv         func(string) string
+	environ        func() []string
 	stdout, stderr io.Writer
 }
 

@@ -279,8 +279,99 @@ func TestRunnerContractBadInput(t *testing.T) {
 	if strings.Contains(r.stdout, "::group::") {
 		t.Errorf("a stage ran despite the bad configuration:\n%s", r.stdout)
 	}
-	if len(r.outputs) != 0 || r.summary != "" || r.reportJSONBytes != nil {
-		t.Errorf("reports written for a run that never started: outputs %v summary %q", r.outputs, r.summary)
+	// Later steps and the run's page still learn that it failed, and why.
+	if len(r.outputs) != 1 || r.outputs["result"] != "failure" {
+		t.Errorf("outputs %v, want only result=failure", r.outputs)
+	}
+	if !strings.Contains(r.summary, "configuration is invalid") || !strings.Contains(r.summary, `input "push": "yes please" is not accepted`) {
+		t.Errorf("the summary does not list the bad input:\n%s", r.summary)
+	}
+	if r.reportJSONBytes != nil {
+		t.Errorf("a JSON report was written for a run that never started")
+	}
+}
+
+func TestRunnerContractEveryBadInputIsOneError(t *testing.T) {
+	r := runAsRunner(t, "push_main", map[string]string{"push": "yes please", "no-cache": "maybe", "fail-on": "severe"}, nil)
+	if r.code != 2 {
+		t.Fatalf("exit code %d, want 2\n%s", r.code, r.stdout)
+	}
+	for _, input := range []string{"push", "no-cache", "fail-on"} {
+		n := strings.Count(r.stdout, "::error::input \""+input+"\"")
+		if n != 1 {
+			t.Errorf("%d ::error:: lines name %s, want 1:\n%s", n, input, r.stdout)
+		}
+		if !strings.Contains(r.summary, "input \""+input+"\"") {
+			t.Errorf("the summary does not name %s:\n%s", input, r.summary)
+		}
+	}
+	if r.outputs["result"] != "failure" {
+		t.Errorf("result %q, want failure", r.outputs["result"])
+	}
+}
+
+func TestRunnerContractNoSummaryWhenTurnedOff(t *testing.T) {
+	r := runAsRunner(t, "push_main", map[string]string{"push": "yes please", "summary": "false"}, nil)
+	if r.code != 2 || r.summary != "" || r.outputs["result"] != "failure" {
+		t.Errorf("exit %d, summary %q, outputs %v; want 2, no summary, result=failure", r.code, r.summary, r.outputs)
+	}
+}
+
+func TestRunnerContractMissingWorkspace(t *testing.T) {
+	r := runAsRunner(t, "push_main", nil, map[string]string{"GITHUB_WORKSPACE": "/nonexistent/workspace"})
+	if r.code != 2 {
+		t.Fatalf("exit code %d, want 2\n%s", r.code, r.stdout)
+	}
+	if !strings.Contains(r.stdout, "::error::the workspace /nonexistent/workspace (GITHUB_WORKSPACE) is not a directory: check out the repository (actions/checkout)") {
+		t.Errorf("no error about the workspace:\n%s", r.stdout)
+	}
+	if strings.Contains(r.stdout, `input "context"`) || strings.Contains(r.stdout, `input "file"`) {
+		t.Errorf("a missing workspace is blamed on an input:\n%s", r.stdout)
+	}
+}
+
+func TestRunnerContractImagesIsImage(t *testing.T) {
+	r := runAsRunner(t, "push_main", map[string]string{"images": "registry.example.com/team/app"}, nil)
+	if r.code != 0 {
+		t.Fatalf("exit code %d\n%s", r.code, r.stdout)
+	}
+	if !strings.Contains(r.outputs["tags"], "registry.example.com/team/app:main") || strings.Contains(r.outputs["tags"], "ghcr.io") {
+		t.Errorf("images was not used as image: tags %q", r.outputs["tags"])
+	}
+	r = runAsRunner(t, "push_main", map[string]string{"images": "registry.example.com/team/app", "image": "ghcr.io/a/b"}, nil)
+	if r.code != 2 || !strings.Contains(r.stdout, `::error::input "images" and "image" are both set`) {
+		t.Errorf("both image and images: exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+func TestRunnerContractUndeclaredInputs(t *testing.T) {
+	// The runner passes every with: key, declared or not, and only warns.
+	r := runAsRunner(t, "push_main", nil, map[string]string{"INPUT_TAG": "type=sha", "INPUT_BUILD-ARG": "A=1"})
+	if r.code != 0 {
+		t.Fatalf("exit code %d\n%s", r.code, r.stdout)
+	}
+	for _, want := range []string{
+		`::warning::input "tag" is not an input of image-pipeline and is ignored; did you mean "tags"?`,
+		`::warning::input "build-arg" is not an input of image-pipeline and is ignored; did you mean "build-args"?`,
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("missing warning %s:\n%s", want, r.stdout)
+		}
+	}
+	// An image under another name never sends the image to the default.
+	for _, name := range []string{"IMAGE-NAME", "IMAGE_NAME", "REPOSITORY"} {
+		t.Run(name, func(t *testing.T) {
+			r := runAsRunner(t, "push_main", nil, map[string]string{"INPUT_" + name: "registry.example.com/team/app"})
+			if r.code != 2 {
+				t.Fatalf("exit code %d, want 2\n%s", r.code, r.stdout)
+			}
+			if !strings.Contains(r.stdout, `::error::input "`+strings.ToLower(name)+`" is not an input of image-pipeline (did you mean`) {
+				t.Errorf("no error naming the input:\n%s", r.stdout)
+			}
+			if strings.Contains(r.outputs["tags"], "ghcr.io") {
+				t.Errorf("tags computed for the default image: %q", r.outputs["tags"])
+			}
+		})
 	}
 }
 
@@ -376,8 +467,8 @@ func TestRunnerContractBadTagInputs(t *testing.T) {
 	if !strings.Contains(r.stdout, "semver") {
 		t.Errorf("the tags error does not list the accepted rule types")
 	}
-	if len(r.outputs) != 0 {
-		t.Errorf("outputs written for a run that never started: %v", r.outputs)
+	if len(r.outputs) != 1 || r.outputs["result"] != "failure" {
+		t.Errorf("outputs %v, want only result=failure", r.outputs)
 	}
 }
 

@@ -36,11 +36,21 @@ func (e *environment) run(ctx context.Context, cmd string, args []string) int {
 
 	// Every problem with the configuration is reported in one go: the
 	// inputs, the event, then each stage's own options.
-	cfg, cfgErr := config.Parse(fs.source(e.getenv))
+	src := fs.source(e.getenv)
+	cfg, cfgErr := config.Parse(src)
 	for _, s := range cfg.Secrets {
 		runner.Mask(s)
 	}
-	cfg.Workspace = workspace(e.getenv)
+	if e.environ != nil {
+		warnings, err := config.CheckGivenInputs(envNames(e.environ()), given(src, "image") || given(src, "images"))
+		for _, w := range warnings {
+			runner.Warningf("%s", w)
+		}
+		cfgErr = errors.Join(cfgErr, err)
+	}
+	ws, wsErr := workspace(e.getenv)
+	cfg.Workspace = ws
+	cfgErr = errors.Join(cfgErr, wsErr)
 	ev, err := loadEvent(e.getenv, cfg.Context)
 	if err != nil {
 		cfgErr = errors.Join(cfgErr, err)
@@ -53,14 +63,16 @@ func (e *environment) run(ctx context.Context, cmd string, args []string) int {
 	if format != "text" && format != "json" {
 		cfgErr = errors.Join(cfgErr, fmt.Errorf("--format %q is not accepted; accepted values: text, json", format))
 	}
-	if ev == nil {
-		reportConfigError(runner, cfgErr)
+	if ev == nil || wsErr != nil {
+		// Without a workspace every path input would be reported as bad:
+		// the one cause is enough.
+		e.reportConfigError(runner, src, ev, cfgErr)
 		return ExitConfig
 	}
 	ts := &tagsStage{cfg: cfg, ev: ev, getenv: e.getenv, now: now, log: runner}
 	if cmd == "plan" {
 		if cfgErr != nil {
-			reportConfigError(runner, cfgErr)
+			e.reportConfigError(runner, src, ev, cfgErr)
 			return ExitConfig
 		}
 		ts.quiet = true
@@ -77,7 +89,7 @@ func (e *environment) run(ctx context.Context, cmd string, args []string) int {
 		runner.Mask(s)
 	}
 	if err = errors.Join(cfgErr, err); err != nil {
-		reportConfigError(runner, err)
+		e.reportConfigError(runner, src, ev, err)
 		return ExitConfig
 	}
 	runner.Infof("image-pipeline %s: %s", versionString(), describeEvent(ev))
@@ -145,12 +157,48 @@ func forkName(ev *ghactions.Context) string {
 	return "(deleted repository)"
 }
 
-// reportConfigError prints one line per bad input.
-func reportConfigError(runner *ghactions.Runner, err error) {
-	for _, e := range flatten(err) {
-		runner.Errorf("%v", e)
+// reportConfigError prints one ::error:: per bad input and, as for any
+// other failure, sets result=failure and writes the job summary (unless
+// the summary input says false), so that later steps and the run's page
+// show why nothing was built.
+func (e *environment) reportConfigError(runner *ghactions.Runner, src config.Source, ev *ghactions.Context, err error) {
+	var problems []string
+	for _, p := range flatten(err) {
+		runner.Errorf("%v", p)
+		problems = append(problems, p.Error())
 	}
 	runner.Errorf("the configuration is invalid: fix the inputs named above; nothing was built")
+	if werr := runner.SetOutput("result", "failure"); werr != nil {
+		runner.Errorf("cannot write output result: %v", werr)
+	}
+	if v, ok := src("summary"); ok {
+		if on, perr := ghactions.ParseBool("summary", v); perr == nil && !on {
+			return
+		}
+	}
+	context := ""
+	if ev != nil {
+		context = describeEvent(ev)
+	}
+	if werr := runner.AppendSummary(report.ConfigErrorMarkdown(context, problems)); werr != nil {
+		runner.Errorf("cannot write the job summary: %v", werr)
+	}
+}
+
+// given reports whether the workflow set an input to something.
+func given(src config.Source, name string) bool {
+	v, ok := src(name)
+	return ok && strings.TrimSpace(v) != ""
+}
+
+// envNames are the variable names of an environ list.
+func envNames(environ []string) []string {
+	names := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		k, _, _ := strings.Cut(kv, "=")
+		names = append(names, k)
+	}
+	return names
 }
 
 // writeReports writes the outputs, the job summary and the JSON report.
@@ -175,16 +223,21 @@ func writeReports(runner *ghactions.Runner, cfg *config.Config, rep *report.Resu
 	return errors.Join(errs...)
 }
 
-// workspace is GITHUB_WORKSPACE, or the current directory.
-func workspace(getenv func(string) string) string {
+// workspace is GITHUB_WORKSPACE, or the current directory. A workspace
+// that is not there is the job's problem, not an input's: on the runner
+// it means no checkout ran before this step.
+func workspace(getenv func(string) string) (string, error) {
 	if ws := getenv("GITHUB_WORKSPACE"); ws != "" {
-		return ws
+		if fi, err := os.Stat(ws); err != nil || !fi.IsDir() {
+			return ws, fmt.Errorf("the workspace %s (GITHUB_WORKSPACE) is not a directory: check out the repository (actions/checkout) in an earlier step", ws)
+		}
+		return ws, nil
 	}
 	wd, err := os.Getwd()
 	if err != nil {
-		return "."
+		return ".", nil
 	}
-	return wd
+	return wd, nil
 }
 
 // skipped wraps a stage that must not run, with the reason.

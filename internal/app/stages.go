@@ -63,7 +63,7 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 		Registries:           cfg.Registry.Registries,
 		DockerConfig:         dockerConfigDir(getenv),
 		ForkPR:               ev.IsFork(),
-		TempDir:              getenv("RUNNER_TEMP"),
+		TempDir:              tempDir(getenv),
 		Logf:                 runner.Infof,
 	}
 	if err := pushOpts.Validate(); err != nil {
@@ -237,10 +237,15 @@ func reportsExclude(cfg *config.Config) []string {
 	return []string{filepath.ToSlash(rel)}
 }
 
-// tempDir is RUNNER_TEMP on the runner, else the system's.
+// tempDir is RUNNER_TEMP when it is a directory here, else the system's.
+// A docker action inherits the runner's RUNNER_TEMP
+// (/home/runner/work/_temp) without that folder being mounted into its
+// container, so the variable alone proves nothing.
 func tempDir(getenv func(string) string) string {
 	if d := getenv("RUNNER_TEMP"); d != "" {
-		return d
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			return d
+		}
 	}
 	return os.TempDir()
 }

@@ -216,7 +216,15 @@ func Parse(src Source) (*Config, error) {
 		Plan: p.Bool("plan"),
 	}
 	var err error
-	if c.Images, err = tags.ParseImages(p.Lines("image")); err != nil {
+	imageLines := p.Lines("image")
+	if alias := p.Lines("images"); len(alias) > 0 {
+		if len(imageLines) > 0 {
+			p.Fail(&InputError{Input: "images", Problem: `and "image" are both set; "images" is docker/metadata-action's name for "image"`, Accepted: "one of image or images"})
+		} else {
+			imageLines = alias
+		}
+	}
+	if c.Images, err = tags.ParseImages(imageLines); err != nil {
 		p.FailErr(err)
 	}
 	if c.TagRules, err = tags.ParseRules(p.Lines("tags")); err != nil {

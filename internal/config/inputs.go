@@ -30,6 +30,8 @@ type Input struct {
 var Inputs = []Input{
 	{Name: "image", Group: "general", Kind: LineList,
 		Description: "Image names, one per line or comma-separated (docker/metadata-action `images` syntax, e.g. `ghcr.io/owner/app` or `name=registry.example.com/app,enable=true`). Default: `ghcr.io/<owner>/<repository>` in lower case."},
+	{Name: "images", Group: "general", Kind: LineList,
+		Description: "docker/metadata-action's name for `image`, accepted so that pasted steps keep working; set one of the two, not both."},
 	{Name: "context", Default: ".", Group: "general", Kind: String,
 		Description: "Build context directory, relative to the workspace."},
 	{Name: "file", Group: "general", Kind: String,

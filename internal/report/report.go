@@ -310,3 +310,18 @@ func Code(s string) string {
 	}
 	return fence + pad + s + pad + fence
 }
+
+// ConfigErrorMarkdown is the job summary of a run stopped by its
+// configuration: one line per problem, each naming its input.
+func ConfigErrorMarkdown(context string, problems []string) string {
+	var b strings.Builder
+	b.WriteString("## ❌ image-pipeline: the configuration is invalid\n\n")
+	if context != "" {
+		fmt.Fprintf(&b, "%s\n\n", Text(context))
+	}
+	b.WriteString("Nothing was built, pushed or signed. Fix these inputs of the step:\n\n")
+	for _, p := range problems {
+		fmt.Fprintf(&b, "- %s\n", Text(p))
+	}
+	return b.String()
+}
