@@ -50,6 +50,9 @@ func (e *environment) run(ctx context.Context, cmd string, args []string) int {
 	}
 	ws, wsErr := workspace(e.getenv)
 	cfg.Workspace = ws
+	if cmd == "plan" {
+		wsErr = nil // a plan reads the environment alone
+	}
 	cfgErr = errors.Join(cfgErr, wsErr)
 	ev, err := loadEvent(e.getenv, cfg.Context)
 	if err != nil {

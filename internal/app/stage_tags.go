@@ -161,7 +161,14 @@ func tagInput(cfg *config.Config, ev *ghactions.Context, getenv func(string) str
 	}
 	if t, ok := tags.CommitDateFromPayload(ev.Payload, ev.SHA); ok {
 		in.CommitDate = t
+	} else if t := commitTime(ev.Workspace, ev.SHA); !t.IsZero() {
+		in.CommitDate = t
 	}
+	// The image of a commit carries the commit's time, not the run's, so
+	// that the re-run button builds the same labels again; and generated
+	// labels with nothing to say do not blank the Dockerfile's own.
+	in.Created = in.CommitDate
+	in.OmitEmptyLabels = true
 	if n, err := strconv.Atoi(getenv("DOCKER_METADATA_SHORT_SHA_LENGTH")); err == nil && n > 0 {
 		in.ShortSHALength = n
 	}

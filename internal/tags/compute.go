@@ -75,6 +75,16 @@ type Input struct {
 	// CommitDate is the time of the commit being built ({{commit_date}});
 	// zero means Now.
 	CommitDate time.Time
+	// Created, when set, is the created label's time instead of Now: the
+	// commit's time, so that building the same commit again (the re-run
+	// button) gives the same labels and, where the builder allows, the
+	// same image.
+	Created time.Time
+	// OmitEmptyLabels leaves out generated labels whose value is empty (a
+	// repository with no description or license), which would otherwise
+	// override the Dockerfile's own LABEL lines. metadata-action emits
+	// them; its conformance suite runs without this.
+	OmitEmptyLabels bool
 	// PRHeadSHAForSHA is DOCKER_METADATA_PR_HEAD_SHA: on pull requests,
 	// {{sha}}, type=sha and the revision label use the PR head commit.
 	PRHeadSHAForSHA bool

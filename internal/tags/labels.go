@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -22,9 +23,12 @@ func (c *runCtx) labels(version string) ([]string, error) {
 		"org.opencontainers.image.url=" + url,
 		"org.opencontainers.image.source=" + url,
 		"org.opencontainers.image.version=" + version,
-		"org.opencontainers.image.created=" + c.in.Now.UTC().Format("2006-01-02T15:04:05.000Z"),
+		"org.opencontainers.image.created=" + c.created().UTC().Format("2006-01-02T15:04:05.000Z"),
 		"org.opencontainers.image.revision=" + c.sha,
 		"org.opencontainers.image.licenses=" + repo.License,
+	}
+	if c.in.OmitEmptyLabels {
+		entries = slices.DeleteFunc(entries, func(e string) bool { return strings.HasSuffix(e, "=") })
 	}
 	var discard []string
 	for _, l := range c.in.Labels {
@@ -52,6 +56,14 @@ func (c *runCtx) labels(version string) ([]string, error) {
 		out = append(out, k+"="+values[k])
 	}
 	return out, nil
+}
+
+// created is the time of the created label.
+func (c *runCtx) created() time.Time {
+	if !c.in.Created.IsZero() {
+		return c.in.Created
+	}
+	return c.in.Now
 }
 
 // localeCompare approximates JavaScript's String.prototype.localeCompare

@@ -381,3 +381,44 @@ func TestDefaultRuleLinesParse(t *testing.T) {
 		t.Errorf("docs/tags.md does not contain the default rules block:\n%s", block)
 	}
 }
+
+func TestLabelsForReproducibleImages(t *testing.T) {
+	commit := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
+	tests := []struct {
+		name      string
+		created   time.Time
+		omitEmpty bool
+		labels    []string
+		want      []string // labels that must be there
+		absent    []string // label keys that must not
+	}{
+		{name: "metadata-action's labels", want: []string{"org.opencontainers.image.description=", "org.opencontainers.image.created=2026-03-03T12:00:00.000Z"}},
+		{name: "created from the commit", created: commit, want: []string{"org.opencontainers.image.created=2024-05-06T07:08:09.000Z"}},
+		{name: "empty generated labels left out", omitEmpty: true,
+			absent: []string{"org.opencontainers.image.description", "org.opencontainers.image.licenses"}},
+		{name: "a user's empty label stays", omitEmpty: true, labels: []string{"team="},
+			want: []string{"team="}, absent: []string{"org.opencontainers.image.description"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := pushInput(t, "refs/heads/main")
+			in.Repo.Description, in.Repo.License = "", ""
+			in.Now = time.Date(2026, 3, 3, 12, 0, 0, 0, time.UTC)
+			in.Created, in.OmitEmptyLabels, in.Labels = tc.created, tc.omitEmpty, tc.labels
+			p, err := Compute(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tc.want {
+				if !slices.Contains(p.Labels, w) {
+					t.Errorf("labels %q lack %q", p.Labels, w)
+				}
+			}
+			for _, k := range tc.absent {
+				if slices.ContainsFunc(p.Labels, func(l string) bool { return strings.HasPrefix(l, k+"=") }) {
+					t.Errorf("labels %q hold %s", p.Labels, k)
+				}
+			}
+		})
+	}
+}
