@@ -2,8 +2,12 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +15,7 @@ import (
 	"github.com/org/image-pipeline/internal/config"
 	"github.com/org/image-pipeline/internal/ghactions"
 	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/registry"
 	"github.com/org/image-pipeline/internal/report"
 	"github.com/org/image-pipeline/internal/tags"
 )
@@ -72,6 +77,15 @@ func (s *tagsStage) Run(_ context.Context, st *pipeline.State) error {
 		CacheTo:   plan.CacheTo,
 		CacheNote: plan.CacheNote,
 		JSON:      strings.TrimSpace(string(js)),
+	}
+	for _, l := range plan.Labels {
+		k, v, _ := strings.Cut(l, "=")
+		switch k {
+		case registry.LabelRevision:
+			st.Plan.Revision = v
+		case registry.LabelBuildInputs:
+			st.Plan.BuildInputs = v
+		}
 	}
 	for _, sk := range plan.Skipped {
 		st.Plan.Skipped = append(st.Plan.Skipped, sk.Rule+": "+sk.Reason)
@@ -164,6 +178,9 @@ func tagInput(cfg *config.Config, ev *ghactions.Context, getenv func(string) str
 	} else if t := commitTime(ev.Workspace, ev.SHA); !t.IsZero() {
 		in.CommitDate = t
 	}
+	if d := buildInputs(cfg); d != "" {
+		in.Labels = append(slices.Clone(in.Labels), registry.LabelBuildInputs+"="+d)
+	}
 	// The image of a commit carries the commit's time, not the run's, so
 	// that the re-run button builds the same labels again; and generated
 	// labels with nothing to say do not blank the Dockerfile's own.
@@ -173,6 +190,36 @@ func tagInput(cfg *config.Config, ev *ghactions.Context, getenv func(string) str
 		in.ShortSHALength = n
 	}
 	return in
+}
+
+// buildInputs digests what, besides the commit's files, decides the
+// image: the Dockerfile's bytes and the build settings. With the revision
+// it recognises a release built again from the same sources (a re-run),
+// whose image may differ in timestamps only. "" when the Dockerfile
+// cannot be read (the build stage reports that).
+func buildInputs(cfg *config.Config) string {
+	file := cfg.File
+	if !filepath.IsAbs(file) {
+		file = filepath.Join(cfg.Workspace, file)
+	}
+	df, err := os.ReadFile(file)
+	if err != nil {
+		return ""
+	}
+	h := sha256.New()
+	field := func(name string, values ...string) {
+		fmt.Fprintf(h, "%s %d\n", name, len(values))
+		for _, v := range values {
+			fmt.Fprintf(h, "%d:%s\n", len(v), v)
+		}
+	}
+	field("dockerfile", string(df))
+	field("target", cfg.Build.Target)
+	field("builder-target", cfg.Build.BuilderTarget)
+	field("build-args", cfg.Build.BuildArgs...)
+	field("platforms", cfg.Build.Platforms...)
+	field("labels", cfg.Labels...)
+	return fmt.Sprintf("sha256:%x", h.Sum(nil))
 }
 
 // commitTime is the committer time of sha in the checkout at dir, or zero

@@ -46,6 +46,10 @@ type TagPlan struct {
 	Skipped []string
 	// JSON is the plan in the `plan --format json` form (the `json` output).
 	JSON string
+	// Revision (the commit) and BuildInputs (a digest of the Dockerfile and
+	// the build settings) are also labels of the image: together they
+	// recognise a re-run of a release.
+	Revision, BuildInputs string
 }
 
 // LintOutcome summarises the lint findings of every linted Dockerfile.
@@ -130,6 +134,9 @@ type PushOutcome struct {
 	Refs     []string // every name:tag now pointing at Digest
 	// Reason says why nothing was pushed, when Pushed is false.
 	Reason string
+	// RerunOf is set when the run re-ran a release: Digest is the image
+	// released before, and RerunOf this run's rebuild, which was not pushed.
+	RerunOf string
 }
 
 // SignOutcome is what the sign stage hands on.

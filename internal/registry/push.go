@@ -34,6 +34,26 @@ type Request struct {
 	// hold some blobs (e.g. cache-from refs): blobs missing from a target
 	// repository are mounted from there when the registry has them.
 	MountFrom []string
+	// Revision and BuildInputs are the built image's revision and
+	// build-inputs labels (the commit, and a digest of the Dockerfile and
+	// build settings). A release tag that points at another image with
+	// the same two labels is this release built again (the re-run
+	// button): the released image is kept and every tag points at it.
+	Revision, BuildInputs string
+}
+
+// Labels that identify what an image was built from.
+const (
+	LabelRevision    = "org.opencontainers.image.revision"
+	LabelBuildInputs = "io.github.image-pipeline.build-inputs"
+)
+
+// Rerun says that this push re-ran a release: the release tags already
+// held an image of the same commit and inputs, which was kept.
+type Rerun struct {
+	Released string // the digest the release tags point at, now every tag's
+	Built    string // this run's image, same sources but not pushed
+	Revision string
 }
 
 // Result is what a push did. Refs are listed only once they were read
@@ -45,7 +65,10 @@ type Result struct {
 	Refs         []string // name:tag, each verified to point at Digest
 	ImageRef     string   // first repository @ Digest
 	CacheRefs    []string // cache refs written
-	Warnings     []string
+	// Rerun is set when the release tags already held this commit's
+	// image, built from the same inputs: Digest is that image.
+	Rerun    *Rerun
+	Warnings []string
 	Stats        Stats
 	Duration     time.Duration
 }
@@ -237,9 +260,23 @@ func (p *Pusher) Push(ctx context.Context, req Request) (*Result, error) {
 	res.Digest, res.MediaType = digest.String(), string(art.manifest.mediaType)
 
 	// 1. Release tags: every check before any write.
-	keep, err := run.checkReleaseTags(targets, digest)
+	keep, rerun, err := run.checkReleaseTags(targets, digest, req)
 	if err != nil {
 		return fail(err)
+	}
+	built := art
+	if rerun != nil {
+		// The release already holds this commit's image: keep it, and
+		// point the other tags (1.2, 1, latest) at it too.
+		released, err := rerun.artifact()
+		if err != nil {
+			return fail(fmt.Errorf("read the released image %s: %w", rerun.digest, err))
+		}
+		res.Rerun = &Rerun{Released: rerun.digest.String(), Built: digest.String(), Revision: req.Revision}
+		run.logf("re-run of the release of %s: %s already point at %s, built from the same commit and inputs; keeping it (this run's image %s is not pushed)",
+			shortRevision(req.Revision), strings.Join(rerun.tags, ", "), rerun.digest, digest)
+		art, digest = released, rerun.digest
+		res.Digest, res.MediaType = digest.String(), string(art.manifest.mediaType)
 	}
 	// 2. The image, by digest, to every repository.
 	for _, t := range targets {
@@ -260,7 +297,7 @@ func (p *Pusher) Push(ctx context.Context, req Request) (*Result, error) {
 	res.Refs = refs
 	res.ImageRef = targets[0].repo.Digest(digest.String()).Name()
 	// 5. Cache images, best effort.
-	res.CacheRefs, res.Warnings = run.pushCache(req, art)
+	res.CacheRefs, res.Warnings = run.pushCache(req, built)
 	return res, nil
 }
 
@@ -276,6 +313,8 @@ func IsReleaseTag(tag string) bool { return semverTag.MatchString(tag) }
 type ReleaseTagError struct {
 	Digest string
 	Moved  []MovedTag
+	// Why says why the run was not taken for a re-run of that release.
+	Why string
 }
 
 // MovedTag is a release tag and the digest it points at now.
@@ -289,19 +328,26 @@ func (e *ReleaseTagError) Error() string {
 	for _, m := range e.Moved {
 		parts = append(parts, fmt.Sprintf("%s already points at %s", m.Ref, m.Current))
 	}
-	return fmt.Sprintf("release tags are immutable: %s, not at the new image %s; nothing was pushed — publish a new version, or set overwrite-release-tags: true to move them",
-		strings.Join(parts, "; "), e.Digest)
+	why := ""
+	if e.Why != "" {
+		why = " (" + e.Why + ")"
+	}
+	return fmt.Sprintf("release tags are immutable: %s, not at the new image %s%s; nothing was pushed — publish a new version, or set overwrite-release-tags: true to move them",
+		strings.Join(parts, "; "), e.Digest, why)
 }
 
 // checkReleaseTags reads every release tag before anything is written. It
-// returns the tags that already point at digest (no PUT needed).
-func (r *pushRun) checkReleaseTags(targets []*target, digest v1.Hash) (map[string]bool, error) {
+// returns the tags that already point at digest (no PUT needed) and, when
+// the release tags that point elsewhere all hold one image built from the
+// same revision and inputs as this run's, that image: the run is a re-run.
+func (r *pushRun) checkReleaseTags(targets []*target, digest v1.Hash, req Request) (map[string]bool, *rerunImage, error) {
 	keep := map[string]bool{}
 	var moved []MovedTag
+	var movedRefs []name.Tag
 	for _, t := range targets {
 		s, err := r.session(t.repo.RegistryStr())
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, tag := range t.tags {
 			if !IsReleaseTag(tag.TagStr()) {
@@ -315,7 +361,7 @@ func (r *pushRun) checkReleaseTags(targets []*target, digest v1.Hash) (map[strin
 				if errors.As(err, &te) && (te.StatusCode == http.StatusNotFound || te.StatusCode == http.StatusForbidden) {
 					continue
 				}
-				return nil, fmt.Errorf("check the release tag %s: %w", tag.Name(), s.describe(err))
+				return nil, nil, fmt.Errorf("check the release tag %s: %w", tag.Name(), s.describe(err))
 			}
 			switch {
 			case desc.Digest == digest:
@@ -324,13 +370,131 @@ func (r *pushRun) checkReleaseTags(targets []*target, digest v1.Hash) (map[strin
 				r.logf("moving the release tag %s from %s to %s (overwrite-release-tags: true)", tag.Name(), desc.Digest, digest)
 			default:
 				moved = append(moved, MovedTag{Ref: tag.Name(), Current: desc.Digest.String()})
+				movedRefs = append(movedRefs, tag)
 			}
 		}
 	}
-	if len(moved) > 0 {
-		return nil, &ReleaseTagError{Digest: digest.String(), Moved: moved}
+	if len(moved) == 0 {
+		return keep, nil, nil
 	}
-	return keep, nil
+	rerun, why := r.recognizeRerun(moved, movedRefs, req)
+	if rerun == nil {
+		return nil, nil, &ReleaseTagError{Digest: digest.String(), Moved: moved, Why: why}
+	}
+	for _, m := range moved {
+		keep[m.Ref] = true
+	}
+	return keep, rerun, nil
+}
+
+// rerunImage is the released image a re-run keeps.
+type rerunImage struct {
+	digest v1.Hash
+	desc   *remote.Descriptor
+	tags   []string
+}
+
+func (ri *rerunImage) artifact() (*artifact, error) {
+	if ri.desc.MediaType.IsIndex() {
+		idx, err := ri.desc.ImageIndex()
+		if err != nil {
+			return nil, err
+		}
+		return newArtifact(nil, idx)
+	}
+	img, err := ri.desc.Image()
+	if err != nil {
+		return nil, err
+	}
+	return newArtifact(img, nil)
+}
+
+// recognizeRerun decides whether release tags that point elsewhere hold
+// this very release: one image, whose config carries this run's revision
+// and build-inputs labels. Otherwise it says why not, for the error.
+func (r *pushRun) recognizeRerun(moved []MovedTag, refs []name.Tag, req Request) (*rerunImage, string) {
+	if req.Revision == "" || req.BuildInputs == "" {
+		return nil, ""
+	}
+	for _, m := range moved[1:] {
+		if m.Current != moved[0].Current {
+			return nil, "the release tags point at different images"
+		}
+	}
+	s, err := r.session(refs[0].RegistryStr())
+	if err != nil {
+		return nil, ""
+	}
+	desc, err := s.puller.Get(r.ctx, refs[0])
+	if err != nil {
+		return nil, fmt.Sprintf("the released image could not be read (%v)", s.describe(err))
+	}
+	labels, err := configLabels(desc)
+	if err != nil {
+		return nil, fmt.Sprintf("the released image's config could not be read (%v)", err)
+	}
+	switch {
+	case labels[LabelRevision] != req.Revision:
+		return nil, fmt.Sprintf("the released image was built from commit %s, this run from %s", orUnknown(labels[LabelRevision]), req.Revision)
+	case labels[LabelBuildInputs] != req.BuildInputs:
+		return nil, "the released image was built from this commit but with other build inputs (Dockerfile, target, build args, platforms or labels)"
+	}
+	tags := make([]string, len(moved))
+	for i, m := range moved {
+		tags[i] = m.Ref
+	}
+	return &rerunImage{digest: desc.Digest, desc: desc, tags: tags}, ""
+}
+
+// configLabels reads the labels of an image, or of an index's first
+// image (every platform of one build carries the same labels).
+func configLabels(desc *remote.Descriptor) (map[string]string, error) {
+	var img v1.Image
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return nil, err
+		}
+		im, err := idx.IndexManifest()
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range im.Manifests {
+			if m.MediaType.IsImage() && (m.Platform == nil || m.Platform.OS != "unknown") {
+				if img, err = idx.Image(m.Digest); err != nil {
+					return nil, err
+				}
+				break
+			}
+		}
+		if img == nil {
+			return nil, errors.New("the index holds no image")
+		}
+	} else {
+		var err error
+		if img, err = desc.Image(); err != nil {
+			return nil, err
+		}
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	return cf.Config.Labels, nil
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(unknown)"
+	}
+	return s
+}
+
+func shortRevision(rev string) string {
+	if len(rev) > 12 {
+		return rev[:12]
+	}
+	return orUnknown(rev)
 }
 
 func (r *pushRun) logf(format string, args ...any) {

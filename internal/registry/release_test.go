@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
+	"github.com/org/image-pipeline/internal/pipeline"
 	"github.com/org/image-pipeline/internal/testenv"
 )
 
@@ -168,5 +169,99 @@ func TestCrossRepositoryMount(t *testing.T) {
 	}
 	if got := env.HeadDigest(t, direct(c+":main", p.Host, env.Registry)); got != digestOf(t, derived) {
 		t.Errorf("%s:main points at %s", c, got)
+	}
+}
+
+// TestReleaseRerunKeepsTheReleasedImage: the re-run button builds the
+// same commit again, and an image that differs only in timestamps gets a
+// new digest. When the release tags hold an image with this run's revision
+// and build-inputs labels, the push keeps it: every tag points at the
+// released digest and the rebuild is not pushed. Any other difference is
+// still refused, saying why.
+func TestReleaseRerunKeepsTheReleasedImage(t *testing.T) {
+	env := testenv.RequireRegistries(t)
+	const rev, inputs = "860c1904a1ce19322e91ac35af1ab07466440c37", "sha256:1111"
+	labelled := func(t *testing.T, labels map[string]string, created string) (pipeline.BuiltImage, string) {
+		t.Helper()
+		base, err := random.Image(256, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf, err := base.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf = cf.DeepCopy()
+		cf.Config.Labels = labels
+		cf.Config.Labels["org.opencontainers.image.created"] = created
+		img, err := mutate.ConfigFile(base, cf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return writeLayout(t, img), digestOf(t, img)
+	}
+	same := map[string]string{LabelRevision: rev, LabelBuildInputs: inputs}
+	cases := []struct {
+		name    string
+		second  map[string]string
+		req     Request
+		wantErr string // "" : a recognised re-run
+	}{
+		{name: "same commit and inputs", second: same, req: Request{Revision: rev, BuildInputs: inputs}},
+		{name: "other commit", second: map[string]string{LabelRevision: "aaaa", LabelBuildInputs: inputs},
+			req: Request{Revision: "aaaa", BuildInputs: inputs}, wantErr: "the released image was built from commit " + rev + ", this run from aaaa"},
+		{name: "same commit, other inputs", second: map[string]string{LabelRevision: rev, LabelBuildInputs: "sha256:2222"},
+			req: Request{Revision: rev, BuildInputs: "sha256:2222"}, wantErr: "with other build inputs"},
+		{name: "no labels on this run", second: same, req: Request{}, wantErr: "release tags are immutable"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			repo := env.UniqueRepo(t, env.Registry, "rerun")
+			tags := tagsOf(repo, "1.2.3", "1.2", "1", "latest")
+			first, firstDigest := labelled(t, map[string]string{LabelRevision: rev, LabelBuildInputs: inputs}, "run 1")
+			second, secondDigest := labelled(t, tc.second, "run 2")
+			pusher, err := New(Options{Retry: fastRetry}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := pusher.Push(t.Context(), Request{Image: first, Tags: tags[:1], Revision: rev, BuildInputs: inputs}); err != nil {
+				t.Fatal(err)
+			}
+			// A moving tag left elsewhere by an older release is moved to
+			// the release on re-run.
+			older, olderDigest := randomLayout(t, 1, 128)
+			if _, err := pusher.Push(t.Context(), Request{Image: older, Tags: tags[1:]}); err != nil {
+				t.Fatal(err)
+			}
+			req := tc.req
+			req.Image, req.Tags = second, tags
+			res, err := pusher.Push(t.Context(), req)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one saying %q", err, tc.wantErr)
+				}
+				if got := env.HeadDigest(t, tags[0]); got != firstDigest {
+					t.Errorf("refused, yet %s moved to %s", tags[0], got)
+				}
+				if got := env.HeadDigest(t, tags[1]); got != olderDigest {
+					t.Errorf("refused, yet %s moved to %s", tags[1], got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("re-run refused: %v", err)
+			}
+			if res.Digest != firstDigest || res.Rerun == nil || res.Rerun.Built != secondDigest || res.Rerun.Released != firstDigest {
+				t.Errorf("result digest %s rerun %+v, want the released %s kept over %s", res.Digest, res.Rerun, firstDigest, secondDigest)
+			}
+			for _, tag := range tags {
+				if got := env.HeadDigest(t, tag); got != firstDigest {
+					t.Errorf("%s points at %s, want the released %s", tag, got, firstDigest)
+				}
+			}
+			if len(res.Refs) != len(tags) {
+				t.Errorf("refs %v, want all %d tags read back", res.Refs, len(tags))
+			}
+		})
 	}
 }

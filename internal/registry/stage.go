@@ -96,7 +96,8 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 			return fmt.Errorf("push is true but there are no credentials for %s: %s", strings.Join(missing, ", "), missingHint(missing))
 		}
 	}
-	req := Request{Image: *st.Build.Final(), Tags: st.Plan.Tags, MountFrom: st.Plan.CacheFrom}
+	req := Request{Image: *st.Build.Final(), Tags: st.Plan.Tags, MountFrom: st.Plan.CacheFrom,
+		Revision: st.Plan.Revision, BuildInputs: st.Plan.BuildInputs}
 	for _, bi := range st.Build.Images {
 		if len(bi.CacheRefs) > 0 {
 			req.Cache = append(req.Cache, bi)
@@ -115,6 +116,11 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 		return err
 	}
 	st.Push = &pipeline.PushOutcome{Pushed: true, Digest: res.Digest, ImageRef: res.ImageRef, Refs: res.Refs}
+	if res.Rerun != nil {
+		st.Push.RerunOf = res.Rerun.Built
+		st.Notice("Re-run of the release of commit %s: its release tags already held the image %s, built from the same commit and inputs; it was kept and every tag points at it (this run's rebuild %s was not pushed).",
+			shortRevision(res.Rerun.Revision), res.Rerun.Released, res.Rerun.Built)
+	}
 	for _, w := range res.Warnings {
 		st.Notice("push: %s", w)
 	}
@@ -164,6 +170,10 @@ func code(s string) string {
 
 func summaryMarkdown(r *Result) string {
 	var b strings.Builder
+	if r.Rerun != nil {
+		fmt.Fprintf(&b, "Re-run of a release: the release tags already held %s, built from the same commit and inputs, and it was kept; this run's rebuild %s was not pushed.\n\n",
+			code(r.Rerun.Released), code(r.Rerun.Built))
+	}
 	fmt.Fprintf(&b, "Pushed %s to %s; every tag was read back from the registry and points at it.\n\n",
 		code(r.Digest), plural(len(r.Repositories), "repository"))
 	b.WriteString("| Reference | Digest |\n|---|---|\n")
