@@ -69,8 +69,8 @@ type Result struct {
 	// image, built from the same inputs: Digest is that image.
 	Rerun    *Rerun
 	Warnings []string
-	Stats        Stats
-	Duration     time.Duration
+	Stats    Stats
+	Duration time.Duration
 }
 
 // Pusher pushes built images with the credentials, retries and checks
