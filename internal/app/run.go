@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 
 	"github.com/org/image-pipeline/internal/config"
@@ -327,33 +325,21 @@ func loadEvent(getenv func(string) string, contextDir string) (*ghactions.Contex
 // and gives its default branch (no GITHUB_* variable carries that).
 // Outside a git checkout it describes a push of "main" with no SHA.
 func gitEventEnv(dir string) (env map[string]string, defaultBranch string) {
-	git := func(args ...string) string {
-		out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).Output()
-		if err != nil {
-			return ""
-		}
-		return strings.TrimSpace(string(out))
-	}
-	branch := git("symbolic-ref", "--short", "-q", "HEAD")
+	info := readCheckout(dir)
+	branch := info.branch
 	if branch == "" {
 		branch = "main"
 	}
-	// The default branch: origin's HEAD when the clone knows it, else main.
-	def := strings.TrimPrefix(git("symbolic-ref", "--short", "-q", "refs/remotes/origin/HEAD"), "origin/")
+	def := info.defaultBranch
 	if def == "" {
 		def = "main"
-	}
-	top := git("rev-parse", "--show-toplevel")
-	name := "app"
-	if top != "" {
-		name = strings.ToLower(filepath.Base(top))
 	}
 	return map[string]string{
 		"GITHUB_EVENT_NAME": "push",
 		"GITHUB_REF":        "refs/heads/" + branch,
-		"GITHUB_SHA":        git("rev-parse", "HEAD"),
-		"GITHUB_REPOSITORY": "local/" + name,
+		"GITHUB_SHA":        info.sha,
+		"GITHUB_REPOSITORY": "local/" + repoName(info.root),
 		"GITHUB_ACTOR":      "local",
-		"GITHUB_WORKSPACE":  top,
+		"GITHUB_WORKSPACE":  info.root,
 	}, def
 }

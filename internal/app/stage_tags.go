@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -220,24 +219,6 @@ func buildInputs(cfg *config.Config) string {
 	field("platforms", cfg.Build.Platforms...)
 	field("labels", cfg.Labels...)
 	return fmt.Sprintf("sha256:%x", h.Sum(nil))
-}
-
-// commitTime is the committer time of sha in the checkout at dir, or zero
-// when the commit is not there (a shallow checkout of the merge commit):
-// the review tag then uses the run's clock.
-func commitTime(dir, sha string) time.Time {
-	if dir == "" || sha == "" {
-		return time.Time{}
-	}
-	out, err := exec.Command("git", "-C", dir, "show", "-s", "--format=%cI", sha).Output()
-	if err != nil {
-		return time.Time{}
-	}
-	t, err := time.Parse(time.RFC3339, strings.TrimSpace(string(out)))
-	if err != nil {
-		return time.Time{}
-	}
-	return t.UTC()
 }
 
 // clock returns the run's time: IMAGE_PIPELINE_NOW (RFC 3339) when set, for

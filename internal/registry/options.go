@@ -131,15 +131,20 @@ func (o Options) Validate() error {
 	if _, err := ParseTimeout(o.Timeout); err != nil {
 		errs = append(errs, err)
 	}
-	if (o.Username == "") != (o.Password == "") {
-		if o.Username == "" {
-			errs = append(errs, errors.New(`input "registry-username" is empty but "registry-password" is set; accepted values: both set or both empty`))
-		} else {
-			errs = append(errs, errors.New(`input "registry-password" is empty but "registry-username" is set; accepted values: both set or both empty`))
+	// A fork's run gets empty secrets and uses no credentials at all (no
+	// login is attempted): a login whose secret half arrived empty is not
+	// a mistake there.
+	if !o.ForkPR {
+		if (o.Username == "") != (o.Password == "") {
+			if o.Username == "" {
+				errs = append(errs, errors.New(`input "registry-username" is empty but "registry-password" is set; accepted values: both set or both empty`))
+			} else {
+				errs = append(errs, errors.New(`input "registry-password" is empty but "registry-username" is set; accepted values: both set or both empty`))
+			}
 		}
-	}
-	if _, err := ParseRegistries(o.Registries); err != nil {
-		errs = append(errs, err)
+		if _, err := ParseRegistries(o.Registries); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if o.Jobs < 0 {
 		errs = append(errs, fmt.Errorf("push jobs: %d is negative; accepted values: 0 (default %d) or more", o.Jobs, DefaultJobs))

@@ -30,6 +30,9 @@ func TestValidate(t *testing.T) {
 		{name: "negative timeout", opts: Options{Timeout: "-1m"}, want: []string{`input "push-timeout": "-1m" is not positive`}},
 		{name: "username without password", opts: Options{Username: "u"}, want: []string{`input "registry-password" is empty but "registry-username" is set`}},
 		{name: "password without username", opts: Options{Password: "SECRET"}, want: []string{`input "registry-username" is empty but "registry-password" is set`}},
+		// A fork's run gets empty secrets and logs in nowhere.
+		{name: "fork with an emptied password", opts: Options{Username: "u", ForkPR: true}},
+		{name: "fork with emptied registries secrets", opts: Options{Registries: "docker.example.com=:", ForkPR: true}},
 		{
 			name: "bad registries lines, all reported",
 			opts: Options{Registries: "no-equals-SECRET\n=u:SECRET\nhost.example.com=u\nhost.example.com=:SECRET\nbad host=u:SECRET\nok.example.com=u:SECRET\nok.example.com=v:SECRET"},
