@@ -43,6 +43,7 @@ check: $(STATICCHECK)
 	  if [ -n "$$out" ]; then echo "gofmt -w needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
+	bash scripts/lint-workflows
 
 $(STATICCHECK):
 	mkdir -p $(CACHE_DIR)/bin
@@ -51,12 +52,15 @@ $(STATICCHECK):
 demo: testenv-up build
 	bash scripts/demo
 
-# Services, then the peer CLIs the side-by-side tests run (built once from
-# pinned modules into $(CACHE_DIR), never rebuilt when present).
+# Services, then the peer CLIs the side-by-side tests run and nektos/act
+# for the action suite (built once from pinned modules into $(CACHE_DIR),
+# never rebuilt when present), and the action image's root file system.
 testenv-up:
 	bash $(TESTENV) up
 	bash scripts/tools-cosign
 	bash scripts/tools-trivy
+	bash scripts/tools-act
+	$(MAKE) dist VERSION=actsuite
 	. <(bash $(TESTENV) env) && $(GO) run ./internal/scan/fixturedb/cmd/push-fixture-db \
 	  -fixtures internal/scan/testdata/db -ref "$$TESTENV_REGISTRY/testenv/trivy-db:2"
 
