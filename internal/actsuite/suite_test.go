@@ -119,9 +119,7 @@ func pushRunnerImage(ctx context.Context, env *testenv.Env) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("ldd %s: %w", bash, err)
 	}
-	for _, m := range regexp.MustCompile(`(/\S+)`).FindAllString(string(out), -1) {
-		files = append(files, m)
-	}
+	files = append(files, regexp.MustCompile(`(/\S+)`).FindAllString(string(out), -1)...)
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	dirs := map[string]bool{}
