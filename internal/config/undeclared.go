@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -34,7 +35,7 @@ func CheckGivenInputs(envNames []string, imageSet bool) (warnings []string, err 
 		warnings = append(warnings, fmt.Sprintf("input %q is not an input of image-pipeline and is ignored; did you mean %q? (the inputs are listed in action.yml and the README)", given, closest))
 	}
 	slices.Sort(warnings)
-	return warnings, joinErrs(errs)
+	return warnings, errors.Join(errs...)
 }
 
 func envName(input string) string {
@@ -86,12 +87,4 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
-}
-
-func joinErrs(errs []error) error {
-	if len(errs) == 0 {
-		return nil
-	}
-	r := &Reader{errs: errs}
-	return r.Err()
 }
