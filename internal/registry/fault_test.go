@@ -36,53 +36,61 @@ func TestFaultInjection(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			// Most of the time goes to Retry-After waits: run both at once.
 			t.Parallel()
-			p := startProxy(t, env, tc.registry, proxyConfig{Rate: 0.10, Seed: tc.seed, RetryAfter: "1"})
-			opts := Options{Transport: p.Transport, Retry: fastRetry, Timeout: "60s"}
-			if tc.registry == env.AuthRegistry {
-				opts.Registries = p.Host + "=" + env.AuthUser + ":" + env.AuthPassword
-			}
-			start := time.Now()
-			var faultsSeen, requests, waits atomic.Int64
-			g, ctx := errgroup.WithContext(t.Context())
-			g.SetLimit(10)
-			for i := range tc.pushes {
-				repo := env.UniqueRepo(t, p.Host, fmt.Sprintf("f%d", i))
-				bi, want := randomLayout(t, 2, 1024)
-				tags := tagsOf(repo, fmt.Sprintf("1.0.%d", i), "1.0", "latest")
-				g.Go(func() error {
-					pusher, err := New(opts, nil)
-					if err != nil {
-						return err
-					}
-					res, err := pusher.Push(ctx, Request{Image: bi, Tags: tags})
-					if err != nil {
-						return fmt.Errorf("push %d: %w", i, err)
-					}
-					faultsSeen.Add(res.Stats.Faults())
-					requests.Add(res.Stats.Requests)
-					waits.Add(res.Stats.RetryAfterWaits)
-					for _, tag := range tags {
-						if got := env.HeadDigest(t, direct(tag, p.Host, tc.registry)); got != want {
-							return fmt.Errorf("push %d: %s points at %q on the registry, want %s", i, tag, got, want)
-						}
-					}
-					return nil
-				})
-			}
-			if err := g.Wait(); err != nil {
-				t.Fatal(err)
-			}
-			injected := p.faults()
-			total := 0
-			for _, n := range injected {
-				total += n
-			}
-			t.Logf("%d pushes × 3 tags in %s: %d requests at the proxy, %d faults injected %v; the pushers counted %d requests, %d faults retried, %d Retry-After waits",
-				tc.pushes, time.Since(start).Round(time.Millisecond), len(p.requests()), total, injected, requests.Load(), faultsSeen.Load(), waits.Load())
-			if total == 0 {
-				t.Fatal("no fault was injected")
-			}
+			faultyPushes(t, env, tc.registry, tc.pushes, tc.seed, 10)
 		})
+	}
+}
+
+// faultyPushes pushes n small random images (three tags each, jobs at a
+// time) through a proxy that faults 10 % of the requests, and checks every
+// tag on the registry itself.
+func faultyPushes(t *testing.T, env *testenv.Env, registry string, n int, seed uint64, jobs int) {
+	t.Helper()
+	p := startProxy(t, env, registry, proxyConfig{Rate: 0.10, Seed: seed, RetryAfter: "1"})
+	opts := Options{Transport: p.Transport, Retry: fastRetry, Timeout: "60s"}
+	if registry == env.AuthRegistry {
+		opts.Registries = p.Host + "=" + env.AuthUser + ":" + env.AuthPassword
+	}
+	start := time.Now()
+	var faultsSeen, requests, waits atomic.Int64
+	g, ctx := errgroup.WithContext(t.Context())
+	g.SetLimit(jobs)
+	for i := range n {
+		repo := env.UniqueRepo(t, p.Host, fmt.Sprintf("f%d", i))
+		bi, want := randomLayout(t, 2, 1024)
+		tags := tagsOf(repo, fmt.Sprintf("1.0.%d", i), "1.0", "latest")
+		g.Go(func() error {
+			pusher, err := New(opts, nil)
+			if err != nil {
+				return err
+			}
+			res, err := pusher.Push(ctx, Request{Image: bi, Tags: tags})
+			if err != nil {
+				return fmt.Errorf("push %d: %w", i, err)
+			}
+			faultsSeen.Add(res.Stats.Faults())
+			requests.Add(res.Stats.Requests)
+			waits.Add(res.Stats.RetryAfterWaits)
+			for _, tag := range tags {
+				if got := env.HeadDigest(t, direct(tag, p.Host, registry)); got != want {
+					return fmt.Errorf("push %d: %s points at %q on the registry, want %s", i, tag, got, want)
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	injected := p.faults()
+	total := 0
+	for _, k := range injected {
+		total += k
+	}
+	t.Logf("%d pushes × 3 tags in %s: %d requests at the proxy, %d faults injected %v; the pushers counted %d requests, %d faults retried, %d Retry-After waits",
+		n, time.Since(start).Round(time.Millisecond), len(p.requests()), total, injected, requests.Load(), faultsSeen.Load(), waits.Load())
+	if total == 0 {
+		t.Fatal("no fault was injected")
 	}
 }
 
@@ -238,6 +246,37 @@ func TestRetryAfterBeyondTimeoutFailsAtOnce(t *testing.T) {
 	for _, want := range []string{"429 Too Many Requests to GET manifest 1.0.0 in repository org/app", "1h0m0s"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+}
+
+// TestPushOutlastsMoreFaultsThanAttempts: a registry that refuses more
+// requests in a row than one request's retry count (here the first 25 PUTs
+// of the tag, against 10 attempts) is outlasted: the push is bounded by
+// push-timeout, not by the attempt count, and every tag verifies.
+func TestPushOutlastsMoreFaultsThanAttempts(t *testing.T) {
+	env := testenv.RequireRegistries(t)
+	isTagPut := func(r *http.Request) bool {
+		return r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") && !strings.Contains(r.URL.Path, "sha256:")
+	}
+	p := startProxy(t, env, env.Registry, proxyConfig{Rate: 1, MaxFaults: 25, Faults: []string{fault503, faultReset}, Seed: 7, Match: isTagPut})
+	pusher, err := New(Options{Transport: p.Transport, Retry: fastRetry, Timeout: "60s"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := env.UniqueRepo(t, p.Host, "outlast")
+	bi, want := randomLayout(t, 1, 512)
+	tags := tagsOf(repo, "2.0.0")
+	res, err := pusher.Push(t.Context(), Request{Image: bi, Tags: tags})
+	if err != nil {
+		t.Fatalf("push gave up: %v", err)
+	}
+	if res.Stats.Faults() < 25 {
+		t.Errorf("%d faults seen, want the 25 injected", res.Stats.Faults())
+	}
+	for _, tag := range tags {
+		if got := env.HeadDigest(t, direct(tag, p.Host, env.Registry)); got != want {
+			t.Errorf("%s points at %q, want %s", tag, got, want)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"regexp"
 	"slices"
@@ -260,7 +261,12 @@ func (p *Pusher) Push(ctx context.Context, req Request) (*Result, error) {
 	res.Digest, res.MediaType = digest.String(), string(art.manifest.mediaType)
 
 	// 1. Release tags: every check before any write.
-	keep, rerun, err := run.checkReleaseTags(targets, digest, req)
+	var keep map[string]bool
+	var rerun *rerunImage
+	err = run.again(func() (err error) {
+		keep, rerun, err = run.checkReleaseTags(targets, digest, req)
+		return err
+	})
 	if err != nil {
 		return fail(err)
 	}
@@ -280,17 +286,21 @@ func (p *Pusher) Push(ctx context.Context, req Request) (*Result, error) {
 	}
 	// 2. The image, by digest, to every repository.
 	for _, t := range targets {
-		if err := run.pushByDigest(t.repo, art, req.MountFrom); err != nil {
+		if err := run.again(func() error { return run.pushByDigest(t.repo, art, req.MountFrom) }); err != nil {
 			return fail(err)
 		}
 		res.Repositories = append(res.Repositories, t.repo.Name())
 	}
 	// 3. The tags: one manifest PUT each.
-	if err := run.putTags(targets, art, keep); err != nil {
+	if err := run.again(func() error { return run.putTags(targets, art, keep) }); err != nil {
 		return fail(err)
 	}
 	// 4. Read every tag back.
-	refs, err := run.verify(targets, digest)
+	var refs []string
+	err = run.again(func() (err error) {
+		refs, err = run.verify(targets, digest)
+		return err
+	})
 	if err != nil {
 		return fail(err)
 	}
@@ -495,6 +505,33 @@ func shortRevision(rev string) string {
 		return rev[:12]
 	}
 	return orUnknown(rev)
+}
+
+// again runs one idempotent phase of the push (checking release tags,
+// sending the image, writing the tags, reading them back) until it
+// succeeds, fails for a reason that is not transient, or push-timeout
+// ends. Each request is already retried a few times; this makes the
+// whole push bounded by time, not by a count that a steady fault rate
+// exhausts now and then.
+func (r *pushRun) again(phase func() error) error {
+	policy := r.p.opts.Retry.withDefaults()
+	delay := policy.InitialDelay
+	for {
+		err := phase()
+		if err == nil || !retryable(r.ctx)(err) {
+			return err
+		}
+		wait := delay/2 + time.Duration(rand.Int64N(int64(delay)))
+		r.logf("retrying after a transient failure (push-timeout allows): %v", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-r.ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		delay = min(2*delay, policy.MaxDelay)
+	}
 }
 
 func (r *pushRun) logf(format string, args ...any) {
