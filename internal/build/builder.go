@@ -193,6 +193,23 @@ func newDocker(ctx context.Context, o Options, engine Engine) (Builder, error) {
 	return b, nil
 }
 
+// hasInlineCacheRace reports whether a BuildKit may crash its daemon when
+// two solves export inline cache at once: before v0.9 the cache chains'
+// backlinks were written without a lock (moby/buildkit#2051, in v0.9.0),
+// and `fatal error: concurrent map writes` in remotecache/v1
+// (*item).LinkFrom kills dockerd and every build and container on it
+// (moby/buildkit#2889 on Docker 20.10's embedded v0.8). BuildKits that do
+// not tell their version (before v0.11, as in Docker 20.10) are taken to
+// have it.
+func hasInlineCacheRace(version string) bool {
+	v := strings.TrimPrefix(strings.TrimSpace(version), "v")
+	var major, minor int
+	if _, err := fmt.Sscanf(v, "%d.%d", &major, &minor); err != nil {
+		return true
+	}
+	return major == 0 && minor < 9
+}
+
 // buildkitVersion asks BuildKit its version; BuildKits before v0.11 (such
 // as the one in Docker 20.10) do not say.
 func buildkitVersion(ctx context.Context, c *bkclient.Client) string {
@@ -371,6 +388,11 @@ func (b *bkBuilder) Build(ctx context.Context, plan *pipeline.TagPlan, progress 
 	images := make([]pipeline.BuiltImage, len(jobs))
 	var forwarders sync.WaitGroup
 	g, gctx := errgroup.WithContext(ctx)
+	if cp.Inline && len(jobs) > 1 && hasInlineCacheRace(b.features.Version) {
+		// Two inline-cache exports at once crash these daemons (see
+		// hasInlineCacheRace): the builder and final solves take turns.
+		g.SetLimit(1)
+	}
 	for i, j := range jobs {
 		ch := make(chan *bkclient.SolveStatus)
 		forwarders.Add(1)

@@ -150,3 +150,20 @@ func TestCacheLadderRefs(t *testing.T) {
 		t.Errorf("protectedTags = %v", got)
 	}
 }
+
+func TestHasInlineCacheRace(t *testing.T) {
+	for v, want := range map[string]bool{
+		"(before v0.11)": true, // Docker 20.10's embedded v0.8 does not say
+		"":               true,
+		"v0.8.3":         true,
+		"v0.8.2-31-gabc": true,
+		"v0.9.0":         false,
+		"v0.26.2":        false,
+		"v0.29.0":        false,
+		"v1.0.0":         false,
+	} {
+		if got := hasInlineCacheRace(v); got != want {
+			t.Errorf("hasInlineCacheRace(%q) = %v, want %v", v, got, want)
+		}
+	}
+}
