@@ -83,6 +83,7 @@ func (e *environment) run(ctx context.Context, cmd string, args []string) int {
 		// On a laptop: build with the cache, publish nothing.
 		cfg.Push = config.PushFalse
 	}
+	cfgErr = errors.Join(cfgErr, untrustedBuild(cfg, ev, runner))
 	set, err := newStages(cfg, ev, e.getenv, runner, ts)
 	defer set.close()
 	set.buildOnly = cmd == "build"
@@ -96,7 +97,7 @@ func (e *environment) run(ctx context.Context, cmd string, args []string) int {
 	runner.Infof("image-pipeline %s: %s", versionString(), describeEvent(ev))
 	st := &pipeline.State{}
 	if ev.IsFork() {
-		st.Notice("This pull request comes from the fork %s: nothing is pushed or signed, and no secrets are needed.", forkName(ev))
+		st.Notice("This pull request comes from the fork %s: nothing is pushed or signed, and no secrets are needed; its build gets no credentials and no build secrets (base images and the build cache are read anonymously).", forkName(ev))
 	}
 	res := pipeline.Run(ctx, st, set.list(cfg), pipeline.WithObserver(&logObserver{runner: runner}))
 	rep := report.New(res, st, cfg.Workspace)
@@ -184,6 +185,40 @@ func (e *environment) reportConfigError(runner *ghactions.Runner, src config.Sou
 	if werr := runner.AppendSummary(report.ConfigErrorMarkdown(context, problems)); werr != nil {
 		runner.Errorf("cannot write the job summary: %v", werr)
 	}
+}
+
+// untrustedBuild refuses a pull_request_target run that would build a
+// fork's code: such runs have this repository's secrets and a write token,
+// and workflows often check out the pull request's head. Building the base
+// branch is fine; building anything else needs allow-untrusted-build, and
+// is then a fork's build (no credentials, secrets, push or signing, as
+// for every fork).
+func untrustedBuild(cfg *config.Config, ev *ghactions.Context, runner *ghactions.Runner) error {
+	if ev.EventName != "pull_request_target" || !ev.IsFork() {
+		return nil
+	}
+	head := readCheckout(cfg.Workspace).sha
+	if head != "" && head == ev.SHA {
+		runner.Infof("pull_request_target from the fork %s: the checkout is the base branch's %s, not the fork's code", forkName(ev), shortSHA(head))
+		return nil
+	}
+	what := "the fork's code (the checkout is not the base branch's " + shortSHA(ev.SHA) + ")"
+	if head == "" {
+		what = "code that may be the fork's (the checkout's commit cannot be read)"
+	}
+	if !cfg.AllowUntrustedBuild {
+		return fmt.Errorf("input %q is false, and this pull_request_target run from the fork %s would build %s: pull_request_target runs hold this repository's secrets; check out the base branch, or set allow-untrusted-build: true to build it as a fork's (no credentials, no secrets, nothing pushed or signed)",
+			"allow-untrusted-build", forkName(ev), what)
+	}
+	runner.Warningf("allow-untrusted-build is true: this pull_request_target run builds %s from the fork %s, as a fork's build: no credentials, no build secrets, nothing pushed or signed", what, forkName(ev))
+	return nil
+}
+
+func shortSHA(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
 }
 
 // given reports whether the workflow set an input to something.

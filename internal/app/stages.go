@@ -5,10 +5,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/docker/docker/client"
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/org/image-pipeline/internal/build"
 	"github.com/org/image-pipeline/internal/config"
@@ -65,6 +67,7 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 		ForkPR:               ev.IsFork(),
 		TempDir:              tempDir(getenv),
 		Logf:                 runner.Infof,
+		TargetRegistries:     targetRegistries(cfg, ev),
 	}
 	if err := pushOpts.Validate(); err != nil {
 		errs = append(errs, err)
@@ -87,7 +90,22 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 	if err != nil {
 		keychain = nil // the push options' error is reported above
 	}
+	if ev.IsFork() {
+		// Nothing secret reaches a fork's build: base images and cache
+		// refs are read anonymously, and no login is attempted.
+		keychain = registry.AnonymousKeychain()
+	}
 	b := cfg.Build
+	var withheld string
+	if ev.IsFork() {
+		// A fork's code gets none of this repository's secrets, whatever
+		// the inputs say.
+		withheld = "the pull request comes from a fork, and a fork's code never gets this repository's secrets"
+		if len(b.Secrets) > 0 || len(b.SecretEnvs) > 0 {
+			runner.Warningf("secrets and secret-envs are not passed to the build of a pull request from a fork: a RUN --mount=type=secret,required=true step fails, others see no secret")
+		}
+		b.Secrets, b.SecretEnvs = nil, nil
+	}
 	buildOpts := build.Options{
 		Workspace:       cfg.Workspace,
 		Context:         cfg.Context,
@@ -112,6 +130,7 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 		OutputDir:       filepath.Join(tempDir(getenv), "image-pipeline-build"),
 		Getenv:          getenv,
 		Exclude:         reportsExclude(cfg),
+		SecretsWithheld: withheld,
 	}
 	if err := buildOpts.Validate(); err != nil {
 		errs = append(errs, err)
@@ -207,6 +226,28 @@ func mayWriteCache(cfg *config.Config, ev *ghactions.Context, opts registry.Opti
 	}
 	missing, err := p.MissingCredentials([]string{cacheImage(cfg, ev) + ":cache"})
 	return err == nil && len(missing) == 0
+}
+
+// targetRegistries are the hosts the run pushes to (image, or the default
+// ghcr.io, and cache-image): the only hosts that get
+// registry-username/registry-password in the build.
+func targetRegistries(cfg *config.Config, ev *ghactions.Context) []string {
+	var hosts []string
+	add := func(ref string) {
+		if r, err := name.NewRepository(ref); err == nil && !slices.Contains(hosts, r.RegistryStr()) {
+			hosts = append(hosts, r.RegistryStr())
+		}
+	}
+	for _, im := range cfg.Images {
+		if im.Enable {
+			add(im.Ref())
+		}
+	}
+	if len(hosts) == 0 {
+		add("ghcr.io/" + strings.ToLower(ev.Repository))
+	}
+	add(cacheImage(cfg, ev))
+	return hosts
 }
 
 // cacheImage is the repository holding the cache tags: cache-image, else

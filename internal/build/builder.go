@@ -428,6 +428,9 @@ func (b *bkBuilder) Build(ctx context.Context, plan *pipeline.TagPlan, progress 
 		var sf *solveFailure
 		if errors.As(err, &sf) {
 			be := newBuildError(sf.err, sf.target, o.dockerfileDisplay(), df, tr)
+			if o.SecretsWithheld != "" && strings.Contains(strings.ToLower(be.Reason), "secret") {
+				be.Hint = strings.TrimSuffix("no secrets are passed to this build: "+o.SecretsWithheld+"; "+be.Hint, "; ")
+			}
 			select {
 			case serr := <-sessDone:
 				if serr != nil {

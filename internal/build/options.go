@@ -69,6 +69,9 @@ type Options struct {
 	// SecretEnvs are the secret-envs input lines, id=ENVVAR: the secret's
 	// value is read from the environment variable.
 	SecretEnvs []string
+	// SecretsWithheld, when set, says why the build gets no secrets (a
+	// fork's pull request); a step that fails for want of one says it.
+	SecretsWithheld string
 	// Labels are the labels input lines, key=value, merged over the tag
 	// plan's labels (these win).
 	Labels []string

@@ -28,24 +28,27 @@ const (
 type Config struct {
 	// Images are the parsed `image` entries; empty means the default
 	// ghcr.io/<owner>/<repository>.
-	Images      []tags.Image
-	TagRules    []tags.Rule
-	Flavor      tags.Flavor
-	Labels      []string
-	CacheImage  string
-	Plan        bool
-	Context     string
-	File        string
-	Lint        LintConfig
-	Build       BuildConfig
-	Sign        SignConfig
-	Scan        ScanConfig
-	ReportsDir  string
-	Push        PushMode
-	GitHubToken string
-	Registry    RegistryConfig
-	Summary     bool
-	ReportJSON  string
+	Images     []tags.Image
+	TagRules   []tags.Rule
+	Flavor     tags.Flavor
+	Labels     []string
+	CacheImage string
+	Plan       bool
+	// AllowUntrustedBuild lets a pull_request_target run build a fork's
+	// head (as a fork's build).
+	AllowUntrustedBuild bool
+	Context             string
+	File                string
+	Lint                LintConfig
+	Build               BuildConfig
+	Sign                SignConfig
+	Scan                ScanConfig
+	ReportsDir          string
+	Push                PushMode
+	GitHubToken         string
+	Registry            RegistryConfig
+	Summary             bool
+	ReportJSON          string
 
 	// Workspace is the directory relative paths are resolved against
 	// (GITHUB_WORKSPACE, or the current directory).
@@ -213,7 +216,8 @@ func Parse(src Source) (*Config, error) {
 			ConfigFile:        p.String("lint-config"),
 			TrustedRegistries: p.List("lint-trusted-registries"),
 		},
-		Plan: p.Bool("plan"),
+		Plan:                p.Bool("plan"),
+		AllowUntrustedBuild: p.Bool("allow-untrusted-build"),
 	}
 	var err error
 	imageLines := p.Lines("image")

@@ -154,6 +154,10 @@ type credentials struct {
 	githubToken  string
 	actor        string
 	dockerConfig string
+	// userPasswordHosts, when not nil, are the only hosts that get
+	// registry-username/registry-password (the keychain handed to the
+	// build); nil for the push itself, whose hosts are its targets.
+	userPasswordHosts map[string]bool
 
 	configLoaded bool
 	config       *configfile.ConfigFile
@@ -193,7 +197,7 @@ func (c *credentials) lookup(registry string) (Credential, bool, error) {
 		}
 		return Credential{Registry: registry, Username: user, Password: c.githubToken, Source: SourceGitHubToken}, true, nil
 	}
-	if c.username != "" && c.password != "" {
+	if c.username != "" && c.password != "" && (c.userPasswordHosts == nil || c.userPasswordHosts[registry]) {
 		return Credential{Registry: registry, Username: c.username, Password: c.password, Source: SourceUserPassword}, true, nil
 	}
 	return c.fromDockerConfig(registry)

@@ -11,7 +11,8 @@ func TestKeychainFollowsThePushOrder(t *testing.T) {
 	kc, err := Options{
 		GitHubToken: "ghs_token", Actor: "octocat",
 		Username: "user", Password: "pw",
-		Registries: "registry.example.com=line-user:line-pw",
+		Registries:       "registry.example.com=line-user:line-pw",
+		TargetRegistries: []string{"quay.io"},
 	}.Keychain()
 	if err != nil {
 		t.Fatal(err)
@@ -20,6 +21,10 @@ func TestKeychainFollowsThePushOrder(t *testing.T) {
 		{"registry.example.com/a/b", "line-user", "line-pw"},
 		{"ghcr.io/o/r", "octocat", "ghs_token"},
 		{"quay.io/o/r", "user", "pw"},
+		// Each login only to its own host: a Dockerfile's FROM elsewhere,
+		// or a base image on Docker Hub, is asked anonymously.
+		{"evil.example/x/y", "", ""},
+		{"index.docker.io/library/debian", "", ""},
 	}
 	for _, tc := range tests {
 		repo, err := name.NewRepository(tc.repo)
@@ -45,5 +50,14 @@ func TestKeychainFollowsThePushOrder(t *testing.T) {
 	repo, _ := name.NewRepository("quay.io/o/r")
 	if a, _ := anon.Resolve(repo); a != authn.Anonymous {
 		t.Errorf("no login should resolve to anonymous, got %v", a)
+	}
+}
+
+func TestAnonymousKeychain(t *testing.T) {
+	for _, r := range []string{"ghcr.io/o/r", "registry.example.com/a", "127.0.0.1:5000/xy"} {
+		repo, _ := name.NewRepository(r)
+		if a, _ := AnonymousKeychain().Resolve(repo); a != authn.Anonymous {
+			t.Errorf("%s: %v, want anonymous", r, a)
+		}
 	}
 }

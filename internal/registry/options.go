@@ -79,6 +79,9 @@ type Options struct {
 	Transport http.RoundTripper
 	// Retry tunes the retries; zero fields take the defaults.
 	Retry RetryPolicy
+	// TargetRegistries are the hosts of image and cache-image: the only
+	// hosts the Keychain offers registry-username/registry-password to.
+	TargetRegistries []string
 	// Jobs is how many blobs or tags are sent at once (default 4).
 	Jobs int
 	// TempDir is where images streamed out of the Docker Engine are
