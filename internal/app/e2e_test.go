@@ -231,3 +231,29 @@ func TestBuildCommandLintsAndBuildsOnly(t *testing.T) {
 		t.Errorf("image-pipeline build pushed %v", tags)
 	}
 }
+
+// A release whose signing would fail stops before anything is built: a
+// wrong cosign-password used to surface only after the tags were pushed,
+// publishing an unsigned release.
+func TestEndToEndSigningProblemStopsBeforeThePush(t *testing.T) {
+	env := testenv.Require(t)
+	image := env.UniqueRepo(t, env.Registry, "e2e-presign")
+	keys, err := cosign.GenerateKeyPair(func(bool) ([]byte, error) { return []byte("right-pw"), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := e2eInputs(t, env, image)
+	in["cosign-key"] = string(keys.PrivateBytes)
+	in["cosign-password"] = "wrong-pw"
+	in["cosign-tlog"] = "false"
+	r := runAsRunner(t, "push_tag", in, map[string]string{"DOCKER_HOST": env.DockerHost})
+	if r.code != 2 || !strings.Contains(r.stdout, "cannot be decrypted with cosign-password") {
+		t.Fatalf("exit %d, want 2 naming the password:\n%s", r.code, r.stdout)
+	}
+	if strings.Contains(r.stdout, "::group::") {
+		t.Errorf("a stage ran:\n%s", r.stdout)
+	}
+	if d := env.HeadDigest(t, image+":1.2.3"); d != "" {
+		t.Errorf("the release was pushed unsigned: %s", d)
+	}
+}

@@ -173,6 +173,8 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 	}
 	if err := signOpts.Validate(); err != nil {
 		errs = append(errs, err)
+	} else if err := signOpts.Preflight(); err != nil {
+		errs = append(errs, err)
 	}
 	set.secrets = append(set.secrets, signOpts.Secrets()...)
 	set.sign = sign.NewStage(signOpts)

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/org/image-pipeline/internal/registry"
 )
@@ -253,6 +254,33 @@ func (o Options) Validate() error {
 		}
 	} else if !o.publicSigstore() && o.keyless() && mightSign {
 		errs = append(errs, fmt.Errorf("inputs %q/%q name a private Sigstore but %q is empty: the signature cannot be verified without its Fulcio CA and Rekor key; accepted values: the path of the instance's trusted_root.json", InputFulcioURL, InputRekorURL, InputTrustedRoot))
+	}
+	return errors.Join(errs...)
+}
+
+// Preflight checks, before anything is built, what signing will need and
+// what only shows when reading files or secrets: the key decrypts with the
+// password, the trusted root parses, and keyless signing with sign: true
+// has an OIDC token to ask for. Otherwise the image would be pushed and
+// the release left unsigned. Nothing is checked when this event does not
+// sign (a fork, sign: false, sign: auto off a release). Call it after
+// Validate passed.
+func (o Options) Preflight() error {
+	if !o.mightSign() {
+		return nil
+	}
+	var errs []error
+	if !o.keyless() {
+		if _, err := loadKey(o); err != nil {
+			errs = append(errs, fmt.Errorf("input %q: %w; accepted values: a cosign key and its cosign-password (checked before building, so that no release is pushed unsigned)", InputKey, err))
+		}
+	} else if o.mode() == SignTrue && !o.hasIDToken() {
+		errs = append(errs, fmt.Errorf("input %q is true with no %q, and the job has no OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL): add `permissions: id-token: write` to the job for keyless signing, or give a cosign-key", InputSign, InputKey))
+	}
+	if o.TrustedRoot != "" {
+		if _, err := root.NewTrustedRootFromPath(o.TrustedRoot); err != nil {
+			errs = append(errs, fmt.Errorf("input %q: %s is not a Sigstore trusted_root.json (%v); accepted values: the path of the instance's trusted_root.json", InputTrustedRoot, o.TrustedRoot, err))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -235,3 +235,38 @@ func TestVerifyCommands(t *testing.T) {
 		})
 	}
 }
+
+// Preflight finds, before anything is built, what would otherwise fail
+// only after the push and leave a release unsigned.
+func TestPreflight(t *testing.T) {
+	k := newTestKey(t, "pw")
+	notRoot := writeFile(t, "trusted_root.json", []byte("{}"))
+	tests := []struct {
+		name string
+		o    Options
+		want string // "" : no problem
+	}{
+		{name: "key and password", o: Options{Key: string(k.private), Password: "pw", IsTag: true}},
+		{name: "wrong password", o: Options{Key: string(k.private), Password: "nope", IsTag: true}, want: "cannot be decrypted with cosign-password"},
+		{name: "garbage key", o: Options{Key: "-----BEGIN NOTHING-----\nabc\n-----END NOTHING-----", IsTag: true}, want: `input "cosign-key"`},
+		{name: "keyless sign true without a token", o: Options{Sign: SignTrue, IsTag: true}, want: "permissions: id-token: write"},
+		{name: "keyless with a token", o: Options{Sign: SignTrue, IsTag: true, IDTokenRequestURL: "https://t", IDTokenRequestToken: "x"}},
+		{name: "unparsable trusted root", o: Options{Key: string(k.private), Password: "pw", IsTag: true, TrustedRoot: notRoot}, want: "is not a Sigstore trusted_root.json"},
+		{name: "wrong password, but a fork signs nothing", o: Options{Key: string(k.private), Password: "nope", PullRequest: true, ForkPR: true}},
+		{name: "wrong password, but sign false", o: Options{Sign: SignFalse, Key: string(k.private), Password: "nope", IsTag: true}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.o.Preflight()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("Preflight() = %v, want nil", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("Preflight() = %v, want one saying %q", err, tc.want)
+			}
+			if err != nil && (strings.Contains(err.Error(), "nope") || strings.Contains(err.Error(), "PRIVATE KEY")) {
+				t.Errorf("the error holds a secret: %v", err)
+			}
+		})
+	}
+}
