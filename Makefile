@@ -9,6 +9,9 @@ TESTENV := scripts/testenv
 CACHE_DIR ?= $(HOME)/.cache/image-pipeline
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(CACHE_DIR)/bin/staticcheck-$(STATICCHECK_VERSION)
+# The version is tools/actionlint/go.mod's, so that a bump there names a new binary.
+ACTIONLINT_VERSION := $(shell awk '$$1 == "require" && $$2 == "github.com/rhysd/actionlint" { print $$3 }' tools/actionlint/go.mod)
+ACTIONLINT := $(CACHE_DIR)/bin/actionlint-$(ACTIONLINT_VERSION)
 BIN := bin/image-pipeline
 
 .PHONY: test demo build dist check unit testenv-up testenv-down testenv-env
@@ -38,16 +41,20 @@ test: testenv-up check
 unit:
 	$(GO) test ./...
 
-check: $(STATICCHECK)
+check: $(STATICCHECK) $(ACTIONLINT)
 	@files=$$(git ls-files -co --exclude-standard '*.go'); out=$$(gofmt -l $$files); \
 	  if [ -n "$$out" ]; then echo "gofmt -w needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
-	bash scripts/lint-workflows
+	ACTIONLINT=$(ACTIONLINT) bash scripts/lint-workflows
 
 $(STATICCHECK):
 	mkdir -p $(CACHE_DIR)/bin
 	cd tools/staticcheck && $(GO) build -o $(STATICCHECK) honnef.co/go/tools/cmd/staticcheck
+
+$(ACTIONLINT):
+	mkdir -p $(CACHE_DIR)/bin
+	cd tools/actionlint && $(GO) build -o $(ACTIONLINT) github.com/rhysd/actionlint/cmd/actionlint
 
 demo: testenv-up build
 	bash scripts/demo
