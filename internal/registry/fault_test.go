@@ -47,7 +47,7 @@ func TestFaultInjection(t *testing.T) {
 func faultyPushes(t *testing.T, env *testenv.Env, registry string, n int, seed uint64, jobs int) {
 	t.Helper()
 	p := startProxy(t, env, registry, proxyConfig{Rate: 0.10, Seed: seed, RetryAfter: "1"})
-	opts := Options{Transport: p.Transport, Retry: fastRetry, Timeout: "60s"}
+	opts := Options{Transport: p.Transport, Retry: fastRetry, Timeout: "60s", ClaimSettle: 100 * time.Millisecond}
 	if registry == env.AuthRegistry {
 		opts.Registries = p.Host + "=" + env.AuthUser + ":" + env.AuthPassword
 	}

@@ -82,6 +82,10 @@ type Options struct {
 	// TargetRegistries are the hosts of image and cache-image: the only
 	// hosts the Keychain offers registry-username/registry-password to.
 	TargetRegistries []string
+	// ClaimSettle is how long the push waits after writing release tags
+	// before reading them back, so that a concurrent release of the same
+	// version shows (default 1s).
+	ClaimSettle time.Duration
 	// Jobs is how many blobs or tags are sent at once (default 4).
 	Jobs int
 	// TempDir is where images streamed out of the Docker Engine are
@@ -103,6 +107,13 @@ type RetryPolicy struct {
 	// it asks for longer.
 	InitialDelay time.Duration
 	MaxDelay     time.Duration
+}
+
+func (o Options) claimSettle() time.Duration {
+	if o.ClaimSettle > 0 {
+		return o.ClaimSettle
+	}
+	return time.Second
 }
 
 func (r RetryPolicy) withDefaults() RetryPolicy {

@@ -291,11 +291,22 @@ func (p *Pusher) Push(ctx context.Context, req Request) (*Result, error) {
 		}
 		res.Repositories = append(res.Repositories, t.repo.Name())
 	}
-	// 3. The tags: one manifest PUT each.
+	// 3. The release tags first, each checked right before its PUT and
+	// read back after: a release another run made at the same time wins
+	// or loses as a whole, before any moving tag (1.2, 1, latest) is
+	// written.
+	claimed, err := run.claimReleaseTags(targets, art, keep, rerun != nil)
+	if err != nil {
+		return fail(err)
+	}
+	for k := range claimed {
+		keep[k] = true
+	}
+	// 4. The other tags: one manifest PUT each.
 	if err := run.again(func() error { return run.putTags(targets, art, keep) }); err != nil {
 		return fail(err)
 	}
-	// 4. Read every tag back.
+	// 5. Read every tag back.
 	var refs []string
 	err = run.again(func() (err error) {
 		refs, err = run.verify(targets, digest)
@@ -306,7 +317,7 @@ func (p *Pusher) Push(ctx context.Context, req Request) (*Result, error) {
 	}
 	res.Refs = refs
 	res.ImageRef = targets[0].repo.Digest(digest.String()).Name()
-	// 5. Cache images, best effort.
+	// 6. Cache images, best effort.
 	res.CacheRefs, res.Warnings = run.pushCache(req, built)
 	return res, nil
 }
@@ -395,6 +406,93 @@ func (r *pushRun) checkReleaseTags(targets []*target, digest v1.Hash, req Reques
 		keep[m.Ref] = true
 	}
 	return keep, rerun, nil
+}
+
+// ReleaseRaceError means another run released the same version at the
+// same time and its image holds the release tags: this run's release is
+// not published (no moving tag was written).
+type ReleaseRaceError struct {
+	Tag, Want, Got string
+}
+
+func (e *ReleaseRaceError) Error() string {
+	return fmt.Sprintf("another run released %s at the same time: the tag points at %s, not at this run's %s; this run wrote no other tag (1.2, 1, latest point where that run put them) — check which run should have released it, and re-run the job to adopt or refuse that release",
+		e.Tag, e.Got, e.Want)
+}
+
+// claimReleaseTags writes the release tags not already at the image, each
+// checked (HEAD) right before its PUT, then, after claimSettle, reads them
+// all back. Registries have no compare-and-swap for tags; the settle time
+// makes a concurrent run's PUT, which follows its own check, visible here
+// before this run goes on. Returns the tags written.
+func (r *pushRun) claimReleaseTags(targets []*target, art *artifact, keep map[string]bool, rerun bool) (map[string]bool, error) {
+	digest := art.digest()
+	claimed := map[string]bool{}
+	for _, t := range targets {
+		s, err := r.session(t.repo.RegistryStr())
+		if err != nil {
+			return nil, err
+		}
+		for _, tag := range t.tags {
+			if !IsReleaseTag(tag.TagStr()) || keep[tag.Name()] {
+				continue
+			}
+			err := r.again(func() error {
+				desc, err := s.puller.Head(r.ctx, tag)
+				if err == nil && desc.Digest != digest && !r.p.opts.OverwriteReleaseTags {
+					return &ReleaseRaceError{Tag: tag.Name(), Want: digest.String(), Got: desc.Digest.String()}
+				}
+				var te *transport.Error
+				if err != nil && !(errors.As(err, &te) && (te.StatusCode == http.StatusNotFound || te.StatusCode == http.StatusForbidden)) {
+					return fmt.Errorf("check the release tag %s: %w", tag.Name(), s.describe(err))
+				}
+				if err := s.pusher.Put(r.ctx, tag, art.manifest); err != nil {
+					return fmt.Errorf("tag %s: %w", tag.Name(), s.describe(err))
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+			claimed[tag.Name()] = true
+		}
+	}
+	if len(claimed) == 0 || rerun {
+		return claimed, nil
+	}
+	settle := r.p.opts.claimSettle()
+	select {
+	case <-r.ctx.Done():
+		return nil, r.ctx.Err()
+	case <-time.After(settle):
+	}
+	for _, t := range targets {
+		s, err := r.session(t.repo.RegistryStr())
+		if err != nil {
+			return nil, err
+		}
+		for _, tag := range t.tags {
+			if !claimed[tag.Name()] {
+				continue
+			}
+			var got v1.Hash
+			err := r.again(func() error {
+				desc, err := s.puller.Head(r.ctx, tag)
+				if err != nil {
+					return fmt.Errorf("read back the release tag %s: %w", tag.Name(), s.describe(err))
+				}
+				got = desc.Digest
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+			if got != digest {
+				return nil, &ReleaseRaceError{Tag: tag.Name(), Want: digest.String(), Got: got.String()}
+			}
+		}
+	}
+	return claimed, nil
 }
 
 // rerunImage is the released image a re-run keeps.

@@ -2,8 +2,11 @@ package registry
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
@@ -264,4 +267,66 @@ func TestReleaseRerunKeepsTheReleasedImage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConcurrentReleasesOfOneVersion: two runs release 7.7.7 with
+// different images at the same moment, 20 rounds. Every round at most one
+// reports success, the other says another run released it, and all four
+// tags point at the winner's digest: never success twice, never tags split
+// across images.
+func TestConcurrentReleasesOfOneVersion(t *testing.T) {
+	env := testenv.RequireRegistries(t)
+	wins := 0
+	for round := range 20 {
+		repo := env.UniqueRepo(t, env.Registry, fmt.Sprintf("race%d", round))
+		tags := tagsOf(repo, "7.7.7", "7.7", "7", "latest")
+		var imgs [2]pipeline.BuiltImage
+		var digests [2]string
+		for i := range imgs {
+			imgs[i], digests[i] = randomLayout(t, 1, 256)
+		}
+		var errs [2]error
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range 2 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				pusher, err := New(Options{Retry: fastRetry, ClaimSettle: 300 * time.Millisecond}, nil)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				<-start
+				_, errs[i] = pusher.Push(t.Context(), Request{Image: imgs[i], Tags: tags})
+			}()
+		}
+		close(start)
+		wg.Wait()
+		var winner = -1
+		for i, err := range errs {
+			if err == nil {
+				if winner >= 0 {
+					t.Fatalf("round %d: both runs reported success (%s and %s)", round, digests[0], digests[1])
+				}
+				winner = i
+				continue
+			}
+			var race *ReleaseRaceError
+			var moved *ReleaseTagError
+			if !errors.As(err, &race) && !errors.As(err, &moved) {
+				t.Errorf("round %d: run %d failed for another reason: %v", round, i, err)
+			}
+		}
+		if winner < 0 {
+			t.Fatalf("round %d: neither run succeeded: %v / %v", round, errs[0], errs[1])
+		}
+		wins++
+		for _, tag := range tags {
+			if got := env.HeadDigest(t, tag); got != digests[winner] {
+				t.Errorf("round %d: %s points at %s, not at the winner's %s", round, tag, got, digests[winner])
+			}
+		}
+	}
+	t.Logf("20 rounds: one winner each, tags never split")
 }
