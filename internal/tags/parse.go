@@ -447,10 +447,33 @@ func ParseImages(lines []string) ([]Image, error) {
 	return images, nil
 }
 
+// pathComponent is one component of a repository path as registries
+// accept it (the distribution spec's grammar).
+var pathComponent = regexp.MustCompile(`^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*$`)
+
+// checkPathComponents refuses what go-containerregistry lets through but
+// a registry refuses: empty components (ghcr.io//x), or ones that start
+// or end with a separator.
+func checkPathComponents(path string) error {
+	for _, c := range strings.Split(path, "/") {
+		if !pathComponent.MatchString(c) {
+			if c == "" {
+				return fmt.Errorf("the path %q has an empty component", path)
+			}
+			return fmt.Errorf("the path component %q must be lower-case letters and digits, separated by ., _, __ or -", c)
+		}
+	}
+	return nil
+}
+
 func validateImages(images []Image) error {
 	var errs []error
 	for _, img := range images {
-		if _, err := name.NewRepository(img.Ref()); err != nil {
+		r, err := name.NewRepository(img.Ref())
+		if err == nil {
+			err = checkPathComponents(r.RepositoryStr())
+		}
+		if err != nil {
 			errs = append(errs, fmt.Errorf("image: %q is not a valid image repository (%w); write it as [registry/]owner/name, e.g. ghcr.io/owner/app", img.Name, err))
 		}
 	}

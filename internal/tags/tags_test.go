@@ -422,3 +422,16 @@ func TestLabelsForReproducibleImages(t *testing.T) {
 		})
 	}
 }
+
+func TestParseImagesRefusesWhatRegistriesRefuse(t *testing.T) {
+	for _, bad := range []string{"ghcr.io//x", "ghcr.io/owner/", "ghcr.io/-owner/app", "ghcr.io/owner/app."} {
+		if _, err := ParseImages([]string{bad}); err == nil || !strings.Contains(err.Error(), "is not a valid image repository") {
+			t.Errorf("ParseImages(%q) = %v, want an error", bad, err)
+		}
+	}
+	for _, good := range []string{"ghcr.io/owner/app", "127.0.0.1:5000/a/b", "registry.example.com/a__b/c-d.e", "Docker.io/Library/App"} {
+		if _, err := ParseImages([]string{good}); err != nil {
+			t.Errorf("ParseImages(%q) = %v", good, err)
+		}
+	}
+}
