@@ -151,6 +151,25 @@ func (o Options) contextDir() string {
 	return o.resolve(c)
 }
 
+// inWorkspace reports whether path, with every symlink resolved, is inside
+// the workspace. Without a workspace (library use) there is nothing to
+// leave.
+func (o Options) inWorkspace(path string) bool {
+	if o.Workspace == "" {
+		return true
+	}
+	ws, err := filepath.EvalSymlinks(o.Workspace)
+	if err != nil {
+		return false
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return false
+	}
+	rel, err := filepath.Rel(ws, real)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+}
+
 // dockerfilePath is the Dockerfile, resolved against Workspace.
 func (o Options) dockerfilePath() string {
 	if o.File == "" {
@@ -206,9 +225,13 @@ func (o Options) Validate() error {
 	}
 	if fi, err := os.Stat(o.contextDir()); err != nil || !fi.IsDir() {
 		bad("context", o.Context, "is not a directory in the workspace", "a directory relative to the workspace (default .)")
+	} else if !o.inWorkspace(o.contextDir()) {
+		bad("context", o.Context, "leaves the workspace (through .., an absolute path or a symlink): the build would send files from outside the checkout", "a directory inside the workspace (default .)")
 	}
 	if fi, err := os.Stat(o.dockerfilePath()); err != nil || fi.IsDir() {
 		bad("file", o.dockerfileDisplay(), "is not a file in the workspace", "a Dockerfile path relative to the workspace (default <context>/Dockerfile)")
+	} else if !o.inWorkspace(o.dockerfilePath()) {
+		bad("file", o.dockerfileDisplay(), "leaves the workspace (through .., an absolute path or a symlink)", "a Dockerfile inside the workspace (default <context>/Dockerfile)")
 	}
 	if _, err := parseKeyValues(o.BuildArgs); err != nil {
 		bad("build-args", "", err.Error(), "NAME=value, one per line")

@@ -131,3 +131,47 @@ func TestPaths(t *testing.T) {
 		t.Error("Driver() does not follow buildkit-address")
 	}
 }
+
+// A context or Dockerfile whose real path leaves the workspace — a
+// committed symlink, .. or an absolute path — is a configuration error:
+// the build would send files from outside the checkout.
+func TestContextAndFileStayInTheWorkspace(t *testing.T) {
+	outside := t.TempDir()
+	writeFile(t, filepath.Join(outside, "secret", "Dockerfile"), "FROM scratch\n")
+	writeFile(t, filepath.Join(outside, "Evil.Dockerfile"), "FROM scratch\n")
+	ws := t.TempDir()
+	writeFile(t, filepath.Join(ws, "Dockerfile"), "FROM scratch\n")
+	writeFile(t, filepath.Join(ws, "app", "Dockerfile"), "FROM scratch\n")
+	for link, target := range map[string]string{"linked-ctx": filepath.Join(outside, "secret"), "linked.Dockerfile": filepath.Join(outside, "Evil.Dockerfile"), "inside-link": "app"} {
+		if err := os.Symlink(target, filepath.Join(ws, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name, context, file, want string
+	}{
+		{name: "inside", context: "app"},
+		{name: "a symlink that stays inside", context: "inside-link"},
+		{name: "context symlinked out", context: "linked-ctx", want: `input "context": "linked-ctx" leaves the workspace`},
+		{name: "context with ..", context: "../" + filepath.Base(outside) + "/secret", want: `leaves the workspace`},
+		{name: "absolute context outside", context: filepath.Join(outside, "secret"), want: `leaves the workspace`},
+		{name: "Dockerfile symlinked out", file: "linked.Dockerfile", want: `input "file": "linked.Dockerfile" leaves the workspace`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if strings.HasPrefix(tc.context, "../") {
+				// .. from the workspace: both temp dirs share a parent.
+				if filepath.Dir(ws) != filepath.Dir(outside) {
+					t.Fatal("the test's temp dirs do not share a parent")
+				}
+			}
+			err := Options{Workspace: ws, Context: tc.context, File: tc.file}.Validate()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("Validate() = %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("Validate() = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
