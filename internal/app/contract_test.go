@@ -114,6 +114,12 @@ func runAsRunner(t *testing.T, fixture string, inputs, extraEnv map[string]strin
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
+	if target, ok := extraEnv["TEST_REPORTS_SYMLINK"]; ok {
+		// A repository that commits its reports directory as a symlink.
+		if err := os.Symlink(target, filepath.Join(dir, "image-pipeline-reports")); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if df, ok := extraEnv["TEST_DOCKERFILE"]; ok {
 		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
 			t.Fatal(err)
@@ -521,5 +527,22 @@ func TestRunnerContractLintGate(t *testing.T) {
 	}
 	if !strings.Contains(r.stdout, "::error::lint gate failed") {
 		t.Errorf("no final error line for the closed gate:\n%s", r.stdout)
+	}
+}
+
+// A committed `image-pipeline-reports -> /somewhere` symlink: the lint
+// SARIF report is not written through it, and nothing appears outside the
+// workspace.
+func TestRunnerContractReportsDoNotFollowSymlinksOut(t *testing.T) {
+	outside := t.TempDir()
+	r := runAsRunner(t, "push_main", nil, map[string]string{"TEST_REPORTS_SYMLINK": outside})
+	if r.code == 0 {
+		t.Fatalf("exit 0 although the reports directory leaves the workspace\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stdout, "leaves the workspace") {
+		t.Errorf("the error does not say the reports directory leaves the workspace:\n%s", r.stdout)
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) > 0 {
+		t.Errorf("files were written outside the workspace: %v", entries)
 	}
 }

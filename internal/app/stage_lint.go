@@ -12,6 +12,7 @@ import (
 	"github.com/org/image-pipeline/internal/lint"
 	"github.com/org/image-pipeline/internal/pipeline"
 	"github.com/org/image-pipeline/internal/report"
+	"github.com/org/image-pipeline/internal/wsfile"
 )
 
 // maxSummaryFindings bounds the findings table of the job summary; the
@@ -111,7 +112,7 @@ func (s *lintStage) Run(_ context.Context, st *pipeline.State) error {
 
 	sarifPath := s.cfg.ReportPath("lint.sarif")
 	sarif := relativeTo(s.cfg.Workspace, sarifPath)
-	if err := writeFile(sarifPath, func(f *os.File) error {
+	if err := writeFile(s.cfg.Workspace, sarifPath, func(f *os.File) error {
 		return lint.WriteSARIF(f, findings, lint.SARIFOptions{RepoRoot: s.cfg.Workspace, ToolVersion: versionString()})
 	}); err != nil {
 		return fmt.Errorf("cannot write the lint SARIF report: %w", err)
@@ -186,12 +187,10 @@ func relativeTo(base, path string) string {
 	return filepath.ToSlash(rel)
 }
 
-// writeFile creates path (and its directory) and fills it with write.
-func writeFile(path string, write func(*os.File) error) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.Create(path)
+// writeFile creates path (and its directory) inside the workspace,
+// following no symlink out of it, and fills it with write.
+func writeFile(workspace, path string, write func(*os.File) error) error {
+	f, err := wsfile.Create(workspace, path)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/wsfile"
 )
 
 // MaxSummaryFindings is how many findings the summary section lists.
@@ -85,7 +86,7 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 			return ""
 		}
 		full := s.set.path(path)
-		if err := writeFile(full, func(w io.Writer) error { return fn(ctx, w) }); err != nil {
+		if err := writeFile(s.set.Workspace, full, func(w io.Writer) error { return fn(ctx, w) }); err != nil {
 			errs = append(errs, fmt.Errorf("write the %s to %s (input %s): %w", what, full, input, err))
 			return ""
 		}
@@ -241,13 +242,19 @@ func plural(n int, one, many string) string {
 }
 
 // writeFile writes a report through a temporary file, so that a reader
-// never sees half of one.
-func writeFile(path string, fn func(io.Writer) error) error {
+// never sees half of one, and only inside the workspace: a directory that
+// resolves outside it is refused, and the rename replaces a symlink at
+// path instead of writing through it.
+func writeFile(workspace, path string, fn func(io.Writer) error) error {
 	var buf bytes.Buffer
 	if err := fn(&buf); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if workspace != "" {
+		if err := wsfile.EnsureDir(workspace, filepath.Dir(path)); err != nil {
+			return err
+		}
+	} else if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")

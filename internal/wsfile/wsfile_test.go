@@ -1,0 +1,62 @@
+package wsfile
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestNothingIsWrittenOutsideTheWorkspace(t *testing.T) {
+	outside := t.TempDir()
+	ws := t.TempDir()
+	mustSymlink := func(target, link string) {
+		t.Helper()
+		if err := os.Symlink(target, filepath.Join(ws, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustSymlink(outside, "reports-out")                                   // a committed reports dir pointing away
+	mustSymlink(filepath.Join(outside, "victim"), "report.sarif")         // a committed report file pointing away
+	if err := os.MkdirAll(filepath.Join(ws, "real"), 0o755); err != nil { // a symlink that stays inside is fine
+		t.Fatal(err)
+	}
+	mustSymlink("real", "reports-in")
+	tests := []struct {
+		name, path, want string
+	}{
+		{name: "new directories", path: "a/b/c.json"},
+		{name: "through a symlink inside", path: "reports-in/lint.sarif"},
+		{name: "through a symlinked directory", path: "reports-out/lint.sarif", want: "leaves the workspace"},
+		{name: "below a symlinked directory", path: "reports-out/x/y/lint.sarif", want: "leaves the workspace"},
+		{name: "a file that is a symlink", path: "report.sarif", want: "is a symlink"},
+		{name: "dot-dot", path: "../" + filepath.Base(outside) + "/z.json", want: "leaves the workspace"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := Create(ws, filepath.Join(ws, tc.path))
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.Close()
+				return
+			}
+			if err == nil {
+				f.Close()
+				t.Fatalf("created %s", tc.path)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+	entries, _ := os.ReadDir(outside)
+	if len(entries) != 0 {
+		t.Errorf("files appeared outside the workspace: %v", entries)
+	}
+	if _, err := Create(ws, filepath.Join(ws, "reports-out", "q")); !errors.Is(err, ErrOutside) {
+		t.Errorf("err %v, want ErrOutside", err)
+	}
+}
