@@ -231,7 +231,12 @@ func TestRunnerContract(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.fixture, func(t *testing.T) {
 			t.Parallel()
-			r := runAsRunner(t, tc.fixture, nil, nil)
+			var inputs map[string]string
+			if tc.fixture == "pull_request_target" {
+				// Its checkout is not the base branch's (TestPullRequestTargetRefusesTheForksCode).
+				inputs = map[string]string{"allow-untrusted-build": "true"}
+			}
+			r := runAsRunner(t, tc.fixture, inputs, nil)
 			if r.code != 0 {
 				t.Fatalf("exit code %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 			}

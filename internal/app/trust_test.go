@@ -6,6 +6,8 @@ package app
 // unless told to.
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -103,8 +105,10 @@ func TestForkBuildGetsNoCredentialsNorSecrets(t *testing.T) {
 	in["secrets"] = "token=fork-must-not-see-this-0123"
 	in["lint"] = "false"
 	r = runAsRunner(t, "pull_request_fork", in, map[string]string{
-		"DOCKER_HOST":     env.DockerHost,
-		"TEST_DOCKERFILE": "ARG BASE\nFROM ${BASE}\nRUN --mount=type=secret,id=token,required=true wc -c /run/secrets/token\n",
+		"DOCKER_HOST": env.DockerHost,
+		// The nonce keeps the step out of the build cache, where it would
+		// not run at all.
+		"TEST_DOCKERFILE": "ARG BASE\nFROM ${BASE}\nRUN --mount=type=secret,id=token,required=true echo " + nonce(t) + " && wc -c /run/secrets/token\n",
 	})
 	if r.code == 0 {
 		t.Fatalf("a fork's build mounted a required secret:\n%s", r.stdout)
@@ -146,4 +150,13 @@ func TestPullRequestTargetRefusesTheForksCode(t *testing.T) {
 	if !strings.Contains(r.summary, "comes from the fork") {
 		t.Errorf("not treated as a fork's build:\n%s", r.summary)
 	}
+}
+
+func nonce(t *testing.T) string {
+	t.Helper()
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b[:])
 }

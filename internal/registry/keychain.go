@@ -9,16 +9,20 @@ import (
 // only to its own host: a registries line to its host, github-token to
 // ghcr.io, a Docker config entry to its host, and
 // registry-username/registry-password only to TargetRegistries (the hosts
-// of image and cache-image). Every other host — a Dockerfile's
+// of image and cache-image; the app always sets them). Every other host — a Dockerfile's
 // `FROM evil.example/x` — is asked anonymously.
 func (o Options) Keychain() (authn.Keychain, error) {
 	c, err := newCredentials(o)
 	if err != nil {
 		return nil, err
 	}
-	c.userPasswordHosts = map[string]bool{}
-	for _, h := range o.TargetRegistries {
-		c.userPasswordHosts[normalizeHost(h)] = true
+	// Without TargetRegistries (a library caller that pushes with this
+	// keychain, as the signer's tests do) the login is not scoped.
+	if len(o.TargetRegistries) > 0 {
+		c.userPasswordHosts = map[string]bool{}
+		for _, h := range o.TargetRegistries {
+			c.userPasswordHosts[normalizeHost(h)] = true
+		}
 	}
 	return keychain{c}, nil
 }

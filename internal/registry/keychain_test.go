@@ -43,6 +43,15 @@ func TestKeychainFollowsThePushOrder(t *testing.T) {
 			t.Errorf("%s: got %s/%s, want %s/%s", tc.repo, cfg.Username, cfg.Password, tc.user, tc.pass)
 		}
 	}
+	// Without targets (library use) the login is not scoped.
+	all, err := Options{Username: "u", Password: "p"}.Keychain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	anyRepo, _ := name.NewRepository("quay.io/o/r")
+	if a, _ := all.Resolve(anyRepo); a == authn.Anonymous {
+		t.Errorf("a keychain without targets answered quay.io anonymously")
+	}
 	anon, err := Options{}.Keychain()
 	if err != nil {
 		t.Fatal(err)

@@ -452,7 +452,11 @@ func (r *pushRun) claimReleaseTags(targets []*target, art *artifact, keep map[st
 				return nil
 			})
 			if err != nil {
-				return nil, err
+				var race *ReleaseRaceError
+				if errors.As(err, &race) {
+					return nil, err
+				}
+				return nil, claimError(targets, claimed, digest, err)
 			}
 			claimed[tag.Name()] = true
 		}
@@ -493,6 +497,22 @@ func (r *pushRun) claimReleaseTags(targets []*target, art *artifact, keep map[st
 		}
 	}
 	return claimed, nil
+}
+
+// claimError is a failed release tag PUT as a TagError: the tags written
+// so far and those not written.
+func claimError(targets []*target, written map[string]bool, digest v1.Hash, err error) error {
+	te := &TagError{Digest: digest.String(), Err: err}
+	for _, t := range targets {
+		for _, tag := range t.tags {
+			if written[tag.Name()] {
+				te.Written = append(te.Written, tag.Name())
+			} else {
+				te.Unwritten = append(te.Unwritten, tag.Name())
+			}
+		}
+	}
+	return te
 }
 
 // rerunImage is the released image a re-run keeps.
