@@ -1,72 +1,56 @@
 package app
 
 import (
-	"errors"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/org/image-pipeline/internal/gitrepo"
 )
 
 // The action image has no git binary: what the run needs from the checkout
-// (the commit time for reproducible labels and the review tag, and, for
-// local runs, the branch and HEAD) is read with go-git.
+// (the commit time for reproducible labels and the review tag, the commit
+// checked out, and for local runs the branch and HEAD) is read with
+// internal/gitrepo. On the runner the repository must lie in the
+// workspace: a .git, gitdir: or commondir pointing out of it is not read.
 
-// openCheckout opens the git repository holding dir (dir itself or a
-// parent, as git finds it).
-func openCheckout(dir string) (*git.Repository, error) {
-	if dir == "" {
-		return nil, errors.New("no directory")
-	}
-	return git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
-}
-
-// commitTime is the committer time of sha in the checkout at dir, or zero
-// when the commit is not there (a shallow checkout of the merge commit):
-// the review tag then uses the run's clock.
-func commitTime(dir, sha string) time.Time {
-	if sha == "" || !plumbing.IsHash(sha) {
+// commitTime is the committer time of sha in the checkout of the
+// workspace, or zero when the commit is not there (a shallow checkout of
+// the merge commit): the review tag then uses the run's clock.
+func commitTime(workspace, sha string) time.Time {
+	if workspace == "" || sha == "" {
 		return time.Time{}
 	}
-	repo, err := openCheckout(dir)
+	repo, err := gitrepo.Open(workspace, gitrepo.Within(workspace))
 	if err != nil {
 		return time.Time{}
 	}
-	c, err := repo.CommitObject(plumbing.NewHash(sha))
-	if err != nil {
+	t, ok := repo.CommitTime(sha)
+	if !ok {
 		return time.Time{}
 	}
-	return c.Committer.When.UTC()
+	return t
 }
 
-// checkoutInfo is what a local run takes from the checkout.
+// checkoutInfo is what a run takes from the checkout.
 type checkoutInfo struct {
 	root, branch, sha, defaultBranch string
 }
 
 // readCheckout describes the checkout holding dir; the zero value outside
-// a git repository.
-func readCheckout(dir string) checkoutInfo {
-	repo, err := openCheckout(dir)
+// a git repository. within, when set, is the workspace the repository
+// must lie in.
+func readCheckout(dir, within string) checkoutInfo {
+	var opts []gitrepo.Option
+	if within != "" {
+		opts = append(opts, gitrepo.Within(within))
+	}
+	repo, err := gitrepo.Open(dir, opts...)
 	if err != nil {
 		return checkoutInfo{}
 	}
-	var info checkoutInfo
-	if wt, err := repo.Worktree(); err == nil {
-		info.root = wt.Filesystem.Root()
-	}
-	if head, err := repo.Head(); err == nil {
-		info.sha = head.Hash().String()
-		if head.Name().IsBranch() {
-			info.branch = head.Name().Short()
-		}
-	}
-	// The default branch: origin's HEAD when the clone knows it.
-	if ref, err := repo.Reference(plumbing.NewRemoteHEADReferenceName("origin"), false); err == nil && ref.Type() == plumbing.SymbolicReference {
-		info.defaultBranch = strings.TrimPrefix(ref.Target().Short(), "origin/")
-	}
+	info := checkoutInfo{root: repo.Root(), defaultBranch: repo.DefaultBranch()}
+	info.branch, info.sha, _ = repo.Head()
 	return info
 }
 

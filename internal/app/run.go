@@ -197,7 +197,7 @@ func untrustedBuild(cfg *config.Config, ev *ghactions.Context, runner *ghactions
 	if ev.EventName != "pull_request_target" || !ev.IsFork() {
 		return nil
 	}
-	head := readCheckout(cfg.Workspace).sha
+	head := readCheckout(cfg.Workspace, cfg.Workspace).sha
 	if head != "" && head == ev.SHA {
 		runner.Infof("pull_request_target from the fork %s: the checkout is the base branch's %s, not the fork's code", forkName(ev), shortSHA(head))
 		return nil
@@ -360,7 +360,7 @@ func loadEvent(getenv func(string) string, contextDir string) (*ghactions.Contex
 // and gives its default branch (no GITHUB_* variable carries that).
 // Outside a git checkout it describes a push of "main" with no SHA.
 func gitEventEnv(dir string) (env map[string]string, defaultBranch string) {
-	info := readCheckout(dir)
+	info := readCheckout(dir, "")
 	branch := info.branch
 	if branch == "" {
 		branch = "main"
