@@ -429,6 +429,13 @@ func (s *suite) runAct(t *testing.T, r *repo, event, payloadPath, image string, 
 			}
 		}
 	}
+	// act also prints each step's summary to its log ("Summary - …"): use
+	// that when the kept volume could not be read.
+	for _, job := range []string{"image"} {
+		if run.summary[job] == "" && strings.Contains(run.log, "Summary - ") {
+			run.summary[job] = run.log[strings.Index(run.log, "Summary - "):]
+		}
+	}
 	removeActLeftovers(t, s.env, before)
 	t.Logf("act %s: exit %d in %s", event, run.code, run.took.Round(time.Millisecond))
 	return run
