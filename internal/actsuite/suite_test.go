@@ -272,10 +272,16 @@ func newRepo(t *testing.T, workflow string) *repo {
 
 func (r *repo) git(t *testing.T, args ...string) string {
 	t.Helper()
+	return r.gitAt(t, nil, args...)
+}
+
+// gitAt runs git in the repository as a fixed user, with extra variables.
+func (r *repo) gitAt(t *testing.T, env []string, args ...string) string {
+	t.Helper()
 	cmd := exec.CommandContext(t.Context(), "git", args...)
 	cmd.Dir = r.dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Octo", "GIT_AUTHOR_EMAIL=octo@example.com",
-		"GIT_COMMITTER_NAME=Octo", "GIT_COMMITTER_EMAIL=octo@example.com", "GIT_CONFIG_GLOBAL=/dev/null")
+	cmd.Env = append(append(os.Environ(), "GIT_AUTHOR_NAME=Octo", "GIT_AUTHOR_EMAIL=octo@example.com",
+		"GIT_COMMITTER_NAME=Octo", "GIT_COMMITTER_EMAIL=octo@example.com", "GIT_CONFIG_GLOBAL=/dev/null"), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("git %v: %v\n%s", args, err, out)
@@ -287,14 +293,7 @@ func (r *repo) git(t *testing.T, args ...string) string {
 func (r *repo) commit(t *testing.T, msg, when string) commit {
 	t.Helper()
 	r.git(t, "add", "-A")
-	cmd := exec.CommandContext(t.Context(), "git", "commit", "-q", "--allow-empty", "-m", msg)
-	cmd.Dir = r.dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Octo", "GIT_AUTHOR_EMAIL=octo@example.com",
-		"GIT_COMMITTER_NAME=Octo", "GIT_COMMITTER_EMAIL=octo@example.com", "GIT_CONFIG_GLOBAL=/dev/null",
-		"GIT_AUTHOR_DATE="+when, "GIT_COMMITTER_DATE="+when)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("git commit: %v\n%s", err, out)
-	}
+	r.gitAt(t, []string{"GIT_AUTHOR_DATE=" + when, "GIT_COMMITTER_DATE=" + when}, "commit", "-q", "--allow-empty", "-m", msg)
 	ts, _ := time.Parse(time.RFC3339, when)
 	c := commit{sha: r.git(t, "rev-parse", "HEAD"), time: ts}
 	r.commits = append(r.commits, c)

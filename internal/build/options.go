@@ -15,6 +15,8 @@ import (
 
 	"github.com/containerd/platforms"
 	"github.com/google/go-containerregistry/pkg/authn"
+
+	"github.com/org/image-pipeline/internal/wsfile"
 )
 
 // Cache modes: the values of the cache input.
@@ -155,19 +157,7 @@ func (o Options) contextDir() string {
 // the workspace. Without a workspace (library use) there is nothing to
 // leave.
 func (o Options) inWorkspace(path string) bool {
-	if o.Workspace == "" {
-		return true
-	}
-	ws, err := filepath.EvalSymlinks(o.Workspace)
-	if err != nil {
-		return false
-	}
-	real, err := filepath.EvalSymlinks(path)
-	if err != nil {
-		return false
-	}
-	rel, err := filepath.Rel(ws, real)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+	return o.Workspace == "" || wsfile.Inside(o.Workspace, path)
 }
 
 // dockerfilePath is the Dockerfile, resolved against Workspace.

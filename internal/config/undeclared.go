@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/org/image-pipeline/internal/ghactions"
 )
 
 // CheckGivenInputs looks at the names of every input the workflow gave
@@ -17,7 +19,7 @@ import (
 func CheckGivenInputs(envNames []string, imageSet bool) (warnings []string, err error) {
 	declared := map[string]bool{}
 	for _, in := range Inputs {
-		declared[envName(in.Name)] = true
+		declared[ghactions.InputEnvName(in.Name)] = true
 	}
 	var errs []error
 	for _, env := range envNames {
@@ -36,10 +38,6 @@ func CheckGivenInputs(envNames []string, imageSet bool) (warnings []string, err 
 	}
 	slices.Sort(warnings)
 	return warnings, errors.Join(errs...)
-}
-
-func envName(input string) string {
-	return "INPUT_" + strings.ToUpper(strings.ReplaceAll(input, " ", "_"))
 }
 
 // looksLikeImage reports whether an undeclared input name is probably

@@ -63,6 +63,19 @@ func Create(root, path string) (*os.File, error) {
 	return f, err
 }
 
+// Inside reports whether path, with every symlink resolved, is inside
+// root.
+func Inside(root, path string) bool {
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return false
+	}
+	if _, err := os.Stat(path); err != nil {
+		return false
+	}
+	return inside(realRoot, path) == nil
+}
+
 func inside(realRoot, path string) error {
 	real, err := filepath.EvalSymlinks(path)
 	if errors.Is(err, fs.ErrNotExist) {
