@@ -120,6 +120,28 @@ func runAsRunner(t *testing.T, fixture string, inputs, extraEnv map[string]strin
 			t.Fatal(err)
 		}
 	}
+	if files, ok := extraEnv["TEST_FILES"]; ok {
+		// name=content pairs, ;-separated: files the repository commits.
+		for _, pair := range strings.Split(files, ";") {
+			name, content, _ := strings.Cut(pair, "=")
+			p := filepath.Join(dir, name)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(content+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if links, ok := extraEnv["TEST_SYMLINKS"]; ok {
+		// name=target pairs, ;-separated: symlinks the repository commits.
+		for _, pair := range strings.Split(links, ";") {
+			name, target, _ := strings.Cut(pair, "=")
+			if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	if df, ok := extraEnv["TEST_DOCKERFILE"]; ok {
 		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
 			t.Fatal(err)

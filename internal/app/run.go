@@ -83,7 +83,7 @@ func (e *environment) run(ctx context.Context, cmd string, args []string) int {
 		// On a laptop: build with the cache, publish nothing.
 		cfg.Push = config.PushFalse
 	}
-	cfgErr = errors.Join(cfgErr, untrustedBuild(cfg, ev, runner))
+	cfgErr = errors.Join(cfgErr, untrustedBuild(cfg, ev, runner), workspacePaths(cfg))
 	set, err := newStages(cfg, ev, e.getenv, runner, ts)
 	defer set.close()
 	set.buildOnly = cmd == "build"

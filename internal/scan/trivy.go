@@ -28,6 +28,8 @@ import (
 	"github.com/aquasecurity/trivy/pkg/vulnerability"
 
 	_ "modernc.org/sqlite" // Trivy reads RPM databases with it, as its CLI does
+
+	"github.com/org/image-pipeline/internal/config"
 )
 
 // Scanner analyses an image once: vulnerabilities and SBOM come from the
@@ -239,7 +241,7 @@ func loadIgnoreFiles(ctx context.Context, s settings) (result.IgnoreConfig, erro
 	files := s.IgnoreFiles
 	explicit := len(files) > 0
 	if !explicit {
-		files = []string{".trivyignore", ".trivyignore.yaml"}
+		files = config.TrivyIgnoreDefaults
 	}
 	var merged result.IgnoreConfig
 	var paths []string

@@ -60,3 +60,57 @@ func TestNothingIsWrittenOutsideTheWorkspace(t *testing.T) {
 		t.Errorf("err %v, want ErrOutside", err)
 	}
 }
+
+func TestCheck(t *testing.T) {
+	outside := t.TempDir()
+	ws := t.TempDir()
+	for _, dir := range []string{"sub", "real"} {
+		if err := os.MkdirAll(filepath.Join(ws, dir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for link, target := range map[string]string{
+		".hadolint.yaml": filepath.Join(outside, "x.yaml"), // dangling, pointing away
+		".trivyignore":   "/etc/hostname",
+		"out":            outside,
+		"in":             "real",
+		"loop":           "loop",
+		"sub/up":         "..",
+		"sub/upup":       "../..",
+	} {
+		if err := os.Symlink(target, filepath.Join(ws, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		path    string
+		outside bool
+	}{
+		{path: "Dockerfile"}, // not there yet: checked by its directory
+		{path: "sub/new/file"},
+		{path: "in/x"},
+		{path: "sub/up/in"},
+		{path: "."},
+		{path: ".hadolint.yaml", outside: true},
+		{path: ".trivyignore", outside: true},
+		{path: "out", outside: true},
+		{path: "out/new/file", outside: true},
+		{path: "loop", outside: true},
+		{path: "sub/upup", outside: true},
+		{path: "sub/upup/x", outside: true},
+		{path: "../x", outside: true},
+		{path: "/etc/passwd", outside: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.path, func(t *testing.T) {
+			p := tc.path
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(ws, p)
+			}
+			err := Check(ws, p)
+			if tc.outside != errors.Is(err, ErrOutside) {
+				t.Errorf("Check(%s) = %v, want outside=%v", tc.path, err, tc.outside)
+			}
+		})
+	}
+}
