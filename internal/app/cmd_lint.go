@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
+	"github.com/org/image-pipeline/internal/ghactions"
 	"github.com/org/image-pipeline/internal/lint"
 )
 
@@ -68,7 +70,7 @@ func (e *environment) lintCommand(args []string) int {
 		}
 		found, err := lint.LintFile(f, cfg)
 		if err != nil {
-			fmt.Fprintf(e.stderr, "image-pipeline lint: %v\n", err)
+			fmt.Fprintf(e.stderr, "image-pipeline lint: %s\n", ghactions.EscapeControls(err.Error()))
 			return ExitConfig
 		}
 		all = append(all, found...)
@@ -83,7 +85,17 @@ func (e *environment) lintCommand(args []string) int {
 			return lint.WriteSARIF(w, f, lint.SARIFOptions{RepoRoot: root, ToolVersion: versionString()})
 		}
 	default:
-		write = lint.WriteText
+		// Text goes to a terminal or a job log: a Dockerfile's control
+		// bytes (quoted in messages) are shown escaped. JSON escapes them
+		// itself.
+		write = func(w io.Writer, f []lint.Finding) error {
+			f = slices.Clone(f)
+			for i := range f {
+				f[i].File = ghactions.EscapeControls(f[i].File)
+				f[i].Message = ghactions.EscapeControls(f[i].Message)
+			}
+			return lint.WriteText(w, f)
+		}
 	}
 	if err := write(e.stdout, all); err != nil {
 		fmt.Fprintf(e.stderr, "image-pipeline lint: %v\n", err)

@@ -112,7 +112,9 @@ func runAsRunner(t *testing.T, fixture string, inputs, extraEnv map[string]strin
 	cmd := exec.CommandContext(t.Context(), binary)
 	cmd.Dir = dir
 	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
+		if !strings.HasPrefix(k, "TEST_") { // the test's own settings, below
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
 	}
 	if target, ok := extraEnv["TEST_REPORTS_SYMLINK"]; ok {
 		// A repository that commits its reports directory as a symlink.
@@ -438,7 +440,9 @@ func TestPlanCommandFromEnvAlone(t *testing.T) {
 	env["DOCKER_HOST"] = "unix:///nonexistent.sock"
 	cmd := exec.CommandContext(t.Context(), binary, "plan", "--format", "json")
 	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
+		if !strings.HasPrefix(k, "TEST_") { // the test's own settings, below
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
 	}
 	cmd.Env = append(cmd.Env, "PATH="+os.Getenv("PATH"))
 	var stderr bytes.Buffer

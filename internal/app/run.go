@@ -295,7 +295,7 @@ func (e *environment) plan(ctx context.Context, runner *ghactions.Runner, ts *ta
 	if format == "json" {
 		fmt.Fprintln(e.stdout, st.Plan.JSON)
 	} else {
-		fmt.Fprint(e.stdout, ts.plan.Text())
+		fmt.Fprint(e.stdout, ghactions.EscapeControls(ts.plan.Text()))
 	}
 	return ExitOK
 }

@@ -244,7 +244,7 @@ func (r *Runner) longestSecretLocked() int {
 func (r *Runner) Group(title string) (end func()) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	title = r.redactLocked(title)
+	title = EscapeControls(r.redactLocked(title))
 	if r.actions {
 		r.commandLocked("group", "", EscapeData(title))
 	} else {
@@ -303,8 +303,8 @@ func (r *Runner) Annotate(level Level, msg string, a Annotation) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	msg = r.redactLocked(msg)
-	a.File, a.Title = r.redactLocked(a.File), r.redactLocked(a.Title)
+	msg = EscapeControls(r.redactLocked(msg))
+	a.File, a.Title = EscapeControls(r.redactLocked(a.File)), EscapeControls(r.redactLocked(a.Title))
 
 	if r.actions {
 		if level == "" {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 	"unicode"
+	"unicode/utf8"
 )
 
 // ---- a model of the runner's side of the contract ----
@@ -649,6 +650,12 @@ func TestAnnotate(t *testing.T) {
 			actions: "::notice::x\n", local: "notice: x\n",
 		},
 		{
+			name: "control bytes", level: LevelError, msg: "RUN echo \x1b[2J\x00gone\x7f\u202eevil",
+			a:       Annotation{File: "Docker\x1bfile", Title: "t\x00"},
+			actions: "::error file=Docker\\x1bfile,title=t\\x00::RUN echo \\x1b[2J\\x00gone\\x7f\\u202eevil\n",
+			local:   "error: Docker\\x1bfile: t\\x00: RUN echo \\x1b[2J\\x00gone\\x7f\\u202eevil\n",
+		},
+		{
 			name: "no level is a plain line", msg: "::error::x",
 			actions: "%3A%3Aerror::x\n", local: "%3A%3Aerror::x\n",
 		},
@@ -719,5 +726,55 @@ func TestLogFormats(t *testing.T) {
 				t.Errorf("log:\n%s\nwant:\n%s", log, tt.want)
 			}
 		})
+	}
+}
+
+func TestEscapeControls(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain text, tabs\tand line ends\r\n stay", "plain text, tabs\tand line ends\r\n stay"},
+		{"ünïcödé ✓ stays", "ünïcödé ✓ stays"},
+		{"nul\x00", `nul\x00`},
+		{"\x1b[31mred\x1b[0m", `\x1b[31mred\x1b[0m`},
+		{"\x1b]8;;https://evil.example\x07link\x1b]8;;\x07", `\x1b]8;;https://evil.example\x07link\x1b]8;;\x07`},
+		{"bell\x07 bs\x08 del\x7f", `bell\x07 bs\x08 del\x7f`},
+		{"c1 \u0085 \u009b", `c1 \u0085 \u009b`},
+		{"bidi \u202eevil\u2066x\u2069", `bidi \u202eevil\u2066x\u2069`},
+		{"bad utf-8 \xff\xfe", `bad utf-8 \xff\xfe`},
+	}
+	for _, tc := range tests {
+		if got := EscapeControls(tc.in); got != tc.want {
+			t.Errorf("EscapeControls(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// No control byte reaches the log, whichever way untrusted text is
+// written: Infof, an annotation, a group title, or the untrusted stream of
+// a build.
+func TestNoControlBytesInTheLog(t *testing.T) {
+	const hostile = "a\x00b\x1b[2Kc\x1b]0;title\x07d\u009be\xff"
+	for _, env := range []map[string]string{actionsEnv, nil} {
+		r, log := newTestRunner(t, env)
+		end := r.Group("group " + hostile)
+		r.Infof("info %s", hostile)
+		r.Errorf("error %s", hostile)
+		r.Annotate(LevelWarning, hostile, Annotation{File: hostile, Title: hostile, Line: 1})
+		w := r.UntrustedWriter()
+		fmt.Fprintf(w, "#5 [2/3] RUN %s\n%s", hostile, hostile)
+		w.Close()
+		end()
+		r.Close()
+		for i := 0; i < log.Len(); i++ {
+			c := log.Bytes()[i]
+			if (c < 0x20 && c != '\n') || c == 0x7f || c >= 0x80 && !utf8.Valid(log.Bytes()) {
+				t.Fatalf("byte %#x at %d reaches the log:\n%q", c, i, log.String())
+			}
+		}
+		if strings.Contains(log.String(), "\u009b") {
+			t.Errorf("a C1 control reaches the log:\n%q", log.String())
+		}
+		if n := strings.Count(log.String(), `\x1b`); n < 10 {
+			t.Errorf("%d escaped ESC, want one per ESC written:\n%s", n, log)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/org/image-pipeline/internal/ghactions"
 	"github.com/org/image-pipeline/internal/pipeline"
 )
 
@@ -277,6 +278,7 @@ func FormatDuration(d time.Duration) string {
 // markdown paragraph: no HTML, no links or emphasis from the text itself,
 // one line.
 func Text(s string) string {
+	s = ghactions.EscapeControls(s)
 	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
 	var b strings.Builder
 	for _, c := range s {
@@ -299,6 +301,7 @@ func Cell(s string) string { return Text(s) }
 // Code renders untrusted text as inline code, choosing a fence the text
 // does not contain.
 func Code(s string) string {
+	s = ghactions.EscapeControls(s)
 	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "|", "\\|").Replace(s)
 	fence := "`"
 	for strings.Contains(s, fence) {
