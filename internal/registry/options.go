@@ -86,6 +86,9 @@ type Options struct {
 	// before reading them back, so that a concurrent release of the same
 	// version shows (default 1s).
 	ClaimSettle time.Duration
+	// TagGrace is how long the tag writes get to finish when the run is
+	// cancelled while they are under way (default DefaultTagGrace).
+	TagGrace time.Duration
 	// Jobs is how many blobs or tags are sent at once (default 4).
 	Jobs int
 	// TempDir is where images streamed out of the Docker Engine are
@@ -107,6 +110,13 @@ type RetryPolicy struct {
 	// it asks for longer.
 	InitialDelay time.Duration
 	MaxDelay     time.Duration
+}
+
+func (o Options) tagGrace() time.Duration {
+	if o.TagGrace > 0 {
+		return o.TagGrace
+	}
+	return DefaultTagGrace
 }
 
 func (o Options) claimSettle() time.Duration {

@@ -68,10 +68,13 @@ type Result struct {
 	CacheRefs    []string // cache refs written
 	// Rerun is set when the release tags already held this commit's
 	// image, built from the same inputs: Digest is that image.
-	Rerun    *Rerun
-	Warnings []string
-	Stats    Stats
-	Duration time.Duration
+	Rerun *Rerun
+	// Cancelled is set when the run was cancelled while the tags were
+	// being written: they were finished, nothing after them was done.
+	Cancelled bool
+	Warnings  []string
+	Stats     Stats
+	Duration  time.Duration
 }
 
 // Pusher pushes built images with the credentials, retries and checks
@@ -235,13 +238,20 @@ func (p *Pusher) Push(ctx context.Context, req Request) (*Result, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	run := &pushRun{p: p, ctx: ctx, wire: newWire(p.opts.Transport, p.opts.Logf), sessions: map[string]*session{}, pushed: map[string][]name.Repository{}}
+	run := &pushRun{p: p, wire: newWire(p.opts.Transport, p.opts.Logf), sessions: map[string]*session{}, pushed: map[string][]name.Repository{}}
+	rc := newRunContext(ctx, p.opts.tagGrace(), run.logf)
+	defer rc.close()
+	run.ctx = rc
+	tagging := false
 	res := &Result{}
 	defer func() {
 		res.Stats = run.wire.stats()
 		res.Duration = time.Since(start)
 	}()
 	fail := func(err error) (*Result, error) {
+		if !tagging && errors.Is(ctx.Err(), context.Canceled) {
+			return res, &CancelledError{Err: err}
+		}
 		return res, timeoutError(ctx, p.timeoutText, run.wire, err)
 	}
 
@@ -295,6 +305,10 @@ func (p *Pusher) Push(ctx context.Context, req Request) (*Result, error) {
 	// read back after: a release another run made at the same time wins
 	// or loses as a whole, before any moving tag (1.2, 1, latest) is
 	// written.
+	if !rc.startTagging() {
+		return fail(ctx.Err())
+	}
+	tagging = true
 	claimed, err := run.claimReleaseTags(targets, art, keep, rerun != nil)
 	if err != nil {
 		return fail(err)
@@ -317,6 +331,11 @@ func (p *Pusher) Push(ctx context.Context, req Request) (*Result, error) {
 	}
 	res.Refs = refs
 	res.ImageRef = targets[0].repo.Digest(digest.String()).Name()
+	if rc.cancelledWhileTagging() {
+		res.Cancelled = true
+		res.Warnings = append(res.Warnings, "the run was cancelled: the tags were finished, the cache images were not pushed")
+		return res, nil
+	}
 	// 6. Cache images, best effort.
 	res.CacheRefs, res.Warnings = run.pushCache(req, built)
 	return res, nil
