@@ -72,6 +72,13 @@ func readEnvFile(t *testing.T, path string) map[string]string {
 // runAsRunner runs the binary for an event fixture with the given inputs.
 func runAsRunner(t *testing.T, fixture string, inputs, extraEnv map[string]string) runnerRun {
 	t.Helper()
+	return runAsRunnerWith(t, fixture, inputs, extraEnv, nil)
+}
+
+// runAsRunnerWith is runAsRunner with started called once the process
+// runs (to signal it, as the runner does on cancel).
+func runAsRunnerWith(t *testing.T, fixture string, inputs, extraEnv map[string]string, started func(*os.Process)) runnerRun {
+	t.Helper()
 	dir := t.TempDir()
 	events := filepath.Join(repoRoot(t), "testdata", "events")
 	env := readEnvFile(t, filepath.Join(events, fixture+".env"))
@@ -151,7 +158,13 @@ func runAsRunner(t *testing.T, fixture string, inputs, extraEnv map[string]strin
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
+	err := cmd.Start()
+	if err == nil {
+		if started != nil {
+			started(cmd.Process)
+		}
+		err = cmd.Wait()
+	}
 	r := runnerRun{workspace: dir, stdout: stdout.String(), stderr: stderr.String(), outputFile: env["GITHUB_OUTPUT"]}
 	var exitErr *exec.ExitError
 	switch {

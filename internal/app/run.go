@@ -114,7 +114,7 @@ func (e *environment) run(ctx context.Context, cmd string, args []string) int {
 	if st.GateFailed() {
 		runner.Errorf("%s", st.ClosedGates())
 	}
-	if ctx.Err() != nil {
+	if res.Cancelled {
 		// The runner's cancel (SIGINT, then SIGTERM): the stages still to
 		// come did not run, so the run did not do what it was asked.
 		runner.Errorf("the run was cancelled: the stages after the one under way did not run (see the summary); re-run the job to finish it")

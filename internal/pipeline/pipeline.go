@@ -50,11 +50,15 @@ type Result struct {
 	// Err joins the errors of failed stages; nil when every stage ran or was
 	// skipped cleanly. Gate failures are not errors: see State.Gates.
 	Err error
+	// Cancelled is set when the run's context ended (the runner's cancel):
+	// the stages after the one under way did not run.
+	Cancelled bool
 }
 
-// Failed reports whether a stage failed or a gate closed.
+// Failed reports whether a stage failed, a gate closed or the run was
+// cancelled.
 func (r *Result) Failed(st *State) bool {
-	return r.Err != nil || (st != nil && st.GateFailed())
+	return r.Err != nil || r.Cancelled || (st != nil && st.GateFailed())
 }
 
 // Observer is told when stages start and end, for progress in the log.
@@ -135,6 +139,7 @@ func Run(ctx context.Context, st *State, stages []Stage, opts ...Option) *Result
 		res.Stages = append(res.Stages, r)
 	}
 	res.Err = errors.Join(errs...)
+	res.Cancelled = ctx.Err() != nil
 	return res
 }
 

@@ -132,6 +132,34 @@ func TestRunCancelled(t *testing.T) {
 	if len(ran) != 0 || res.Stages[0].Status != StatusSkipped || res.Stages[0].SkipReason != "the run was cancelled" {
 		t.Fatalf("cancelled run: ran %v, result %+v", ran, res.Stages[0])
 	}
+	if !res.Cancelled || !res.Failed(&State{}) {
+		t.Errorf("a cancelled run is not failed: %+v", res)
+	}
+}
+
+// A cancel during a stage that still ends well (the push finishing its
+// tags) fails the run: the stages after it did not run.
+func TestRunCancelledDuringAStage(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	var ran []string
+	push := cancelling{fakeStage{name: "push", ran: &ran}, cancel}
+	res := Run(ctx, &State{}, []Stage{push, fakeStage{name: "sign", ran: &ran}})
+	if len(ran) != 1 || res.Stages[0].Status != StatusOK || res.Stages[1].SkipReason != "the run was cancelled" {
+		t.Fatalf("ran %v, stages %+v", ran, res.Stages)
+	}
+	if res.Err != nil || !res.Cancelled || !res.Failed(&State{}) {
+		t.Errorf("want a cancelled, failed run without a stage error: %+v", res)
+	}
+}
+
+type cancelling struct {
+	fakeStage
+	cancel context.CancelFunc
+}
+
+func (c cancelling) Run(ctx context.Context, st *State) error {
+	c.cancel()
+	return c.fakeStage.Run(ctx, st)
 }
 
 func TestGates(t *testing.T) {

@@ -61,6 +61,8 @@ type Result struct {
 	Context string
 	// Err is the run's error (failed stages), if any.
 	Err error
+	// Cancelled is set when the run was cancelled.
+	Cancelled bool
 }
 
 // New assembles a Result and computes the outputs from the state. File
@@ -69,7 +71,7 @@ type Result struct {
 // runner, and the steps after this one resolve relative paths against
 // their own workspace.
 func New(res *pipeline.Result, st *pipeline.State, workspace string) *Result {
-	r := &Result{State: st, Err: res.Err, Stages: res.Stages}
+	r := &Result{State: st, Err: res.Err, Stages: res.Stages, Cancelled: res.Cancelled}
 	r.Outputs = outputs(res, st, workspace)
 	return r
 }
@@ -218,6 +220,9 @@ func (r *Result) Markdown() string {
 	title := "✅ image-pipeline succeeded"
 	if r.Err != nil || (r.State != nil && r.State.GateFailed()) {
 		title = "❌ image-pipeline failed"
+	}
+	if r.Cancelled {
+		title = "❌ image-pipeline was cancelled"
 	}
 	fmt.Fprintf(&b, "## %s\n\n", title)
 	if r.Context != "" {
