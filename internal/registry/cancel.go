@@ -54,6 +54,10 @@ func (rc *runContext) parentDone() {
 	})
 }
 
+// Deadline is the caller's (push-timeout): requests and Retry-After
+// waits see how long the push may take.
+func (rc *runContext) Deadline() (time.Time, bool) { return rc.parent.Deadline() }
+
 // startTagging marks the start of the tag writes; from now on a cancel
 // gives them grace. It reports false when the run is already cancelled:
 // then nothing may be tagged.

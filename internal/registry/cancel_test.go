@@ -55,6 +55,9 @@ func TestRunContext(t *testing.T) {
 		t.Cleanup(cancel)
 		rc := newRunContext(parent, time.Hour, t.Logf)
 		t.Cleanup(rc.close)
+		if d, ok := rc.Deadline(); !ok || time.Until(d) > 20*time.Millisecond {
+			t.Errorf("deadline %v %v: the push context must keep push-timeout's", d, ok)
+		}
 		rc.startTagging()
 		if !done(rc, time.Second) {
 			t.Fatal("the deadline did not end the push")
