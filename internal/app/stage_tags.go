@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/org/image-pipeline/internal/build"
 	"github.com/org/image-pipeline/internal/config"
 	"github.com/org/image-pipeline/internal/ghactions"
 	"github.com/org/image-pipeline/internal/pipeline"
@@ -69,13 +70,11 @@ func (s *tagsStage) Run(_ context.Context, st *pipeline.State) error {
 		return err
 	}
 	st.Plan = &pipeline.TagPlan{
-		Version:   plan.Version,
-		Tags:      plan.Tags,
-		Labels:    plan.Labels,
-		CacheFrom: plan.CacheFrom,
-		CacheTo:   plan.CacheTo,
-		CacheNote: plan.CacheNote,
-		JSON:      strings.TrimSpace(string(js)),
+		Version: plan.Version,
+		Tags:    plan.Tags,
+		Labels:  plan.Labels,
+		Cache:   plan.Cache,
+		JSON:    strings.TrimSpace(string(js)),
 	}
 	for _, l := range plan.Labels {
 		k, v, _ := strings.Cut(l, "=")
@@ -112,16 +111,16 @@ func tagsMarkdown(p *tags.Plan) string {
 			fmt.Fprintf(&b, "| %s |\n", report.Code(t))
 		}
 	}
-	if len(p.CacheFrom) > 0 || len(p.CacheTo) > 0 {
+	if read, written := p.Cache.Read(), p.Cache.Written(); len(read) > 0 || len(written) > 0 {
 		b.WriteString("\n<details><summary>Cache references</summary>\n\n")
-		for _, r := range p.CacheFrom {
+		for _, r := range read {
 			fmt.Fprintf(&b, "- read %s\n", report.Code(r))
 		}
-		for _, r := range p.CacheTo {
+		for _, r := range written {
 			fmt.Fprintf(&b, "- write %s\n", report.Code(r))
 		}
-		if len(p.CacheTo) == 0 && p.CacheNote != "" {
-			fmt.Fprintf(&b, "- nothing written: %s\n", report.Text(p.CacheNote))
+		if len(written) == 0 && p.Cache.Note != "" {
+			fmt.Fprintf(&b, "- nothing written: %s\n", report.Text(p.Cache.Note))
 		}
 		b.WriteString("\n</details>\n")
 	}
@@ -170,7 +169,11 @@ func tagInput(cfg *config.Config, ev *ghactions.Context, getenv func(string) str
 		Labels:          cfg.Labels,
 		Now:             now,
 		PRHeadSHAForSHA: getenv("DOCKER_METADATA_PR_HEAD_SHA") == "true",
-		Cache:           tags.CacheOptions{Image: cfg.CacheImage},
+		Cache: tags.CacheOptions{
+			Image:        cfg.CacheImage,
+			Disabled:     cfg.Build.Cache == build.CacheNone,
+			DisabledNote: "cache is none: no cache refs are read or written",
+		},
 	}
 	if t, ok := tags.CommitDateFromPayload(ev.Payload, ev.SHA); ok {
 		in.CommitDate = t

@@ -69,13 +69,11 @@ func TestCrossBranchCache(t *testing.T) {
 			t.Errorf("feature/x's registry cache was not written")
 		}
 
-		// A pull request from feature/pr into main: reads main's refs, and
-		// never writes them, even when handed a plan that says so.
+		// A pull request from feature/pr into main, with the tag engine's
+		// own plan: reads main's refs, and never writes them.
 		d.prune(t, warm)
-		pr := branchPlan(repo, "feature/pr", true)
+		pr := pullRequestPlan(t, repo, "feature/pr")
 		pr.Labels = append(pr.Labels, "org.opencontainers.image.revision=pr-"+nonce(t))
-		pr.CacheTo = append(pr.CacheTo, repo+":builder-main", repo+":main")
-		o.PullRequest = true
 		prRes, _ := d.mustBuild(t, o, pr)
 		assertMostlyCached(t, "the pull request", prRes)
 		if !slices.Contains(prRes.Cache.Read, repo+":builder-main") {

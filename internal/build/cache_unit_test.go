@@ -22,18 +22,24 @@ func refs(tags ...string) []string {
 // from feature/x into main.
 var (
 	featurePlan = &pipeline.TagPlan{
-		Tags:      refs("feature-x", "sha-abc"),
-		CacheFrom: refs("builder-feature-x", "builder-main", "feature-x", "main"),
-		CacheTo:   refs("builder-feature-x", "feature-x"),
+		Tags: refs("feature-x", "sha-abc"),
+		Cache: pipeline.CachePlan{
+			ReadBuilder: refs("builder-feature-x", "builder-main"), ReadFinal: refs("feature-x", "main"),
+			WriteBuilder: repo + ":builder-feature-x", WriteFinal: repo + ":feature-x",
+		},
 	}
 	mainPlan = &pipeline.TagPlan{
-		Tags:      refs("main"),
-		CacheFrom: refs("builder-main", "main"),
-		CacheTo:   refs("builder-main", "main"),
+		Tags: refs("main"),
+		Cache: pipeline.CachePlan{
+			ReadBuilder: refs("builder-main"), ReadFinal: refs("main"),
+			WriteBuilder: repo + ":builder-main", WriteFinal: repo + ":main",
+		},
 	}
 	forkPlan = &pipeline.TagPlan{
-		CacheFrom: refs("builder-feature-x", "builder-main", "feature-x", "main"),
-		CacheNote: "pull request from a fork: the cache is read, never written",
+		Cache: pipeline.CachePlan{
+			ReadBuilder: refs("builder-feature-x", "builder-main"), ReadFinal: refs("feature-x", "main"),
+			Note: "pull request from a fork: the cache is read, never written",
+		},
 	}
 )
 
@@ -69,17 +75,19 @@ func TestPlanCache(t *testing.T) {
 		{name: "fork: the plan writes nothing", opts: Options{WriteCache: true}, plan: forkPlan,
 			mode: CacheInline, read: refs("builder-feature-x", "builder-main", "feature-x", "main"), note: "fork"},
 		{name: "no plan", opts: Options{WriteCache: true}, mode: CacheInline, note: "the tag plan names no cache refs"},
-		{name: "main writes main", opts: Options{WriteCache: true, DefaultBranch: "main"}, plan: mainPlan,
+		{name: "main writes main", opts: Options{WriteCache: true}, plan: mainPlan,
 			mode: CacheInline, read: refs("builder-main", "main"), written: refs("builder-main", "main"), builder: refs("builder-main"), fin: refs("main")},
-		{name: "a pull request never writes main's refs, even if the plan says so", opts: Options{WriteCache: true, PullRequest: true, DefaultBranch: "main"},
-			plan: mainPlan, mode: CacheInline, read: refs("builder-main", "main"), note: "a pull request never writes the default branch's cache"},
-		{name: "a pull request never writes buildcache-main", opts: Options{WriteCache: true, PullRequest: true, DefaultBranch: "main"}, registryCache: true,
-			plan: mainPlan, mode: CacheRegistry, read: refs("buildcache-main", "builder-main", "main"), note: "app:main is not written"},
-		{name: "a pull request writes its own branch", opts: Options{WriteCache: true, PullRequest: true, DefaultBranch: "main"},
-			plan: &pipeline.TagPlan{CacheFrom: featurePlan.CacheFrom, CacheTo: refs("builder-main", "main", "builder-feature-x", "feature-x")},
-			mode: CacheInline, read: featurePlan.CacheFrom, written: refs("builder-feature-x", "feature-x"), builder: refs("builder-feature-x"), fin: refs("feature-x")},
+		// Whether a pull request may write (never the default branch's
+		// refs) is the tag plan's decision: internal/tags TestCachePlan.
+		{name: "a branch named builder-x", opts: Options{WriteCache: true}, registryCache: true,
+			plan: &pipeline.TagPlan{Cache: pipeline.CachePlan{
+				ReadBuilder: refs("builder-builder-x", "builder-main"), ReadFinal: refs("builder-x", "main"),
+				WriteBuilder: repo + ":builder-builder-x", WriteFinal: repo + ":builder-x",
+			}},
+			mode: CacheRegistry, read: refs("buildcache-builder-x", "buildcache-main", "builder-builder-x", "builder-main", "builder-x", "main"),
+			written: refs("buildcache-builder-x"), exports: 1},
 		{name: "a registry cache ref that is an image tag is not written", opts: Options{WriteCache: true}, registryCache: true,
-			plan: &pipeline.TagPlan{Tags: refs("buildcache-main"), CacheFrom: refs("builder-main", "main"), CacheTo: refs("builder-main", "main")},
+			plan: &pipeline.TagPlan{Tags: refs("buildcache-main"), Cache: mainPlan.Cache},
 			mode: CacheRegistry, read: refs("buildcache-main", "builder-main", "main"), note: "is also an image tag of this run"},
 	}
 	for _, tc := range tests {
@@ -127,18 +135,7 @@ func TestPlanCache(t *testing.T) {
 	}
 }
 
-func TestCacheLadderRefs(t *testing.T) {
-	// A branch named builder-x: its refs are builder-builder-x and builder-x.
-	l := newCacheLadder(&pipeline.TagPlan{
-		CacheFrom: refs("builder-builder-x", "builder-main", "builder-x", "main"),
-		CacheTo:   refs("builder-builder-x", "builder-x"),
-	}, func(string) bool { return true })
-	if !slices.Equal(l.fromBuilder, refs("builder-builder-x", "builder-main")) || !slices.Equal(l.fromFinal, refs("builder-x", "main")) {
-		t.Errorf("from builder %v final %v", l.fromBuilder, l.fromFinal)
-	}
-	if l.toBuilder != repo+":builder-builder-x" || l.toFinal != repo+":builder-x" || l.toCache != repo+":buildcache-builder-x" {
-		t.Errorf("to %q %q %q", l.toBuilder, l.toFinal, l.toCache)
-	}
+func TestBuildcacheRef(t *testing.T) {
 	// Registry ports are not tags; long tags are shortened as the tag engine does.
 	if r, ok := buildcacheRef("localhost:5000/app:" + strings.Repeat("b", 128)); !ok || len(r[strings.LastIndex(r, ":")+1:]) != 128 {
 		t.Errorf("buildcacheRef of a 128-character tag = %q, %v", r, ok)
@@ -146,8 +143,8 @@ func TestCacheLadderRefs(t *testing.T) {
 	if _, ok := buildcacheRef("localhost:5000/app"); ok {
 		t.Error("buildcacheRef of a ref without a tag")
 	}
-	if got := protectedTags("release/1.x"); !slices.Equal(got, []string{"release-1.x", "builder-release-1.x", "buildcache-release-1.x"}) {
-		t.Errorf("protectedTags = %v", got)
+	if r, _ := buildcacheRef(repo + ":release-1.x"); r != repo+":buildcache-release-1.x" {
+		t.Errorf("buildcacheRef = %q", r)
 	}
 }
 

@@ -30,6 +30,7 @@ import (
 
 	ibuild "github.com/org/image-pipeline/internal/build"
 	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/tags"
 	"github.com/org/image-pipeline/internal/testenv"
 )
 
@@ -345,21 +346,40 @@ func registryDigest(t *testing.T, env *testenv.Env, ref string) string {
 // (base: the default branch main) in repo.
 func branchPlan(repo, branch string, write bool) *pipeline.TagPlan {
 	tag := strings.ReplaceAll(branch, "/", "-")
-	from := []string{repo + ":builder-" + tag}
+	c := pipeline.CachePlan{ReadBuilder: []string{repo + ":builder-" + tag}, ReadFinal: []string{repo + ":" + tag}}
 	if tag != "main" {
-		from = append(from, repo+":builder-main")
-	}
-	from = append(from, repo+":"+tag)
-	if tag != "main" {
-		from = append(from, repo+":main")
-	}
-	p := &pipeline.TagPlan{
-		Tags:      []string{repo + ":" + tag},
-		Labels:    []string{"org.opencontainers.image.source=https://github.com/org/app", "org.opencontainers.image.title=app"},
-		CacheFrom: from,
+		c.ReadBuilder = append(c.ReadBuilder, repo+":builder-main")
+		c.ReadFinal = append(c.ReadFinal, repo+":main")
 	}
 	if write {
-		p.CacheTo = []string{repo + ":builder-" + tag, repo + ":" + tag}
+		c.WriteBuilder, c.WriteFinal = repo+":builder-"+tag, repo+":"+tag
 	}
-	return p
+	return &pipeline.TagPlan{
+		Tags:   []string{repo + ":" + tag},
+		Labels: []string{"org.opencontainers.image.source=https://github.com/org/app", "org.opencontainers.image.title=app"},
+		Cache:  c,
+	}
+}
+
+// pullRequestPlan is the tag engine's own plan for a same-repository pull
+// request from head into main: what the build gets in a real run.
+func pullRequestPlan(t *testing.T, repo, head string) *pipeline.TagPlan {
+	t.Helper()
+	p, err := tags.Compute(tags.Input{
+		Event: tags.Event{
+			Name: "pull_request", Ref: "refs/pull/7/merge", SHA: strings.Repeat("a", 40),
+			PRNumber: 7, PRHeadSHA: strings.Repeat("b", 40), PRHeadRef: head, PRBaseRef: "main",
+			HeadRef: head, BaseRef: "main", DefaultBranch: "main",
+		},
+		Images: []tags.Image{{Name: repo, Enable: true}},
+		Now:    time.Now(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pipeline.TagPlan{
+		Tags:   p.Tags,
+		Labels: []string{"org.opencontainers.image.source=https://github.com/org/app", "org.opencontainers.image.title=app"},
+		Cache:  p.Cache,
+	}
 }

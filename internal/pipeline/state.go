@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -35,13 +36,12 @@ type State struct {
 
 // TagPlan is what the tag engine computed for this event.
 type TagPlan struct {
-	Version   string
-	Tags      []string // full references, name:tag
-	Labels    []string // key=value
-	CacheFrom []string // full references read as build cache
-	CacheTo   []string // full references written as build cache
-	// CacheNote says why no cache ref is written (fork, tag build, …).
-	CacheNote string
+	Version string
+	Tags    []string // full references, name:tag
+	Labels  []string // key=value
+	// Cache is what the build reads and writes as cache, decided here
+	// once: the build only translates it into BuildKit entries.
+	Cache CachePlan
 	// Skipped lists the rules that produced no tag, with the reason.
 	Skipped []string
 	// JSON is the plan in the `plan --format json` form (the `json` output).
@@ -50,6 +50,43 @@ type TagPlan struct {
 	// the build settings) are also labels of the image: together they
 	// recognise a re-run of a release.
 	Revision, BuildInputs string
+}
+
+// CachePlan is the build cache of a run, decided by the tag plan: the
+// cache images read and written, by the stage they hold. The build stores
+// them as inline cache on these images or as registry cache beside them;
+// whether anything is read or written (cache: none, a fork, a pull
+// request and the default branch) is decided here and nowhere else.
+type CachePlan struct {
+	// ReadBuilder and ReadFinal are read, in ladder order: this branch,
+	// then the base branch, then the default branch.
+	ReadBuilder, ReadFinal []string
+	// WriteBuilder and WriteFinal are written ("" when not).
+	WriteBuilder, WriteFinal string
+	// Note says why nothing is written, or nothing is read.
+	Note string
+}
+
+// Read lists every ref read: the builder's, then the final image's.
+func (c CachePlan) Read() []string {
+	var out []string
+	for _, r := range append(append([]string{}, c.ReadBuilder...), c.ReadFinal...) {
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Written lists the refs written: the builder's, then the final image's.
+func (c CachePlan) Written() []string {
+	var out []string
+	for _, r := range []string{c.WriteBuilder, c.WriteFinal} {
+		if r != "" {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // LintOutcome summarises the lint findings of every linted Dockerfile.

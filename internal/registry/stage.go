@@ -96,7 +96,7 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 			return fmt.Errorf("push is true but there are no credentials for %s: %s", strings.Join(missing, ", "), missingHint(missing))
 		}
 	}
-	req := Request{Image: *st.Build.Final(), Tags: st.Plan.Tags, MountFrom: st.Plan.CacheFrom,
+	req := Request{Image: *st.Build.Final(), Tags: st.Plan.Tags, MountFrom: st.Plan.Cache.Read(),
 		Revision: st.Plan.Revision, BuildInputs: st.Plan.BuildInputs}
 	for _, bi := range st.Build.Images {
 		if len(bi.CacheRefs) > 0 {

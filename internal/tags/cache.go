@@ -1,28 +1,46 @@
 package tags
 
-import "strings"
+import (
+	"strings"
 
-// cacheRefs returns the build-cache references: read refs
-// builder-<branch>, builder-<base>, <branch>, <base> (for a pull request
-// the head branch, then the base branch; the default branch is the last
-// fallback), and write refs for the branch being built only. A pull
-// request never writes the default branch's refs, and a fork never writes.
-func (c *runCtx) cacheRefs(images []string) (from, to []string, note string) {
+	"github.com/org/image-pipeline/internal/pipeline"
+)
+
+// cacheRefs decides the build cache: read refs builder-<branch>,
+// builder-<base>, … then <branch>, <base>, … (for a pull request the head
+// branch, then the base branch; the default branch is the last fallback),
+// and write refs for the branch being built only. This is the one place
+// that decides what may be written: a pull request never writes the
+// default branch's refs, a fork never writes, and cache: none (Disabled)
+// reads and writes nothing.
+func (c *runCtx) cacheRefs(images []string) pipeline.CachePlan {
 	opts := c.in.Cache
 	if opts.Disabled {
-		return nil, nil, "cache references are disabled"
+		note := opts.DisabledNote
+		if note == "" {
+			note = "cache references are disabled"
+		}
+		return pipeline.CachePlan{Note: note}
 	}
 	image := strings.ToLower(opts.Image)
 	if image == "" && len(images) > 0 {
 		image = images[0]
 	}
 	if image == "" {
-		return nil, nil, "no image to hold the cache"
+		return pipeline.CachePlan{Note: "no image to hold the cache"}
 	}
 	def := c.in.Repo.DefaultBranch
 	if def == "" {
 		def = c.in.Event.DefaultBranch
 	}
+	sanitized := func(b string) string {
+		t, reason := SanitizeTag(b)
+		if reason != "" {
+			return ""
+		}
+		return t
+	}
+	var cp pipeline.CachePlan
 	var current, base string
 	writable := false
 	switch {
@@ -34,13 +52,13 @@ func (c *runCtx) cacheRefs(images []string) (from, to []string, note string) {
 		}
 		switch {
 		case c.in.Event.Fork:
-			note = "pull request from a fork: the cache is read, never written"
+			cp.Note = "pull request from a fork: the cache is read, never written"
 		case opts.ReadOnlyPRs:
-			note = "pull requests only read the cache (read-only PR cache)"
+			cp.Note = "pull requests only read the cache (read-only PR cache)"
 		case current == "":
-			note = "the pull request's head branch is unknown: the cache is not written"
-		case current == def:
-			note = "the pull request's head branch is the default branch: its cache is not written from a pull request"
+			cp.Note = "the pull request's head branch is unknown: the cache is not written"
+		case current == def || (def != "" && sanitized(current) == sanitized(def)):
+			cp.Note = "the pull request's head branch is the default branch: a pull request never writes the default branch's cache"
 		default:
 			writable = true
 		}
@@ -50,35 +68,33 @@ func (c *runCtx) cacheRefs(images []string) (from, to []string, note string) {
 		writable = current != ""
 	default:
 		base = def
-		note = "not a branch or pull request build: the cache is read, not written"
+		cp.Note = "not a branch or pull request build: the cache is read, not written"
 	}
 	var branches []string
 	for _, b := range []string{current, base, def} {
-		if b == "" {
-			continue
-		}
-		if tag, reason := SanitizeTag(b); reason == "" && !contains(branches, tag) {
-			branches = append(branches, tag)
+		if t := sanitized(b); t != "" && !contains(branches, t) {
+			branches = append(branches, t)
 		}
 	}
-	for _, prefix := range []string{"builder-", ""} {
-		for _, b := range branches {
-			if tag, reason := SanitizeTag(prefix + b); reason == "" {
-				from = appendUnique(from, image+":"+tag)
-			}
+	for _, b := range branches {
+		if t := sanitized(builderPrefix + b); t != "" {
+			cp.ReadBuilder = appendUnique(cp.ReadBuilder, image+":"+t)
 		}
+		cp.ReadFinal = appendUnique(cp.ReadFinal, image+":"+b)
 	}
 	if writable {
-		if cur, reason := SanitizeTag(current); reason == "" {
-			for _, prefix := range []string{"builder-", ""} {
-				if tag, reason := SanitizeTag(prefix + cur); reason == "" {
-					to = appendUnique(to, image+":"+tag)
-				}
+		if cur := sanitized(current); cur != "" {
+			if t := sanitized(builderPrefix + cur); t != "" {
+				cp.WriteBuilder = image + ":" + t
 			}
+			cp.WriteFinal = image + ":" + cur
 		}
 	}
-	return from, to, note
+	return cp
 }
+
+// builderPrefix names the builder stage's cache image: builder-<branch>.
+const builderPrefix = "builder-"
 
 func contains(list []string, s string) bool {
 	for _, v := range list {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/org/image-pipeline/internal/pipeline"
+
 	"github.com/google/go-containerregistry/pkg/name"
 )
 
@@ -51,8 +53,10 @@ type CacheOptions struct {
 	// Image is the repository that holds the cache tags; empty means the
 	// first enabled image.
 	Image string
-	// Disabled turns cache references off.
-	Disabled bool
+	// Disabled turns cache references off; DisabledNote says why (the
+	// plan shows it).
+	Disabled     bool
+	DisabledNote string
 	// ReadOnlyPRs makes every pull request read the cache without writing
 	// it. Fork pull requests never write, whatever this says.
 	ReadOnlyPRs bool
@@ -121,6 +125,9 @@ type Plan struct {
 	Latest bool `json:"-"`
 	// CacheNote explains missing cache-to refs (fork, tag build, ...).
 	CacheNote string `json:"-"`
+	// Cache is the build cache, typed: CacheFrom, CacheTo and CacheNote
+	// are its lists for the JSON and the text.
+	Cache pipeline.CachePlan `json:"-"`
 }
 
 // Compute evaluates the rules against the event. It returns an error only
@@ -233,7 +240,8 @@ func Compute(in Input) (*Plan, error) {
 		return nil, err
 	}
 	p.Labels = labels
-	p.CacheFrom, p.CacheTo, p.CacheNote = c.cacheRefs(p.Images)
+	p.Cache = c.cacheRefs(p.Images)
+	p.CacheFrom, p.CacheTo, p.CacheNote = p.Cache.Read(), p.Cache.Written(), p.Cache.Note
 	if p.Tags == nil {
 		p.Tags = []string{}
 	}

@@ -1,0 +1,32 @@
+package app
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// With cache: none the plan, the json output, the log and the summary
+// name no cache ref: they say what the build does.
+func TestRunnerContractCacheNoneNamesNoCacheRefs(t *testing.T) {
+	r := runAsRunner(t, "push_main", map[string]string{"cache": "none"}, nil)
+	if r.code != 0 {
+		t.Fatalf("exit code %d\n%s", r.code, r.stdout)
+	}
+	var plan struct {
+		CacheFrom []string `json:"cache_from"`
+		CacheTo   []string `json:"cache_to"`
+	}
+	if err := json.Unmarshal([]byte(r.outputs["json"]), &plan); err != nil {
+		t.Fatalf("json output: %v\n%s", err, r.outputs["json"])
+	}
+	if len(plan.CacheFrom)+len(plan.CacheTo) != 0 {
+		t.Errorf("json output lists cache refs with cache: none: from %v, to %v", plan.CacheFrom, plan.CacheTo)
+	}
+	if strings.Contains(r.stdout, ":builder-main") || strings.Contains(r.summary, ":builder-main") {
+		t.Errorf("the log or the summary lists cache refs with cache: none:\n%s\n%s", r.stdout, r.summary)
+	}
+	if !strings.Contains(r.stdout, "cache is none") {
+		t.Errorf("the log does not say why no cache is used:\n%s", r.stdout)
+	}
+}
