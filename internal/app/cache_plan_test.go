@@ -30,3 +30,25 @@ func TestRunnerContractCacheNoneNamesNoCacheRefs(t *testing.T) {
 		t.Errorf("the log does not say why no cache is used:\n%s", r.stdout)
 	}
 }
+
+// The fork rule is the event context's (ghactions), and the tag plan
+// follows it: a fork's pull request writes no cache ref.
+func TestRunnerContractForkPlanWritesNoCache(t *testing.T) {
+	r := runAsRunner(t, "pull_request_fork", nil, nil)
+	if r.code != 0 {
+		t.Fatalf("exit code %d\n%s", r.code, r.stdout)
+	}
+	var plan struct {
+		CacheFrom []string `json:"cache_from"`
+		CacheTo   []string `json:"cache_to"`
+	}
+	if err := json.Unmarshal([]byte(r.outputs["json"]), &plan); err != nil {
+		t.Fatalf("json output: %v", err)
+	}
+	if len(plan.CacheTo) != 0 || len(plan.CacheFrom) == 0 {
+		t.Errorf("a fork's plan: cache from %v, to %v; want reads only", plan.CacheFrom, plan.CacheTo)
+	}
+	if !strings.Contains(r.stdout, "pull request from a fork: the cache is read, never written") {
+		t.Errorf("the plan does not say why nothing is written:\n%s", r.stdout)
+	}
+}

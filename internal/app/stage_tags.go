@@ -137,6 +137,7 @@ func tagsMarkdown(p *tags.Plan) string {
 // tagInput maps the event and the configuration onto the pure tag engine.
 func tagInput(cfg *config.Config, ev *ghactions.Context, getenv func(string) string, now time.Time) tags.Input {
 	tev := tags.EventFromPayload(ev.EventName, ev.Ref, ev.SHA, ev.HeadRef, ev.BaseRef, ev.Payload)
+	tev.Fork = ev.IsFork() // decided once, by the event context
 	if tev.DefaultBranch == "" {
 		tev.DefaultBranch = ev.DefaultBranch
 	}

@@ -2,13 +2,14 @@ package tags
 
 import (
 	"strconv"
-	"strings"
 	"time"
 )
 
 // EventFromPayload builds an Event from the runner's GITHUB_EVENT_NAME,
 // GITHUB_REF, GITHUB_SHA, GITHUB_HEAD_REF, GITHUB_BASE_REF and the decoded
-// event payload (nil when there is none). It only reads the map.
+// event payload (nil when there is none). It only reads the map. Fork is
+// left to the caller: whether a pull request comes from a fork is decided
+// once, by ghactions.Context (the app sets Event.Fork from it).
 func EventFromPayload(name, ref, sha, headRef, baseRef string, payload map[string]any) Event {
 	ev := Event{Name: name, Ref: ref, SHA: sha, HeadRef: headRef, BaseRef: baseRef}
 	ev.DefaultBranch = str(payload, "repository", "default_branch")
@@ -20,15 +21,6 @@ func EventFromPayload(name, ref, sha, headRef, baseRef string, payload map[strin
 		ev.PRNumber = n
 	} else if n, ok := num(payload, "pull_request", "number"); ok {
 		ev.PRNumber = n
-	}
-	if _, isPR := lookup(payload, "pull_request").(map[string]any); isPR {
-		head := str(payload, "pull_request", "head", "repo", "full_name")
-		base := str(payload, "pull_request", "base", "repo", "full_name")
-		if base == "" {
-			base = str(payload, "repository", "full_name")
-		}
-		// A deleted head repository (head.repo null) can only be a fork.
-		ev.Fork = head == "" || !strings.EqualFold(head, base)
 	}
 	return ev
 }

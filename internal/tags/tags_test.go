@@ -322,7 +322,7 @@ func TestEventFromPayload(t *testing.T) {
 		"repository": map[string]any{"name": "App", "full_name": "Owner/App", "default_branch": "main", "html_url": "https://github.com/Owner/App", "license": map[string]any{"spdx_id": "MIT"}},
 	}
 	ev := EventFromPayload("pull_request_target", "refs/heads/main", "26657411", "feature", "main", payload)
-	if ev.PRNumber != 15 || ev.PRHeadSHA != "3370e22" || ev.PRHeadRef != "feature" || ev.PRBaseRef != "main" || !ev.Fork || ev.DefaultBranch != "main" {
+	if ev.PRNumber != 15 || ev.PRHeadSHA != "3370e22" || ev.PRHeadRef != "feature" || ev.PRBaseRef != "main" || ev.DefaultBranch != "main" {
 		t.Errorf("EventFromPayload = %+v", ev)
 	}
 	if r := RepoFromPayload(payload); r.License != "MIT" || r.HTMLURL != "https://github.com/Owner/App" || r.Name != "App" {
