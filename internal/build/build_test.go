@@ -30,8 +30,9 @@ func TestBuildArgsLabelsAndSecret(t *testing.T) {
 		token := "tok-" + nonce(t) + "-never-in-the-image"
 		o.Secrets = []string{"token=" + token}
 		o.BuildArgs = append(o.BuildArgs, "VERSION=1.2.3")
-		o.Labels = []string{"org.opencontainers.image.title=explicit-title", "org.example.extra=yes"}
-		plan := &pipeline.TagPlan{Labels: []string{"org.opencontainers.image.source=https://github.com/org/app", "org.opencontainers.image.title=plan-title"}}
+		// The labels input reaches the build merged into the plan's labels
+		// by the tag engine (its lines win there).
+		plan := &pipeline.TagPlan{Labels: []string{"org.opencontainers.image.source=https://github.com/org/app", "org.opencontainers.image.title=explicit-title", "org.example.extra=yes"}}
 
 		res, log := d.mustBuild(t, o, plan)
 		final := res.Outcome.Final()
@@ -51,7 +52,7 @@ func TestBuildArgsLabelsAndSecret(t *testing.T) {
 		}
 		want := map[string]string{
 			"org.opencontainers.image.source": "https://github.com/org/app",
-			"org.opencontainers.image.title":  "explicit-title", // explicit labels win
+			"org.opencontainers.image.title":  "explicit-title",
 			"org.example.extra":               "yes",
 			"org.example.version":             "1.2.3", // the build arg, through a LABEL
 			"org.example.stage":               "production",

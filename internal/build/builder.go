@@ -495,12 +495,9 @@ func (b *bkBuilder) frontendAttrs(plan *pipeline.TagPlan) (map[string]string, er
 			}
 		}
 	}
-	extra, err := parseKeyValues(o.Labels)
-	if err != nil {
-		return nil, fmt.Errorf("input %q: %w", "labels", err)
-	}
-	for _, kv := range append(labels, extra...) {
-		attrs["label:"+kv[0]] = kv[1] // later (explicit) labels win
+	// The labels input is merged into the plan's labels by the tag engine.
+	for _, kv := range labels {
+		attrs["label:"+kv[0]] = kv[1]
 	}
 	if len(o.Platforms) > 0 {
 		var ps []string

@@ -74,9 +74,6 @@ type Options struct {
 	// SecretsWithheld, when set, says why the build gets no secrets (a
 	// fork's pull request); a step that fails for want of one says it.
 	SecretsWithheld string
-	// Labels are the labels input lines, key=value, merged over the tag
-	// plan's labels (these win).
-	Labels []string
 	// Platforms is the platforms input, e.g. linux/amd64,linux/arm64.
 	// Empty: the builder's own platform.
 	Platforms []string
@@ -225,9 +222,6 @@ func (o Options) Validate() error {
 	}
 	if _, err := parseKeyValues(o.BuildArgs); err != nil {
 		bad("build-args", "", err.Error(), "NAME=value, one per line")
-	}
-	if _, err := parseKeyValues(o.Labels); err != nil {
-		bad("labels", "", err.Error(), "key=value, one per line")
 	}
 	if _, err := o.secretValues(); err != nil {
 		errs = append(errs, err)

@@ -35,7 +35,6 @@ func TestValidate(t *testing.T) {
 			o.BuildArgs = []string{"A=1", "", "B="}
 			o.Secrets = []string{"npm=secret=with=equals"}
 			o.SecretEnvs = []string{"gh=TOKEN"}
-			o.Labels = []string{"a=b"}
 			o.Platforms = []string{"linux/amd64", "linux/arm64/v8"}
 			o.Cache = CacheInline
 			o.BuildkitAddress, o.BuildkitTLSCA = "tcp://buildkit:1234", "ca.pem"
@@ -46,8 +45,9 @@ func TestValidate(t *testing.T) {
 			want: []string{`input "context": "nope" is not a directory`, `input "file": "nope/Dockerfile" is not a file`}},
 		{name: "default file missing", edit: func(o *Options) { o.Context = "sub" },
 			want: []string{`input "file": "sub/Dockerfile" is not a file`}},
-		{name: "build args and labels", edit: func(o *Options) { o.BuildArgs = []string{"novalue"}; o.Labels = []string{"=x"} },
-			want: []string{`input "build-args" line 1 has no NAME=`, `input "labels" line 1 has no NAME=`}},
+		// labels are the tag engine's input: internal/config TestParseLabels.
+		{name: "build args", edit: func(o *Options) { o.BuildArgs = []string{"novalue"} },
+			want: []string{`input "build-args" line 1 has no NAME=`}},
 		{name: "secrets", edit: func(o *Options) {
 			o.Secrets = []string{"plain-value-without-id", "a=1"}
 			o.SecretEnvs = []string{"a=TOKEN", "b=UNSET", "c"}

@@ -123,10 +123,10 @@ func TestStageWithFakeBuilder(t *testing.T) {
 
 func TestSolveOptions(t *testing.T) {
 	o := Options{
-		File: "build/app.Dockerfile", BuildArgs: []string{"A=1", "B=x=y"}, Labels: []string{"org.opencontainers.image.title=mine", "extra=1"},
+		File: "build/app.Dockerfile", BuildArgs: []string{"A=1", "B=x=y"},
 		Platforms: []string{"linux/amd64", " linux/arm64"}, NoCache: true, Pull: true,
 	}
-	plan := &pipeline.TagPlan{Labels: []string{"org.opencontainers.image.title=plan", "org.opencontainers.image.source=https://x"}}
+	plan := &pipeline.TagPlan{Labels: []string{"org.opencontainers.image.title=plan", "org.opencontainers.image.source=https://x", "extra=1"}}
 	b := &bkBuilder{opts: o, features: Features{Exporter: "moby"}}
 	attrs, err := b.frontendAttrs(plan)
 	if err != nil {
@@ -134,7 +134,7 @@ func TestSolveOptions(t *testing.T) {
 	}
 	want := map[string]string{
 		"filename": "app.Dockerfile", "build-arg:A": "1", "build-arg:B": "x=y",
-		"label:org.opencontainers.image.title": "mine", "label:org.opencontainers.image.source": "https://x", "label:extra": "1",
+		"label:org.opencontainers.image.title": "plan", "label:org.opencontainers.image.source": "https://x", "label:extra": "1",
 		"platform": "linux/amd64,linux/arm64", "no-cache": "", "image-resolve-mode": "pull",
 	}
 	if len(attrs) != len(want) {

@@ -286,8 +286,6 @@ type Reader struct {
 	secrets []string
 }
 
-// NewReader returns a Reader over src.
-func NewReader(src Source) *Reader { return &Reader{src: src} }
 
 // Err joins every problem found so far.
 func (r *Reader) Err() error { return errors.Join(r.errs...) }

@@ -53,6 +53,28 @@ func TestParseValues(t *testing.T) {
 	}
 }
 
+// Values are read with the white space around them removed; white space
+// alone is an empty value (what ghactions.Input used to do for the app).
+func TestParseTrimsValues(t *testing.T) {
+	c, err := Parse(source(map[string]string{"build-args": "  A=1\nB=2 \n", "context": " app ", "target": "   "}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(c.Build.BuildArgs, ",") != "A=1,B=2" || c.Context != "app" || c.Build.Target != "" {
+		t.Errorf("build-args %q, context %q, target %q", c.Build.BuildArgs, c.Context, c.Build.Target)
+	}
+}
+
+func TestParseLabels(t *testing.T) {
+	c, err := Parse(source(map[string]string{"labels": "a=b\nc=d=e"}))
+	if err != nil || strings.Join(c.Labels, ",") != "a=b,c=d=e" {
+		t.Errorf("labels %q, err %v", c.Labels, err)
+	}
+	if _, err := Parse(source(map[string]string{"labels": "=x"})); err == nil || !strings.Contains(err.Error(), "labels") || !strings.Contains(err.Error(), "key=value") {
+		t.Errorf("a label without a key: err %v", err)
+	}
+}
+
 func TestParseErrorsAreAllReportedEachNamingItsInput(t *testing.T) {
 	_, err := Parse(source(map[string]string{
 		"push":    "yes please",

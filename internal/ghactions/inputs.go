@@ -20,12 +20,6 @@ func InputEnvName(name string) string {
 	return "INPUT_" + strings.ToUpper(strings.ReplaceAll(name, " ", "_"))
 }
 
-// Input returns the value of an action input with surrounding white space
-// removed; "" when it is not set.
-func Input(getenv func(string) string, name string) string {
-	return strings.TrimSpace(getenv(InputEnvName(name)))
-}
-
 // InputError reports an input value that cannot be used.
 type InputError struct {
 	Input  string // input name, e.g. "push"

@@ -25,25 +25,6 @@ func TestInputEnvName(t *testing.T) {
 	}
 }
 
-func TestInput(t *testing.T) {
-	getenv := envOf(map[string]string{
-		"INPUT_BUILD-ARGS": "  A=1\nB=2 \n",
-		"INPUT_PUSH":       "true",
-		"INPUT_EMPTY":      "   ",
-	})
-	tests := []struct{ name, want string }{
-		{"build-args", "A=1\nB=2"},
-		{"push", "true"},
-		{"empty", ""},
-		{"missing", ""},
-	}
-	for _, tt := range tests {
-		if got := Input(getenv, tt.name); got != tt.want {
-			t.Errorf("Input(%q) = %q, want %q", tt.name, got, tt.want)
-		}
-	}
-}
-
 func TestParseBool(t *testing.T) {
 	tests := []struct {
 		value   string

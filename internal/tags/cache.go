@@ -53,8 +53,6 @@ func (c *runCtx) cacheRefs(images []string) pipeline.CachePlan {
 		switch {
 		case c.in.Event.Fork:
 			cp.Note = "pull request from a fork: the cache is read, never written"
-		case opts.ReadOnlyPRs:
-			cp.Note = "pull requests only read the cache (read-only PR cache)"
 		case current == "":
 			cp.Note = "the pull request's head branch is unknown: the cache is not written"
 		case current == def || (def != "" && sanitized(current) == sanitized(def)):

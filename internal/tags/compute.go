@@ -57,9 +57,6 @@ type CacheOptions struct {
 	// plan shows it).
 	Disabled     bool
 	DisabledNote string
-	// ReadOnlyPRs makes every pull request read the cache without writing
-	// it. Fork pull requests never write, whatever this says.
-	ReadOnlyPRs bool
 }
 
 // Input is everything Compute needs. It reads nothing else.

@@ -112,21 +112,6 @@ func TestSeedTeachingVacancies(t *testing.T) {
 			wantCacheNote: "fork",
 		},
 		{
-			name:        "read-only PR cache",
-			event:       tvPR(false),
-			mutateInput: func(in *Input) { in.Cache.ReadOnlyPRs = true },
-			version:     "review-pr-2100-fa6128324de4bbf0d8f238011e672f5c06b9c975-20201008150346",
-			tags: []string{
-				img + ":review-pr-2100-fa6128324de4bbf0d8f238011e672f5c06b9c975-20201008150346",
-				img + ":pr-2100",
-			},
-			cacheFrom: []string{
-				img + ":builder-TEVA-1296-alert-filters", img + ":builder-main",
-				img + ":TEVA-1296-alert-filters", img + ":main",
-			},
-			wantCacheNote: "read-only",
-		},
-		{
 			name:      "push to main gives the branch and the full SHA",
 			event:     Event{Name: "push", Ref: "refs/heads/main", SHA: tvMainSHA},
 			version:   "main",
