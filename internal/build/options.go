@@ -16,6 +16,7 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/google/go-containerregistry/pkg/authn"
 
+	"github.com/org/image-pipeline/internal/inputerr"
 	"github.com/org/image-pipeline/internal/wsfile"
 )
 
@@ -197,15 +198,7 @@ func (o Options) getenv(k string) string {
 func (o Options) Validate() error {
 	var errs []error
 	bad := func(input, value, problem, accepted string) {
-		msg := fmt.Sprintf("input %q", input)
-		if value != "" {
-			msg += fmt.Sprintf(": %q", value)
-		}
-		msg += " " + problem
-		if accepted != "" {
-			msg += "; accepted values: " + accepted
-		}
-		errs = append(errs, errors.New(msg))
+		errs = append(errs, inputerr.New(input, value, problem, accepted))
 	}
 	if !slices.Contains(append([]string{""}, CacheModes...), o.Cache) {
 		bad("cache", o.Cache, "is not accepted", strings.Join(CacheModes, ", "))

@@ -5,11 +5,11 @@ package config
 
 import (
 	"errors"
-	"fmt"
 	"path/filepath"
 	"strings"
 
 	"github.com/org/image-pipeline/internal/ghactions"
+	"github.com/org/image-pipeline/internal/inputerr"
 	"github.com/org/image-pipeline/internal/lint"
 	"github.com/org/image-pipeline/internal/tags"
 )
@@ -129,28 +129,9 @@ type LintConfig struct {
 // Source returns an input's raw value and whether it was given at all.
 type Source func(name string) (value string, ok bool)
 
-// InputError is a problem with one input's value.
-type InputError struct {
-	Input    string
-	Value    string // "" for secrets
-	Problem  string // "is not a boolean"
-	Accepted string // "true, false"
-}
-
-func (e *InputError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "input %q", e.Input)
-	if e.Value != "" {
-		fmt.Fprintf(&b, ": %q", e.Value)
-	}
-	if e.Problem != "" {
-		b.WriteString(" " + e.Problem)
-	}
-	if e.Accepted != "" {
-		b.WriteString("; accepted values: " + e.Accepted)
-	}
-	return b.String()
-}
+// InputError is a problem with one input's value: the one error type of
+// every input message (package inputerr).
+type InputError = inputerr.Error
 
 // Parse reads and validates every input. The error, when not nil, joins one
 // *InputError per problem.
@@ -285,7 +266,6 @@ type Reader struct {
 	errs    []error
 	secrets []string
 }
-
 
 // Err joins every problem found so far.
 func (r *Reader) Err() error { return errors.Join(r.errs...) }

@@ -8,9 +8,10 @@
 package ghactions
 
 import (
-	"fmt"
 	"strings"
 	"unicode"
+
+	"github.com/org/image-pipeline/internal/inputerr"
 )
 
 // InputEnvName is the environment variable the runner uses for an action
@@ -20,20 +21,9 @@ func InputEnvName(name string) string {
 	return "INPUT_" + strings.ToUpper(strings.ReplaceAll(name, " ", "_"))
 }
 
-// InputError reports an input value that cannot be used.
-type InputError struct {
-	Input  string // input name, e.g. "push"
-	Value  string // the value as given
-	Reason string // e.g. `is not a boolean; accepted values: true, false`
-}
-
-func (e *InputError) Error() string {
-	return fmt.Sprintf("input %q: %q %s", e.Input, e.Value, e.Reason)
-}
-
 // ParseBool parses a boolean input the way action.yml documents booleans
 // (YAML 1.2 core schema): true, True, TRUE, false, False, FALSE. Anything
-// else, including "", is an *InputError naming the input and the accepted
+// else, including "", is an *inputerr.Error naming the input and the accepted
 // values.
 func ParseBool(input, value string) (bool, error) {
 	switch strings.TrimSpace(value) {
@@ -42,7 +32,7 @@ func ParseBool(input, value string) (bool, error) {
 	case "false", "False", "FALSE":
 		return false, nil
 	}
-	return false, &InputError{Input: input, Value: value, Reason: "is not a boolean; accepted values: true, false"}
+	return false, inputerr.New(input, value, "is not a boolean", "true, false")
 }
 
 // ParseList parses a list input. Items are separated by line breaks (\n or

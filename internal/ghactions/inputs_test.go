@@ -4,6 +4,8 @@ import (
 	"errors"
 	"slices"
 	"testing"
+
+	"github.com/org/image-pipeline/internal/inputerr"
 )
 
 // envOf returns a getenv reading from m.
@@ -42,7 +44,7 @@ func TestParseBool(t *testing.T) {
 		{value: "yes", wantErr: `input "push": "yes" is not a boolean; accepted values: true, false`},
 		{value: "tRUE", wantErr: `input "push": "tRUE" is not a boolean; accepted values: true, false`},
 		{value: "1", wantErr: `input "push": "1" is not a boolean; accepted values: true, false`},
-		{value: "", wantErr: `input "push": "" is not a boolean; accepted values: true, false`},
+		{value: "", wantErr: `input "push" is not a boolean; accepted values: true, false`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.value, func(t *testing.T) {
@@ -51,9 +53,9 @@ func TestParseBool(t *testing.T) {
 				if err == nil || err.Error() != tt.wantErr {
 					t.Fatalf("ParseBool(%q) error = %v, want %q", tt.value, err, tt.wantErr)
 				}
-				var ie *InputError
+				var ie *inputerr.Error
 				if !errors.As(err, &ie) || ie.Input != "push" {
-					t.Errorf("error %v is not an *InputError for input push", err)
+					t.Errorf("error %v is not an *inputerr.Error for input push", err)
 				}
 				return
 			}
