@@ -12,6 +12,7 @@ import (
 	"github.com/org/image-pipeline/internal/ghactions"
 	"github.com/org/image-pipeline/internal/pipeline"
 	"github.com/org/image-pipeline/internal/report"
+	"github.com/org/image-pipeline/internal/textfmt"
 )
 
 // run parses the configuration once, runs the stages and writes every
@@ -205,10 +206,10 @@ func untrustedBuild(cfg *config.Config, ev *ghactions.Context, runner *ghactions
 	}
 	head := readCheckout(cfg.Workspace, cfg.Workspace).sha
 	if head != "" && head == ev.SHA {
-		runner.Infof("pull_request_target from the fork %s: the checkout is the base branch's %s, not the fork's code", forkName(ev), shortSHA(head))
+		runner.Infof("pull_request_target from the fork %s: the checkout is the base branch's %s, not the fork's code", forkName(ev), textfmt.ShortSHA(head))
 		return nil
 	}
-	what := "the fork's code (the checkout is not the base branch's " + shortSHA(ev.SHA) + ")"
+	what := "the fork's code (the checkout is not the base branch's " + textfmt.ShortSHA(ev.SHA) + ")"
 	if head == "" {
 		what = "code that may be the fork's (the checkout's commit cannot be read)"
 	}
@@ -218,13 +219,6 @@ func untrustedBuild(cfg *config.Config, ev *ghactions.Context, runner *ghactions
 	}
 	runner.Warningf("allow-untrusted-build is true: this pull_request_target run builds %s from the fork %s, as a fork's build: no credentials, no build secrets, nothing pushed or signed", what, forkName(ev))
 	return nil
-}
-
-func shortSHA(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
 }
 
 // given reports whether the workflow set an input to something.

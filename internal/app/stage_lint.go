@@ -11,7 +11,7 @@ import (
 	"github.com/org/image-pipeline/internal/ghactions"
 	"github.com/org/image-pipeline/internal/lint"
 	"github.com/org/image-pipeline/internal/pipeline"
-	"github.com/org/image-pipeline/internal/report"
+	"github.com/org/image-pipeline/internal/textfmt"
 	"github.com/org/image-pipeline/internal/wsfile"
 )
 
@@ -150,7 +150,7 @@ func annotationLevel(severity string) ghactions.Level {
 func lintMarkdown(file string, findings []lint.Finding, c lint.Counts, sarif string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: **%d** error, **%d** warning, **%d** info, **%d** style. SARIF: %s\n",
-		report.Code(file), c.Error, c.Warning, c.Info, c.Style, report.Code(sarif))
+		textfmt.Code(file), c.Error, c.Warning, c.Info, c.Style, textfmt.Code(sarif))
 	if len(findings) == 0 {
 		return b.String()
 	}
@@ -164,7 +164,7 @@ func lintMarkdown(file string, findings []lint.Finding, c lint.Counts, sarif str
 		if r, ok := lint.LookupRule(f.Code); ok && r.HelpURI != "" {
 			code = fmt.Sprintf("[%s](%s)", f.Code, r.HelpURI)
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s |\n", f.Line, code, f.Severity, report.Cell(f.Message))
+		fmt.Fprintf(&b, "| %d | %s | %s | %s |\n", f.Line, code, f.Severity, textfmt.Cell(f.Message))
 	}
 	return b.String()
 }

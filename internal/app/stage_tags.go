@@ -16,8 +16,8 @@ import (
 	"github.com/org/image-pipeline/internal/ghactions"
 	"github.com/org/image-pipeline/internal/pipeline"
 	"github.com/org/image-pipeline/internal/registry"
-	"github.com/org/image-pipeline/internal/report"
 	"github.com/org/image-pipeline/internal/tags"
+	"github.com/org/image-pipeline/internal/textfmt"
 )
 
 // tagsStage computes the tag plan: every push, cache ref and label of the
@@ -42,18 +42,11 @@ func (s *tagsStage) Fact(st *pipeline.State) string {
 		return ""
 	}
 	n := len(s.plan.TagNames)
-	fact := fmt.Sprintf("%d tag%s on %d image%s", n, plural(n), len(s.plan.Images), plural(len(s.plan.Images)))
+	fact := fmt.Sprintf("%s on %s", textfmt.Count(n, "tag", "tags"), textfmt.Count(len(s.plan.Images), "image", "images"))
 	if st.Plan.Version != "" {
 		fact = "version " + st.Plan.Version + ", " + fact
 	}
 	return fact
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }
 
 func (s *tagsStage) Run(_ context.Context, st *pipeline.State) error {
@@ -101,33 +94,33 @@ func (s *tagsStage) Run(_ context.Context, st *pipeline.State) error {
 func tagsMarkdown(p *tags.Plan) string {
 	var b strings.Builder
 	if p.Version != "" {
-		fmt.Fprintf(&b, "Version %s\n\n", report.Code(p.Version))
+		fmt.Fprintf(&b, "Version %s\n\n", textfmt.Code(p.Version))
 	}
 	if len(p.Tags) == 0 {
 		b.WriteString("No tag: no rule applies to this event.\n")
 	} else {
 		b.WriteString("| Image reference |\n|---|\n")
 		for _, t := range p.Tags {
-			fmt.Fprintf(&b, "| %s |\n", report.Code(t))
+			fmt.Fprintf(&b, "| %s |\n", textfmt.Code(t))
 		}
 	}
 	if read, written := p.Cache.Read(), p.Cache.Written(); len(read) > 0 || len(written) > 0 {
 		b.WriteString("\n<details><summary>Cache references</summary>\n\n")
 		for _, r := range read {
-			fmt.Fprintf(&b, "- read %s\n", report.Code(r))
+			fmt.Fprintf(&b, "- read %s\n", textfmt.Code(r))
 		}
 		for _, r := range written {
-			fmt.Fprintf(&b, "- write %s\n", report.Code(r))
+			fmt.Fprintf(&b, "- write %s\n", textfmt.Code(r))
 		}
 		if len(written) == 0 && p.Cache.Note != "" {
-			fmt.Fprintf(&b, "- nothing written: %s\n", report.Text(p.Cache.Note))
+			fmt.Fprintf(&b, "- nothing written: %s\n", textfmt.Text(p.Cache.Note))
 		}
 		b.WriteString("\n</details>\n")
 	}
 	if len(p.Skipped) > 0 {
 		b.WriteString("\n<details><summary>Rules that produced no tag</summary>\n\n")
 		for _, sk := range p.Skipped {
-			fmt.Fprintf(&b, "- %s: %s\n", report.Code(sk.Rule), report.Text(sk.Reason))
+			fmt.Fprintf(&b, "- %s: %s\n", textfmt.Code(sk.Rule), textfmt.Text(sk.Reason))
 		}
 		b.WriteString("\n</details>\n")
 	}

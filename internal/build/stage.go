@@ -11,6 +11,7 @@ import (
 
 	"github.com/org/image-pipeline/internal/ghactions"
 	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/textfmt"
 )
 
 // Stage is the build stage of the pipeline.
@@ -123,10 +124,10 @@ func (s *Stage) reportFailure(st *pipeline.State, err error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "The build failed")
 	if be.Step != "" {
-		fmt.Fprintf(&b, " at %s", code(be.Step))
+		fmt.Fprintf(&b, " at %s", textfmt.Code(be.Step))
 	}
 	if be.Line > 0 {
-		fmt.Fprintf(&b, " (%s line %d)", code(be.File), be.Line)
+		fmt.Fprintf(&b, " (%s line %d)", textfmt.Code(be.File), be.Line)
 	}
 	fmt.Fprintf(&b, ":\n\n```\n%s\n```\n", fence(be.Reason))
 	if len(be.Logs) > 0 {
@@ -141,7 +142,7 @@ func (s *Stage) Fact(st *pipeline.State) string {
 	if st.Build == nil || s.result == nil {
 		return ""
 	}
-	return fmt.Sprintf("%s, %s (%s cache)", shortID(st.Build.ImageID), stepsText(s.result.Steps), s.result.Cache.Mode)
+	return fmt.Sprintf("%s, %s (%s cache)", textfmt.ShortDigest(st.Build.ImageID), stepsText(s.result.Steps), s.result.Cache.Mode)
 }
 
 func stepsText(c StepCounts) string {
@@ -155,19 +156,6 @@ func stageText(t string) string {
 	return t
 }
 
-func shortID(id string) string {
-	if len(id) > len("sha256:")+12 {
-		return id[:len("sha256:")+12] + "…"
-	}
-	return id
-}
-
-// code quotes untrusted text as a markdown code span.
-func code(s string) string {
-	s = strings.ReplaceAll(strings.ReplaceAll(s, "`", "'"), "\n", " ")
-	return "`" + s + "`"
-}
-
 // fence keeps untrusted text inside a ``` block.
 func fence(s string) string { return strings.ReplaceAll(s, "```", "'''") }
 
@@ -176,7 +164,7 @@ func summaryMarkdown(f Features, r *Result) string {
 	fmt.Fprintf(&b, "Built with %s in %s.\n\n", f.Description, r.Duration.Round(100*time.Millisecond))
 	b.WriteString("| image | stage | time | steps cached | steps run |\n|---|---|---|---|---|\n")
 	for _, sv := range r.Solves {
-		fmt.Fprintf(&b, "| %s | %s | %s | %d of %d | %d |\n", sv.Role, code(stageText(sv.Target)), sv.Duration.Round(100*time.Millisecond), sv.Steps.Cached, sv.Steps.Total, sv.Steps.Executed)
+		fmt.Fprintf(&b, "| %s | %s | %s | %d of %d | %d |\n", sv.Role, textfmt.Code(stageText(sv.Target)), sv.Duration.Round(100*time.Millisecond), sv.Steps.Cached, sv.Steps.Total, sv.Steps.Executed)
 	}
 	fmt.Fprintf(&b, "\nCache (%s):", r.Cache.Mode)
 	if len(r.Cache.Read) > 0 {
@@ -195,7 +183,7 @@ func summaryMarkdown(f Features, r *Result) string {
 func joinCode(refs []string) string {
 	var out []string
 	for _, r := range refs {
-		out = append(out, code(r))
+		out = append(out, textfmt.Code(r))
 	}
 	return strings.Join(out, ", ")
 }

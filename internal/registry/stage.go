@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/textfmt"
 )
 
 // Skip reasons of the push stage, as the summary shows them.
@@ -141,44 +142,20 @@ func (s *Stage) Fact(st *pipeline.State) string {
 	if s.result != nil {
 		repos = len(s.result.Repositories)
 	}
-	return fmt.Sprintf("%s → %s on %s", shortDigest(st.Push.Digest), plural(len(st.Push.Refs), "tag"), plural(repos, "repository"))
-}
-
-func shortDigest(d string) string {
-	if len(d) > len("sha256:")+12 {
-		return d[:len("sha256:")+12] + "…"
-	}
-	return d
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	if strings.HasSuffix(word, "y") {
-		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(word, "y"))
-	}
-	return fmt.Sprintf("%d %ss", n, word)
-}
-
-// code puts s in a markdown code span; references hold no backticks or
-// pipes (they were validated), this only guards the table.
-func code(s string) string {
-	s = strings.NewReplacer("`", "'", "|", "\\|", "\n", " ").Replace(s)
-	return "`" + s + "`"
+	return fmt.Sprintf("%s → %s on %s", textfmt.ShortDigest(st.Push.Digest), textfmt.Count(len(st.Push.Refs), "tag", "tags"), textfmt.Count(repos, "repository", "repositories"))
 }
 
 func summaryMarkdown(r *Result) string {
 	var b strings.Builder
 	if r.Rerun != nil {
 		fmt.Fprintf(&b, "Re-run of a release: the release tags already held %s, built from the same commit and inputs, and it was kept; this run's rebuild %s was not pushed.\n\n",
-			code(r.Rerun.Released), code(r.Rerun.Built))
+			textfmt.Code(r.Rerun.Released), textfmt.Code(r.Rerun.Built))
 	}
 	fmt.Fprintf(&b, "Pushed %s to %s; every tag was read back from the registry and points at it.\n\n",
-		code(r.Digest), plural(len(r.Repositories), "repository"))
+		textfmt.Code(r.Digest), textfmt.Count(len(r.Repositories), "repository", "repositories"))
 	b.WriteString("| Reference | Digest |\n|---|---|\n")
 	for _, ref := range r.Refs {
-		fmt.Fprintf(&b, "| %s | %s |\n", code(ref), code(r.Digest))
+		fmt.Fprintf(&b, "| %s | %s |\n", textfmt.Code(ref), textfmt.Code(r.Digest))
 	}
 	if len(r.CacheRefs) > 0 {
 		b.WriteString("\nBuild cache: ")
@@ -186,7 +163,7 @@ func summaryMarkdown(r *Result) string {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			b.WriteString(code(c))
+			b.WriteString(textfmt.Code(c))
 		}
 		b.WriteString("\n")
 	}
@@ -208,7 +185,7 @@ func failureMarkdown(r *Result) string {
 	var b strings.Builder
 	b.WriteString("The push failed; no tag points at an incomplete image.")
 	if r.Digest != "" {
-		fmt.Fprintf(&b, " Image: %s.", code(r.Digest))
+		fmt.Fprintf(&b, " Image: %s.", textfmt.Code(r.Digest))
 	}
 	fmt.Fprintf(&b, " %d requests in %s", r.Stats.Requests, r.Duration.Round(1e6))
 	if f := r.Stats.Faults(); f > 0 {

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/org/image-pipeline/internal/ghactions"
 	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/textfmt"
 )
 
 // Output is one action output.
@@ -226,7 +226,7 @@ func (r *Result) Markdown() string {
 	}
 	fmt.Fprintf(&b, "## %s\n\n", title)
 	if r.Context != "" {
-		fmt.Fprintf(&b, "%s\n\n", Text(r.Context))
+		fmt.Fprintf(&b, "%s\n\n", textfmt.Text(r.Context))
 	}
 	b.WriteString("| Stage | Status | Duration | Details |\n|---|---|---|---|\n")
 	for _, s := range r.Stages {
@@ -241,7 +241,7 @@ func (r *Result) Markdown() string {
 		if s.Status != pipeline.StatusSkipped {
 			dur = FormatDuration(s.Duration)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", s.Name, statusIcon[s.Status], dur, Cell(detail))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", s.Name, statusIcon[s.Status], dur, textfmt.Cell(detail))
 	}
 	if st := r.State; st != nil {
 		if len(st.Gates) > 0 {
@@ -251,17 +251,17 @@ func (r *Result) Markdown() string {
 				if !g.Passed {
 					mark = "❌"
 				}
-				fmt.Fprintf(&b, "- %s **%s gate**: %s\n", mark, g.Name, Text(g.Reason))
+				fmt.Fprintf(&b, "- %s **%s gate**: %s\n", mark, g.Name, textfmt.Text(g.Reason))
 			}
 		}
 		if len(st.Notices) > 0 {
 			b.WriteString("\n")
 			for _, n := range st.Notices {
-				fmt.Fprintf(&b, "> [!NOTE]\n> %s\n\n", Text(n))
+				fmt.Fprintf(&b, "> [!NOTE]\n> %s\n\n", textfmt.Text(n))
 			}
 		}
 		for _, s := range st.Sections {
-			fmt.Fprintf(&b, "\n### %s\n\n%s\n", Text(s.Title), strings.TrimRight(s.Markdown, "\n"))
+			fmt.Fprintf(&b, "\n### %s\n\n%s\n", textfmt.Text(s.Title), strings.TrimRight(s.Markdown, "\n"))
 		}
 	}
 	return b.String()
@@ -279,57 +279,17 @@ func FormatDuration(d time.Duration) string {
 	}
 }
 
-// Text escapes untrusted text (branch names, registry errors) for a
-// markdown paragraph: no HTML, no links or emphasis from the text itself,
-// one line.
-func Text(s string) string {
-	s = ghactions.EscapeControls(s)
-	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)
-	var b strings.Builder
-	for _, c := range s {
-		switch c {
-		case '\\', '`', '*', '_', '[', ']', '<', '>', '|', '~':
-			b.WriteByte('\\')
-		}
-		b.WriteRune(c)
-	}
-	out := b.String()
-	if strings.HasPrefix(out, "#") || strings.HasPrefix(out, "-") || strings.HasPrefix(out, "+") {
-		out = "\\" + out // not a heading or a list item
-	}
-	return out
-}
-
-// Cell escapes untrusted text for a markdown table cell.
-func Cell(s string) string { return Text(s) }
-
-// Code renders untrusted text as inline code, choosing a fence the text
-// does not contain.
-func Code(s string) string {
-	s = ghactions.EscapeControls(s)
-	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "|", "\\|").Replace(s)
-	fence := "`"
-	for strings.Contains(s, fence) {
-		fence += "`"
-	}
-	pad := ""
-	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
-		pad = " "
-	}
-	return fence + pad + s + pad + fence
-}
-
 // ConfigErrorMarkdown is the job summary of a run stopped by its
 // configuration: one line per problem, each naming its input.
 func ConfigErrorMarkdown(context string, problems []string) string {
 	var b strings.Builder
 	b.WriteString("## ❌ image-pipeline: the configuration is invalid\n\n")
 	if context != "" {
-		fmt.Fprintf(&b, "%s\n\n", Text(context))
+		fmt.Fprintf(&b, "%s\n\n", textfmt.Text(context))
 	}
 	b.WriteString("Nothing was built, pushed or signed. Fix these inputs of the step:\n\n")
 	for _, p := range problems {
-		fmt.Fprintf(&b, "- %s\n", Text(p))
+		fmt.Fprintf(&b, "- %s\n", textfmt.Text(p))
 	}
 	return b.String()
 }

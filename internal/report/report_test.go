@@ -100,23 +100,6 @@ func TestMarkdownSummary(t *testing.T) {
 	}
 }
 
-func TestEscaping(t *testing.T) {
-	tests := []struct {
-		fn       func(string) string
-		in, want string
-	}{
-		{Text, "a|b\nc", `a\|b c`},
-		{Text, "[x](http://e)", `\[x\](http://e)`},
-		{Code, "a`b", "``a`b``"},
-		{Code, "x|y", "`x\\|y`"},
-	}
-	for _, tc := range tests {
-		if got := tc.fn(tc.in); got != tc.want {
-			t.Errorf("escape(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 func TestFormatDuration(t *testing.T) {
 	for d, want := range map[time.Duration]string{
 		850 * time.Millisecond:   "850 ms",

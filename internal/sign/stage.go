@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/textfmt"
 )
 
 // Skip reasons of the sign stage, as the summary shows them.
@@ -191,18 +192,11 @@ func (s *Stage) Fact(st *pipeline.State) string {
 	if s.result.Keyless {
 		how = "keyless"
 	}
-	f := fmt.Sprintf("%s signed (%s, %s)", shortDigest(s.result.Digest), how, s.result.Format)
+	f := fmt.Sprintf("%s signed (%s, %s)", textfmt.ShortDigest(s.result.Digest), how, s.result.Format)
 	if s.result.Attested() {
 		f += " + SBOM attested"
 	}
 	return f
-}
-
-func shortDigest(d string) string {
-	if len(d) > len("sha256:")+12 {
-		return d[:len("sha256:")+12] + "…"
-	}
-	return d
 }
 
 func firstLine(s string) string {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/org/image-pipeline/internal/textfmt"
 )
 
 // Commands are the commands a consumer runs to verify this run's work,
@@ -66,40 +68,35 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-func code(s string) string {
-	s = strings.NewReplacer("`", "'", "|", "\\|", "\n", " ").Replace(s)
-	return "`" + s + "`"
-}
-
 func summaryMarkdown(o Options, res *Result, cmds Commands, req Request) string {
 	var b strings.Builder
 	how := "with the key of " + InputKey
 	if res.Keyless {
-		how = fmt.Sprintf("keyless: a Fulcio certificate for %s (issuer %s)", code(res.Identity), code(res.Issuer))
+		how = fmt.Sprintf("keyless: a Fulcio certificate for %s (issuer %s)", textfmt.Code(res.Identity), textfmt.Code(res.Issuer))
 	}
-	fmt.Fprintf(&b, "Signed %s once, %s. Why: %s.\n\n", code(res.Digest), how, o.whySigned())
+	fmt.Fprintf(&b, "Signed %s once, %s. Why: %s.\n\n", textfmt.Code(res.Digest), how, o.whySigned())
 	b.WriteString("| Repository | Signature | SBOM attestation |\n|---|---|---|\n")
 	for _, w := range res.Repositories {
-		sig := code(w.SignatureRef)
+		sig := textfmt.Code(w.SignatureRef)
 		if w.Unchanged {
 			sig += " (already there, unchanged)"
 		}
 		att := "—"
 		if w.AttestationRef != "" {
-			att = code(w.AttestationRef)
+			att = textfmt.Code(w.AttestationRef)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", code(w.Repository), sig, att)
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", textfmt.Code(w.Repository), sig, att)
 	}
 	b.WriteString("\n")
 	switch {
 	case res.Attested():
-		fmt.Fprintf(&b, "The SBOM (%s) is attested as an in-toto predicate %s on the same digest.\n", code(req.SBOMFormat), code(res.PredicateType))
+		fmt.Fprintf(&b, "The SBOM (%s) is attested as an in-toto predicate %s on the same digest.\n", textfmt.Code(req.SBOMFormat), textfmt.Code(res.PredicateType))
 	case o.NoAttestSBOM:
 		fmt.Fprintf(&b, "The SBOM was not attested: %s is false.\n", InputAttestSBOM)
 	default:
 		b.WriteString("The SBOM was not attested: the scan stage produced no SBOM.\n")
 	}
-	fmt.Fprintf(&b, "Storage: %s. ", code(string(res.Format)))
+	fmt.Fprintf(&b, "Storage: %s. ", textfmt.Code(string(res.Format)))
 	if res.Tlog {
 		fmt.Fprintf(&b, "Transparency log: %s, entries %s. ", res.RekorURL, joinInts(res.LogIndexes))
 	} else {
@@ -122,7 +119,7 @@ func summaryMarkdown(o Options, res *Result, cmds Commands, req Request) string 
 func failureMarkdown(digest string, res *Result, err error) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Signing failed: %s\n\n", strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", " "))
-	fmt.Fprintf(&b, "The image stays pushed at %s. ", code(digest))
+	fmt.Fprintf(&b, "The image stays pushed at %s. ", textfmt.Code(digest))
 	var we *WriteError
 	if !errors.As(err, &we) {
 		b.WriteString("No signature or attestation was written.\n")
@@ -132,10 +129,10 @@ func failureMarkdown(digest string, res *Result, err error) string {
 		b.WriteString("No signature was written.\n")
 	}
 	for _, w := range we.Written {
-		fmt.Fprintf(&b, "%s holds its signature %s. ", code(w.Repository), code(w.SignatureRef))
+		fmt.Fprintf(&b, "%s holds its signature %s. ", textfmt.Code(w.Repository), textfmt.Code(w.SignatureRef))
 	}
 	if we.Partial != "" {
-		fmt.Fprintf(&b, "%s holds the SBOM attestation but no signature. ", code(we.Partial))
+		fmt.Fprintf(&b, "%s holds the SBOM attestation but no signature. ", textfmt.Code(we.Partial))
 	}
 	if res != nil && len(we.Written) > 0 && !res.Verified {
 		b.WriteString("What was written could not be verified.")
