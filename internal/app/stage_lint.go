@@ -3,7 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
 	"strings"
 
@@ -112,7 +112,7 @@ func (s *lintStage) Run(_ context.Context, st *pipeline.State) error {
 
 	sarifPath := s.cfg.ReportPath("lint.sarif")
 	sarif := relativeTo(s.cfg.Workspace, sarifPath)
-	if err := writeFile(s.cfg.Workspace, sarifPath, func(f *os.File) error {
+	if err := wsfile.WriteFile(s.cfg.Workspace, sarifPath, func(f io.Writer) error {
 		return lint.WriteSARIF(f, findings, lint.SARIFOptions{RepoRoot: s.cfg.Workspace, ToolVersion: versionString()})
 	}); err != nil {
 		return fmt.Errorf("cannot write the lint SARIF report: %w", err)
@@ -185,18 +185,4 @@ func relativeTo(base, path string) string {
 		return filepath.ToSlash(path)
 	}
 	return filepath.ToSlash(rel)
-}
-
-// writeFile creates path (and its directory) inside the workspace,
-// following no symlink out of it, and fills it with write.
-func writeFile(workspace, path string, write func(*os.File) error) error {
-	f, err := wsfile.Create(workspace, path)
-	if err != nil {
-		return err
-	}
-	if err := write(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }

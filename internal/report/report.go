@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/org/image-pipeline/internal/pipeline"
 	"github.com/org/image-pipeline/internal/textfmt"
+	"github.com/org/image-pipeline/internal/wsfile"
 )
 
 // Output is one action output.
@@ -191,20 +191,14 @@ func (r *Result) WriteJSON(w io.Writer) error {
 	return enc.Encode(rep)
 }
 
-// WriteJSONFile writes the JSON report to path, creating its directory.
+// WriteJSONFile writes the JSON report to path (anywhere: report-json is
+// documented as a path of the runner's), atomically, creating its
+// directory.
 func (r *Result) WriteJSONFile(path string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("cannot create the directory for report-json %s: %w", path, err)
-	}
-	f, err := os.Create(path)
-	if err != nil {
+	if err := wsfile.WriteFile("", path, r.WriteJSON); err != nil {
 		return fmt.Errorf("cannot write report-json %s: %w", path, err)
 	}
-	if err := r.WriteJSON(f); err != nil {
-		f.Close()
-		return fmt.Errorf("cannot write report-json %s: %w", path, err)
-	}
-	return f.Close()
+	return nil
 }
 
 var statusIcon = map[pipeline.Status]string{

@@ -7,10 +7,10 @@ package wsfile
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 )
 
 // ErrOutside means a path, once its symlinks are resolved, is not inside
@@ -95,17 +95,38 @@ func Check(root, path string) error {
 	return nil
 }
 
-// Create creates or truncates the file at path for writing, refusing when
-// its directory leaves root or the file itself is a symlink.
-func Create(root, path string) (*os.File, error) {
-	if err := EnsureDir(root, filepath.Dir(path)); err != nil {
-		return nil, err
+// WriteFile writes the file at path atomically: write fills a temporary
+// file beside it, which is then renamed over path, so a reader never sees
+// half a file and a symlink at path is replaced, never written through.
+// With root set, the directory (created as needed) must be inside root
+// with every symlink resolved; an empty root writes anywhere (inputs
+// documented as paths anywhere, such as report-json).
+func WriteFile(root, path string, write func(io.Writer) error) error {
+	dir := filepath.Dir(path)
+	if root != "" {
+		if err := EnsureDir(root, dir); err != nil {
+			return err
+		}
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o644)
-	if errors.Is(err, syscall.ELOOP) {
-		return nil, fmt.Errorf("%s is a symlink: not written through it", path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
 	}
-	return f, err
+	defer os.Remove(tmp.Name()) // after the rename there is nothing to remove
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // Inside reports whether path exists and is, with every symlink
