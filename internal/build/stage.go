@@ -14,10 +14,21 @@ import (
 	"github.com/org/image-pipeline/internal/textfmt"
 )
 
+// Log is what the build writes to the job log: lines, groups, the
+// build's own output as an untrusted stream, annotations on the
+// Dockerfile, and the secrets it reads to mask.
+type Log interface {
+	pipeline.Logger
+	Group(title string) (end func())
+	Mask(secret string)
+	UntrustedWriter() io.WriteCloser
+	Annotate(level ghactions.Level, msg string, a ghactions.Annotation)
+}
+
 // Stage is the build stage of the pipeline.
 type Stage struct {
 	opts   Options
-	log    *ghactions.Runner
+	log    Log
 	engine Engine
 	// connect is New; tests replace it with a fake builder.
 	connect func(context.Context, Options, Engine) (Builder, error)
@@ -27,7 +38,7 @@ type Stage struct {
 // NewStage returns the build stage. log receives the progress (as untrusted
 // text) and the annotations; engine is the Docker Engine client for the
 // docker driver (nil: one from DOCKER_HOST, or none for the remote driver).
-func NewStage(opts Options, log *ghactions.Runner, engine Engine) pipeline.Stage {
+func NewStage(opts Options, log Log, engine Engine) pipeline.Stage {
 	return &Stage{opts: opts, log: log, engine: engine, connect: New}
 }
 

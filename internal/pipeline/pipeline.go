@@ -61,6 +61,16 @@ func (r *Result) Failed(st *State) bool {
 	return r.Err != nil || r.Cancelled || (st != nil && st.GateFailed())
 }
 
+// Logger is the job log as every stage sees it: plain lines and
+// warnings, with untrusted text made safe by the implementation
+// (ghactions.Runner). A stage that needs more of the log (groups, the
+// build's untrusted stream, annotations) declares an interface that
+// embeds this one.
+type Logger interface {
+	Infof(format string, a ...any)
+	Warningf(format string, a ...any)
+}
+
 // Observer is told when stages start and end, for progress in the log.
 type Observer interface {
 	StageStarted(name string)
