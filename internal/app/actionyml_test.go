@@ -1,7 +1,6 @@
 package app
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -9,9 +8,9 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
-)
 
-var update = flag.Bool("update", false, "rewrite generated files (action.yml, README tables)")
+	goldenfile "github.com/org/image-pipeline/internal/testenv/golden"
+)
 
 func repoRoot(t *testing.T) string {
 	t.Helper()
@@ -25,11 +24,7 @@ func repoRoot(t *testing.T) string {
 func TestActionYAMLIsCurrent(t *testing.T) {
 	path := filepath.Join(repoRoot(t), "action.yml")
 	want := ActionYAML()
-	if *update {
-		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	goldenfile.File(t, path, []byte(want))
 	got, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +68,7 @@ func TestREADMETablesAreCurrent(t *testing.T) {
 			return sub[1] + part.body + sub[2]
 		})
 	}
-	if *update {
+	if goldenfile.Updating() {
 		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -1,15 +1,13 @@
 package lint
 
 import (
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
+	goldenfile "github.com/org/image-pipeline/internal/testenv/golden"
+)
 
 // lintText lints src with cfg (nil for defaults) and fails the test on error.
 func lintText(t *testing.T, src string, cfg *Config, opts ...Option) []Finding {
@@ -45,26 +43,10 @@ func only(findings []Finding, codes ...string) []Finding {
 
 func hasCode(findings []Finding, code string) bool { return len(only(findings, code)) > 0 }
 
-// golden compares got with testdata/name, rewriting it under -update.
+// golden compares got with testdata/name (go test -update rewrites it).
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(want) != string(got) {
-		t.Errorf("%s differs from the output (run go test -update to accept):\n--- want\n%s\n--- got\n%s", path, want, got)
-	}
+	goldenfile.File(t, filepath.Join("testdata", name), got)
 }
 
 func join(lines ...string) string { return strings.Join(lines, "\n") + "\n" }

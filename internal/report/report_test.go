@@ -4,17 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/org/image-pipeline/internal/pipeline"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	goldenfile "github.com/org/image-pipeline/internal/testenv/golden"
+)
 
 func sample() *Result {
 	st := &pipeline.State{
@@ -35,24 +33,10 @@ func sample() *Result {
 	return New(res, st, "/ws")
 }
 
+// golden compares got with testdata/name (go test -update rewrites it).
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test ./internal/report -update to accept):\n%s", name, got)
-	}
+	goldenfile.File(t, filepath.Join("testdata", name), got)
 }
 
 func TestJSONReportShape(t *testing.T) {

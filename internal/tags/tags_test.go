@@ -1,33 +1,20 @@
 package tags
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	goldenfile "github.com/org/image-pipeline/internal/testenv/golden"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
-
-func golden(t *testing.T, file string, got []byte) {
+// golden compares got with testdata/name (go test -update rewrites it).
+func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", file)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/tags -update to create it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs (run go test ./internal/tags -update after checking):\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	goldenfile.File(t, filepath.Join("testdata", name), got)
 }
 
 func TestSanitizeTag(t *testing.T) {
