@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -197,14 +196,7 @@ func cosignCLI(t testing.TB, major string) string {
 		cache = filepath.Join(home, ".cache", "image-pipeline")
 	}
 	bin := filepath.Join(cache, "cosign-"+version, "bin", "cosign")
-	if _, err := os.Stat(bin); err != nil {
-		msg := fmt.Sprintf("the cosign %s CLI is not built (%s): build it with\n\tbash scripts/tools-cosign", version, bin)
-		if os.Getenv(testenv.RequireServicesVar) == "1" {
-			t.Fatal(msg + "\n(" + testenv.RequireServicesVar + "=1, so this fails instead of skipping)")
-		}
-		t.Skip(msg)
-	}
-	return bin
+	return testenv.RequireCLI(t, "cosign "+version+" CLI", bin, "bash scripts/tools-cosign")
 }
 
 func repoRoot(t testing.TB) string {

@@ -99,12 +99,29 @@ func load(t testing.TB) *Env {
 // unavailable skips the test, or fails it when services are required.
 func unavailable(t testing.TB, err error) {
 	t.Helper()
-	msg := fmt.Sprintf("test environment: %v\nstart the test services with: %s", err, StartCommand)
-	if os.Getenv(RequireServicesVar) == "1" {
-		t.Fatal(msg + " (" + RequireServicesVar + "=1, so this fails instead of skipping)")
-	} else {
-		t.Skip(msg)
+	missing(t, fmt.Sprintf("test environment: %v\nstart the test services with: %s", err, StartCommand))
+}
+
+// RequireCLI returns bin, a peer CLI the test compares against (cosign,
+// Trivy), when it is an executable file. When it is not, the test is
+// skipped with the command that builds it — or fails, under
+// IMAGE_PIPELINE_REQUIRE_SERVICES=1 (make test): a missing peer CLI is a
+// missing service.
+func RequireCLI(t testing.TB, what, bin, buildCommand string) string {
+	t.Helper()
+	if fi, err := os.Stat(bin); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+		missing(t, fmt.Sprintf("the %s is not built (%s): build it with\n\t%s", what, bin, buildCommand))
 	}
+	return bin
+}
+
+// missing is the one skip-or-fail rule for what a test needs.
+func missing(t testing.TB, msg string) {
+	t.Helper()
+	if os.Getenv(RequireServicesVar) == "1" {
+		t.Fatal(msg + "\n(" + RequireServicesVar + "=1, so this fails instead of skipping)")
+	}
+	t.Skip(msg)
 }
 
 // A check probes one service. Outcomes are remembered for the test binary's
