@@ -1,21 +1,16 @@
 package registry
 
 import (
-	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"io"
 	"testing"
 	"time"
 
-	dockerimage "github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/org/image-pipeline/internal/pipeline"
@@ -29,31 +24,9 @@ func loadIntoEngine(t testing.TB, docker *client.Client, img v1.Image) pipeline.
 	t.Helper()
 	var b [4]byte
 	_, _ = rand.Read(b[:])
-	tag, err := name.NewTag("image-pipeline-test/push:" + hex.EncodeToString(b[:]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	if err := tarball.Write(tag, img, &buf); err != nil {
-		t.Fatal(err)
-	}
-	ctx := t.Context()
-	resp, err := docker.ImageLoad(ctx, &buf, client.ImageLoadWithQuiet(true))
-	if err != nil {
-		t.Fatalf("load the image into the engine: %v", err)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	_ = resp.Body.Close()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		_, _ = docker.ImageRemove(ctx, tag.String(), dockerimage.RemoveOptions{Force: true, PruneChildren: true})
-	})
-	inspect, err := docker.ImageInspect(ctx, tag.String())
-	if err != nil {
-		t.Fatalf("inspect the loaded image: %v", err)
-	}
-	return pipeline.BuiltImage{Role: pipeline.RoleFinal, EngineImageID: inspect.ID, EngineRef: tag.String()}
+	tag := "image-pipeline-test/push:" + hex.EncodeToString(b[:])
+	id := testenv.LoadEngineImage(t, docker, tag, img)
+	return pipeline.BuiltImage{Role: pipeline.RoleFinal, EngineImageID: id, EngineRef: tag}
 }
 
 // TestPushEngineImage pushes an image that lives only in the engine's
