@@ -191,6 +191,29 @@ func (r *recordingTB) Helper()           {}
 func (r *recordingTB) Skip(args ...any)  { r.skipped = fmt.Sprint(args...) }
 func (r *recordingTB) Fatal(args ...any) { r.failed = fmt.Sprint(args...) }
 
+func TestRequireCLISkipsOrFails(t *testing.T) {
+	missingBin := filepath.Join(t.TempDir(), "cosign")
+	t.Setenv(RequireServicesVar, "")
+	var r recordingTB
+	RequireCLI(&r, "cosign CLI", missingBin, "bash scripts/tools-cosign")
+	if r.failed != "" || !strings.Contains(r.skipped, "bash scripts/tools-cosign") {
+		t.Fatalf("without %s: skipped %q, failed %q", RequireServicesVar, r.skipped, r.failed)
+	}
+	t.Setenv(RequireServicesVar, "1")
+	r = recordingTB{}
+	RequireCLI(&r, "cosign CLI", missingBin, "bash scripts/tools-cosign")
+	if r.skipped != "" || !strings.Contains(r.failed, missingBin) {
+		t.Fatalf("with %s=1: skipped %q, failed %q", RequireServicesVar, r.skipped, r.failed)
+	}
+	if err := os.WriteFile(missingBin, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r = recordingTB{}
+	if got := RequireCLI(&r, "cosign CLI", missingBin, "x"); got != missingBin || r.failed != "" || r.skipped != "" {
+		t.Errorf("an executable CLI: %q, failed %q, skipped %q", got, r.failed, r.skipped)
+	}
+}
+
 func TestUnavailableSkipsOrFails(t *testing.T) {
 	cause := os.ErrNotExist
 	t.Setenv(RequireServicesVar, "")
