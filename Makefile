@@ -1,5 +1,5 @@
 # image-pipeline — developer entry points. See README.md.
-# Trivy (linked by internal/scan) needs the jsonv2 experiment at build time.
+# Trivy (linked by internal/scan/trivy) needs the jsonv2 experiment at build time.
 export GOEXPERIMENT := jsonv2
 export GOFLAGS ?= -mod=mod
 SHELL := /bin/bash

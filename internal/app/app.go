@@ -11,6 +11,8 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+
+	"github.com/org/image-pipeline/internal/scan"
 )
 
 // Exit codes.
@@ -30,6 +32,14 @@ type Option func(*environment)
 // inputs the action does not declare can be named in a warning.
 func WithEnviron(environ func() []string) Option {
 	return func(e *environment) { e.environ = environ }
+}
+
+// WithScanner gives Main the vulnerability scanner of the scan stage
+// (main.go passes trivy.New). The scanner is linked by the binary, not by
+// this package, so that the app and its tests stay free of Trivy; without
+// it the scan stage stands in and says the binary has no scanner.
+func WithScanner(newScanner scan.NewScannerFunc) Option {
+	return func(e *environment) { e.newScanner = newScanner }
 }
 
 // Main runs the command line and returns the process exit code.
@@ -70,6 +80,7 @@ type environment struct {
 	getenv         func(string) string
 	environ        func() []string
 	stdout, stderr io.Writer
+	newScanner     scan.NewScannerFunc
 }
 
 func usage() string {

@@ -85,7 +85,7 @@ func (e *environment) run(ctx context.Context, cmd string, args []string) int {
 		cfg.Push = config.PushFalse
 	}
 	cfgErr = errors.Join(cfgErr, untrustedBuild(cfg, ev, runner), workspacePaths(cfg))
-	set, err := newStages(cfg, ev, e.getenv, runner, ts)
+	set, err := newStages(cfg, ev, e.getenv, runner, ts, e.newScanner)
 	defer set.close()
 	set.buildOnly = cmd == "build"
 	for _, s := range set.secrets {

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/docker/docker/client"
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/org/image-pipeline/internal/build"
@@ -18,6 +17,7 @@ import (
 	"github.com/org/image-pipeline/internal/ghactions"
 	"github.com/org/image-pipeline/internal/pipeline"
 	"github.com/org/image-pipeline/internal/registry"
+	"github.com/org/image-pipeline/internal/scan"
 	"github.com/org/image-pipeline/internal/sign"
 )
 
@@ -49,8 +49,9 @@ func (s *stageSet) close() {
 }
 
 // newStages maps the configuration onto each stage's options and returns
-// every problem at once (exit 2).
-func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) string, runner *ghactions.Runner, ts *tagsStage) (*stageSet, error) {
+// every problem at once (exit 2). newScanner is the scanner given by
+// WithScanner (nil: the scan stage is unavailable).
+func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) string, runner *ghactions.Runner, ts *tagsStage, newScanner scan.NewScannerFunc) (*stageSet, error) {
 	set := &stageSet{lint: &lintStage{cfg: cfg, log: runner}, tags: ts}
 	var errs []error
 
@@ -138,13 +139,16 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 	set.secrets = append(set.secrets, buildOpts.SecretValues()...)
 	set.build = build.NewStage(buildOpts, runner, engine)
 
-	if ScanStage != nil {
-		set.scan, err = ScanStage(cfg, runner, keychain, set.saves)
-		if err != nil {
-			errs = append(errs, err)
-		}
-	} else {
-		set.scan = unavailable{name: "scan", reason: "this binary was built without the scanner"}
+	scanOpts := scanOptions(cfg)
+	scanOpts.Keychain = keychain
+	scanOpts.Log = runner
+	if set.saves != nil {
+		// The export the scan shares with the push; a nil *Spool must not
+		// become a non-nil scan.EngineSaves.
+		scanOpts.EngineSaves = set.saves
+	}
+	if set.scan, err = scanStage(scanOpts, newScanner); err != nil {
+		errs = append(errs, err)
 	}
 
 	sc := cfg.Sign
@@ -198,12 +202,6 @@ func (s *stageSet) list(cfg *config.Config) []pipeline.Stage {
 	}
 	return append(stages, rest...)
 }
-
-// ScanStage builds the scan stage from the configuration. main sets it to
-// the scan package's constructor: that package links Trivy, which this
-// package and its tests must not.
-// saves, when not nil, is the export the scan shares with the push.
-var ScanStage func(cfg *config.Config, log *ghactions.Runner, keychain authn.Keychain, saves *enginesave.Spool) (pipeline.Stage, error)
 
 // unavailable stands in for a stage this binary lacks.
 type unavailable struct{ name, reason string }

@@ -1,7 +1,9 @@
-// Package scan is the scan stage: one analysis of the built image by the
-// embedded Trivy yields the vulnerability report (JSON, SARIF, summary) and
-// the SBOM (CycloneDX or SPDX), and a gate on the findings decides whether the
-// image may be pushed. It is the only package that imports Trivy.
+// Package scan is the scan stage: one analysis of the built image by a
+// Scanner yields the vulnerability report (JSON, SARIF, summary) and the
+// SBOM (CycloneDX or SPDX), and a gate on the findings decides whether the
+// image may be pushed. It holds the options, their validation, the stage,
+// the gate and the summary, and does not link Trivy: the embedded Trivy is
+// the Scanner of internal/scan/trivy, which the binary hands to the app.
 package scan
 
 import (
@@ -44,6 +46,10 @@ var (
 	DefaultDBRepositories = []string{"mirror.gcr.io/aquasec/trivy-db:2", "ghcr.io/aquasecurity/trivy-db:2"}
 	DefaultSeverities     = Severities
 	DefaultPkgTypes       = []string{PkgTypeOS, PkgTypeLibrary}
+	// DefaultIgnoreFiles are read from the workspace, those that exist,
+	// when IgnoreFiles is empty (as config.TrivyIgnoreDefaults, which the
+	// app checks against the workspace).
+	DefaultIgnoreFiles = []string{".trivyignore", ".trivyignore.yaml"}
 )
 
 // Input defaults as written in action.yml.
@@ -78,7 +84,7 @@ type Options struct {
 	IgnoreUnfixed bool
 	// IgnoreFiles is input `trivyignores`: .trivyignore or .trivyignore.yaml
 	// files. Empty means the workspace's .trivyignore and .trivyignore.yaml
-	// when they exist.
+	// when they exist (DefaultIgnoreFiles).
 	IgnoreFiles []string
 	// PkgTypes is input `pkg-types`: os, library.
 	PkgTypes []string
@@ -143,7 +149,7 @@ func (discardLogger) Warningf(string, ...any) {}
 // accepted values.
 func (o Options) Validate() error {
 	var errs []error
-	if o.FailOn != "" && o.FailOn != FailOnNone && !slices.Contains(Severities, strings.ToUpper(o.FailOn)) {
+	if o.FailOn != "" && !strings.EqualFold(o.FailOn, FailOnNone) && !slices.Contains(Severities, strings.ToUpper(o.FailOn)) {
 		errs = append(errs, fmt.Errorf("input fail-on: %q is not a severity; use one of critical, high, medium, low, unknown or none", o.FailOn))
 	}
 	for _, s := range o.Severities {
@@ -186,30 +192,33 @@ func ParseAge(s string) (time.Duration, error) {
 	return 0, fmt.Errorf("%q is not a duration; use days such as 3d or hours such as 72h", s)
 }
 
-// settings are Options with defaults applied and values parsed.
-type settings struct {
+// Settings are Options with every default applied and every value
+// normalised: FailOn (upper case, or NONE) and Severities in upper case,
+// PkgTypes, SBOMFormat, SBOMFile and DBRepositories filled in, CacheDir with
+// ~ expanded and resolved against the workspace, Log never nil. The stage
+// and a Scanner work from them.
+type Settings struct {
 	Options
-	failOn     string   // upper case or "NONE"
-	severities []string // upper case
-	dbMaxAge   time.Duration
-	cacheDir   string
-	log        Logger
+	// MaxDBAge is DBMaxAge parsed.
+	MaxDBAge time.Duration
 }
 
-func (o Options) settings() (settings, error) {
+// Settings validates the options and applies the defaults.
+func (o Options) Settings() (Settings, error) {
 	if err := o.Validate(); err != nil {
-		return settings{}, err
+		return Settings{}, err
 	}
-	s := settings{Options: o, log: o.Log}
-	if s.log == nil {
-		s.log = discardLogger{}
+	s := Settings{Options: o}
+	if s.Log == nil {
+		s.Log = discardLogger{}
 	}
-	s.failOn = strings.ToUpper(cmpOr(o.FailOn, DefaultFailOn))
+	s.FailOn = strings.ToUpper(cmpOr(o.FailOn, DefaultFailOn))
+	s.Severities = nil
 	for _, sev := range o.Severities {
-		s.severities = append(s.severities, strings.ToUpper(strings.TrimSpace(sev)))
+		s.Severities = append(s.Severities, strings.ToUpper(strings.TrimSpace(sev)))
 	}
-	if len(s.severities) == 0 {
-		s.severities = slices.Clone(DefaultSeverities)
+	if len(s.Severities) == 0 {
+		s.Severities = slices.Clone(DefaultSeverities)
 	}
 	if len(s.PkgTypes) == 0 {
 		s.PkgTypes = slices.Clone(DefaultPkgTypes)
@@ -219,17 +228,17 @@ func (o Options) settings() (settings, error) {
 	if len(s.DBRepositories) == 0 {
 		s.DBRepositories = slices.Clone(DefaultDBRepositories)
 	}
-	s.dbMaxAge, _ = ParseAge(cmpOr(o.DBMaxAge, DefaultDBMaxAge))
+	s.MaxDBAge, _ = ParseAge(cmpOr(o.DBMaxAge, DefaultDBMaxAge))
 	dir, err := expandHome(cmpOr(o.CacheDir, DefaultCacheDir))
 	if err != nil {
-		return settings{}, fmt.Errorf("input trivy-cache-dir: %w", err)
+		return Settings{}, fmt.Errorf("input trivy-cache-dir: %w", err)
 	}
-	s.cacheDir = s.path(dir)
+	s.CacheDir = s.Path(dir)
 	return s, nil
 }
 
-// path resolves p against the workspace.
-func (s settings) path(p string) string {
+// Path resolves p against the workspace.
+func (s Settings) Path(p string) string {
 	if p == "" || filepath.IsAbs(p) {
 		return p
 	}

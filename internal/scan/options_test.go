@@ -7,16 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	dbTypes "github.com/aquasecurity/trivy-db/pkg/types"
-	ftypes "github.com/aquasecurity/trivy/pkg/fanal/types"
-
 	"github.com/org/image-pipeline/internal/pipeline"
 	"github.com/org/image-pipeline/internal/report"
+	"github.com/org/image-pipeline/internal/testenv/golden"
 )
 
 func TestOptionsValidate(t *testing.T) {
@@ -99,64 +96,28 @@ func TestParseAge(t *testing.T) {
 
 func TestSettingsDefaults(t *testing.T) {
 	t.Setenv("HOME", "/home/runner")
-	s, err := Options{Workspace: "/ws"}.settings()
+	s, err := Options{Workspace: "/ws"}.Settings()
 	if err != nil {
 		t.Fatal(err)
 	}
 	checks := []struct{ name, got, want string }{
-		{"fail-on", s.failOn, "CRITICAL"},
-		{"severity", strings.Join(s.severities, ","), "CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN"},
+		{"fail-on", s.FailOn, "CRITICAL"},
+		{"severity", strings.Join(s.Severities, ","), "CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN"},
 		{"pkg-types", strings.Join(s.PkgTypes, ","), "os,library"},
 		{"sbom-format", s.SBOMFormat, "cyclonedx"},
-		{"sbom-file", s.path(s.SBOMFile), "/ws/image-pipeline-reports/sbom.cdx.json"},
+		{"sbom-file", s.Path(s.SBOMFile), "/ws/image-pipeline-reports/sbom.cdx.json"},
 		{"trivy-db-repository", strings.Join(s.DBRepositories, ","), "mirror.gcr.io/aquasec/trivy-db:2,ghcr.io/aquasecurity/trivy-db:2"},
-		{"trivy-cache-dir", s.cacheDir, "/home/runner/.cache/trivy"},
-		{"trivy-db-max-age", s.dbMaxAge.String(), "72h0m0s"},
+		{"trivy-cache-dir", s.CacheDir, "/home/runner/.cache/trivy"},
+		{"trivy-db-max-age", s.MaxDBAge.String(), "72h0m0s"},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
 			t.Errorf("%s default = %q, want %q", c.name, c.got, c.want)
 		}
 	}
-	spdx, _ := Options{SBOMFormat: "spdx-json", CacheDir: "cache"}.settings()
-	if spdx.SBOMFile != "image-pipeline-reports/sbom.spdx.json" || spdx.cacheDir != "cache" {
-		t.Errorf("spdx defaults: %q, %q", spdx.SBOMFile, spdx.cacheDir)
-	}
-}
-
-// TestTrivyZeroValueTraps pins the options handed to Trivy: each nil here
-// makes Trivy report nothing or every severity as UNKNOWN.
-func TestTrivyZeroValueTraps(t *testing.T) {
-	s, err := Options{}.settings()
-	if err != nil {
-		t.Fatal(err)
-	}
-	so := scanOptions(s)
-	if !slices.Equal(so.PkgTypes, []string{"os", "library"}) {
-		t.Errorf("PkgTypes = %v", so.PkgTypes)
-	}
-	if !slices.Equal(so.PkgRelationships, ftypes.Relationships) {
-		t.Errorf("PkgRelationships = %v, want every relationship %v", so.PkgRelationships, ftypes.Relationships)
-	}
-	if !slices.Equal(so.VulnSeveritySources, []dbTypes.SourceID{"auto"}) {
-		t.Errorf("VulnSeveritySources = %v, want [auto]", so.VulnSeveritySources)
-	}
-	if !so.Scanners.Enabled("vuln") || !so.Scanners.Enabled("sbom") {
-		t.Errorf("Scanners = %v, want vuln and sbom", so.Scanners)
-	}
-	fo := filterOptions(s)
-	if len(fo.Severities) != 5 || fo.IgnoreStatuses != nil {
-		t.Errorf("filter: severities %v, ignored statuses %v", fo.Severities, fo.IgnoreStatuses)
-	}
-	s.IgnoreUnfixed = true
-	for _, st := range filterOptions(s).IgnoreStatuses {
-		if st == dbTypes.StatusFixed {
-			t.Error("ignore-unfixed ignores fixed findings")
-		}
-	}
-	ao := artifactOptions(s)
-	if ao.Parallel == 0 || !ao.FileChecksum || ao.DetectionPriority != ftypes.PriorityPrecise {
-		t.Errorf("artifact options %+v", ao)
+	spdx, _ := Options{SBOMFormat: "spdx-json", CacheDir: "cache"}.Settings()
+	if spdx.SBOMFile != "image-pipeline-reports/sbom.spdx.json" || spdx.CacheDir != "cache" {
+		t.Errorf("spdx defaults: %q, %q", spdx.SBOMFile, spdx.CacheDir)
 	}
 }
 
@@ -216,12 +177,21 @@ func TestSkipReason(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := NewStage(Options{Enabled: tc.enabled}).SkipReason(tc.st); got != tc.want {
+			if got := NewStage(Options{Enabled: tc.enabled}, nil).SkipReason(tc.st); got != tc.want {
 				t.Errorf("SkipReason = %q, want %q", got, tc.want)
 			}
 		})
 	}
 }
+
+// stateWith is a State as the build stage leaves it.
+func stateWith(img pipeline.BuiltImage) *pipeline.State {
+	img.Role = pipeline.RoleFinal
+	return &pipeline.State{Build: &pipeline.BuildOutcome{Driver: "test", Images: []pipeline.BuiltImage{img}}}
+}
+
+// javaNote is the note internal/scan/trivy adds to each analysis.
+const javaNote = "Java archives (.jar, .war, .ear) are not analysed: the Java DB is not used (see docs/scan.md)."
 
 // fakeScanner returns a fixed analysis, for tests of the stage alone.
 type fakeScanner struct {
@@ -254,12 +224,12 @@ func fakeAnalysis() *Analysis {
 	for i := range 11 {
 		fs = append(fs, Finding{ID: "CVE-2024-" + strings.Repeat("1", 4) + string(rune('a'+i)), Package: "pkg", InstalledVersion: "1", FixedVersion: "2", Severity: "MEDIUM"})
 	}
-	sortFindings(fs)
+	SortFindings(fs)
 	return &Analysis{
 		Target: "ghcr.io/org/app:sha", OS: "alpine 3.20.3", Findings: fs, Ignored: 1,
 		Packages:  []Package{{Name: "libssl3", Version: "3.3.0-r2"}, {Name: "minimist", Version: "1.2.5"}},
 		DB:        DBInfo{UpdatedAt: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), Stale: true},
-		Notes:     []string{JavaNote},
+		Notes:     []string{javaNote},
 		Documents: fakeDocs{},
 	}
 }
@@ -269,7 +239,7 @@ func fakeAnalysis() *Analysis {
 func TestStageWithFakeScanner(t *testing.T) {
 	ws := t.TempDir()
 	stage := NewStage(Options{Enabled: true, Workspace: ws, SBOMFormat: "spdx-json", SARIFFile: "out/scan.sarif", FailOn: "high"},
-		WithScanner(fakeScanner{a: fakeAnalysis()}))
+		fakeScanner{a: fakeAnalysis()})
 	st := stateWith(pipeline.BuiltImage{OCILayout: "/layout"})
 	if err := stage.Run(t.Context(), st); err != nil {
 		t.Fatal(err)
@@ -286,11 +256,11 @@ func TestStageWithFakeScanner(t *testing.T) {
 	if got, want := stage.Fact(st), "1 critical, 0 high, 11 medium, 1 low · SBOM 2 packages"; got != want {
 		t.Errorf("Fact = %q, want %q", got, want)
 	}
-	golden(t, filepath.Join("testdata", "summary.golden.md"), st.Sections[0].Markdown)
+	golden.File(t, filepath.Join("testdata", "summary.golden.md"), []byte(st.Sections[0].Markdown))
 }
 
 func TestStageScanError(t *testing.T) {
-	stage := NewStage(Options{Enabled: true}, WithScanner(fakeScanner{err: errors.New("boom")}))
+	stage := NewStage(Options{Enabled: true}, fakeScanner{err: errors.New("boom")})
 	st := stateWith(pipeline.BuiltImage{OCILayout: "/layout"})
 	if err := stage.Run(t.Context(), st); err == nil || st.Scan != nil || len(st.Gates) != 0 {
 		t.Fatalf("Run = %v, outcome %+v, gates %+v", err, st.Scan, st.Gates)
@@ -299,7 +269,7 @@ func TestStageScanError(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(ws, "taken"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	unwritable := NewStage(Options{Enabled: true, Workspace: ws, SBOMFile: "taken"}, WithScanner(fakeScanner{a: fakeAnalysis()}))
+	unwritable := NewStage(Options{Enabled: true, Workspace: ws, SBOMFile: "taken"}, fakeScanner{a: fakeAnalysis()})
 	st = stateWith(pipeline.BuiltImage{OCILayout: "/layout"})
 	err := unwritable.Run(t.Context(), st)
 	if err == nil || !strings.Contains(err.Error(), "write the SBOM to "+filepath.Join(ws, "taken")+" (input sbom-file)") {
@@ -308,24 +278,11 @@ func TestStageScanError(t *testing.T) {
 	if st.Scan == nil || len(st.Gates) != 1 {
 		t.Errorf("the outcome and the gate are recorded even when a report cannot be written: %+v %+v", st.Scan, st.Gates)
 	}
-	bad := NewStage(Options{Enabled: true, FailOn: "severe"})
+	bad := NewStage(Options{Enabled: true, FailOn: "severe"}, fakeScanner{a: fakeAnalysis()})
 	if err := bad.Run(t.Context(), st); err == nil || !strings.Contains(err.Error(), "input fail-on") {
 		t.Fatalf("Run with bad options = %v", err)
 	}
-}
-
-func golden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", path, got, want)
+	if err := NewStage(Options{Enabled: true}, nil).Run(t.Context(), stateWith(pipeline.BuiltImage{OCILayout: "/layout"})); err == nil || !strings.Contains(err.Error(), "no scanner") {
+		t.Fatalf("Run without a scanner = %v", err)
 	}
 }

@@ -18,32 +18,21 @@ import (
 // MaxSummaryFindings is how many findings the summary section lists.
 const MaxSummaryFindings = 10
 
-// StageOption configures NewStage.
-type StageOption func(*Stage)
-
-// WithScanner replaces the embedded Trivy (tests, or a shared scanner).
-func WithScanner(sc Scanner) StageOption { return func(s *Stage) { s.scanner = sc } }
-
 // Stage is the pipeline's scan stage.
 type Stage struct {
 	opts    Options
-	set     settings
+	set     Settings
 	setErr  error
 	scanner Scanner
 	last    *Analysis
 }
 
-// NewStage returns the scan stage. Bad options fail its Run (the app
-// validates them first with Options.Validate).
-func NewStage(opts Options, options ...StageOption) *Stage {
-	st := &Stage{opts: opts}
-	st.set, st.setErr = opts.settings()
-	for _, o := range options {
-		o(st)
-	}
-	if st.scanner == nil && st.setErr == nil {
-		st.scanner = &trivyScanner{s: st.set}
-	}
+// NewStage returns the scan stage over sc. Bad options fail its Run (the
+// app validates them first with Options.Validate); sc may be nil only when
+// the stage never runs (input scan is false).
+func NewStage(opts Options, sc Scanner) *Stage {
+	st := &Stage{opts: opts, scanner: sc}
+	st.set, st.setErr = opts.Settings()
 	return st
 }
 
@@ -60,7 +49,7 @@ func (s *Stage) SkipReason(st *pipeline.State) string {
 		return "input scan is false"
 	case st.Build == nil || st.Build.Final() == nil:
 		return "no image was built"
-	case TargetOf(st.Build.Final()).empty():
+	case TargetOf(st.Build.Final()).Empty():
 		return "the build left no local image to scan"
 	}
 	return ""
@@ -72,6 +61,9 @@ func (s *Stage) SkipReason(st *pipeline.State) string {
 func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 	if s.setErr != nil {
 		return s.setErr
+	}
+	if s.scanner == nil {
+		return errors.New("the scan stage has no scanner")
 	}
 	a, err := s.scanner.Scan(ctx, TargetOf(st.Build.Final()))
 	if err != nil {
@@ -85,7 +77,7 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 		if path == "" {
 			return ""
 		}
-		full := s.set.path(path)
+		full := s.set.Path(path)
 		if err := writeFile(s.set.Workspace, full, func(w io.Writer) error { return fn(ctx, w) }); err != nil {
 			errs = append(errs, fmt.Errorf("write the %s to %s (input %s): %w", what, full, input, err))
 			return ""
@@ -98,11 +90,11 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 		return a.Documents.WriteSBOM(ctx, w, s.set.SBOMFormat)
 	})
 
-	gate := Gate(a.Findings, s.set.failOn)
+	gate := Gate(a.Findings, s.set.FailOn)
 	out.Passed = gate.Passed
 	st.Scan = out
 	st.AddGate(gate)
-	st.AddSection("Vulnerabilities", Summary(a, out, s.set.failOn, s.set.Workspace))
+	st.AddSection("Vulnerabilities", Summary(a, out, s.set.FailOn, s.set.Workspace))
 	return errors.Join(errs...)
 }
 

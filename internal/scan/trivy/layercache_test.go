@@ -1,4 +1,4 @@
-package scan
+package trivy
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	ftypes "github.com/aquasecurity/trivy/pkg/fanal/types"
 
 	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/scan"
 )
 
 const (
@@ -160,16 +161,16 @@ func TestLayerCache(t *testing.T) {
 		findings, pkgs []string
 		hashes         int
 	}
-	scan := func(img pipeline.BuiltImage) run {
+	runScan := func(img pipeline.BuiltImage) run {
 		t.Helper()
 		log := &logBuffer{}
 		opts := testOptions(t, log)
 		opts.CacheDir = cacheDir
 		opts.NoLayerCache = false
-		opts.FailOn = FailOnNone
+		opts.FailOn = scan.FailOnNone
 		opts.JSONFile = "scan.json"
 		st := stateWith(img)
-		if err := NewStage(opts).Run(t.Context(), st); err != nil {
+		if err := newStage(t, opts).Run(t.Context(), st); err != nil {
 			t.Fatal(err)
 		}
 		sbom, err := os.ReadFile(st.Scan.SBOMPath)
@@ -183,7 +184,7 @@ func TestLayerCache(t *testing.T) {
 		return run{log: log.String(), findings: trivyJSON(t, vuln), pkgs: cdxPackages(t, sbom), hashes: strings.Count(string(sbom), `"hashes"`)}
 	}
 
-	first := scan(pipeline.BuiltImage{OCILayout: layoutDir})
+	first := runScan(pipeline.BuiltImage{OCILayout: layoutDir})
 	if strings.Contains(first.log, "layer cache") || !strings.Contains(first.log, "analysed (") {
 		t.Fatalf("the first run must analyse every layer:\n%s", first.log)
 	}
@@ -202,7 +203,7 @@ func TestLayerCache(t *testing.T) {
 		{"engine, same layers", pipeline.BuiltImage{EngineRef: engineRef}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			again := scan(tc.img)
+			again := runScan(tc.img)
 			if !strings.Contains(again.log, fmt.Sprintf("analysing 0 of %d layers (%d analysed by an earlier run", len(entries), len(entries))) || strings.Contains(again.log, "analysed (") {
 				t.Errorf("want every layer read from the layer cache:\n%s", again.log)
 			}

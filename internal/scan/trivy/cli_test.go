@@ -1,4 +1,4 @@
-package scan
+package trivy
 
 import (
 	"bytes"
@@ -19,6 +19,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/scan"
 	"github.com/org/image-pipeline/internal/testenv"
 )
 
@@ -29,7 +30,7 @@ import (
 // it under IMAGE_PIPELINE_REQUIRE_SERVICES=1.
 func trivyCLI(t *testing.T) string {
 	t.Helper()
-	script, err := filepath.Abs(filepath.Join("..", "..", "scripts", "tools-trivy"))
+	script, err := filepath.Abs(filepath.Join("..", "..", "..", "scripts", "tools-trivy"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,17 +77,17 @@ func TestSideBySideWithTrivyCLI(t *testing.T) {
 
 	tests := []struct {
 		name    string
-		target  Target
+		target  scan.Target
 		cliArgs []string
 	}{
-		{"OCI layout", Target{OCILayout: layoutDir}, []string{"--input", layoutDir}},
-		{"engine", Target{EngineRef: engineRef}, []string{"--image-src", "docker", "--docker-host", env.DockerHost, engineRef}},
+		{"OCI layout", scan.Target{OCILayout: layoutDir}, []string{"--input", layoutDir}},
+		{"engine", scan.Target{EngineRef: engineRef}, []string{"--image-src", "docker", "--docker-host", env.DockerHost, engineRef}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := testOptions(t, &logBuffer{})
 			opts.DockerHost = env.DockerHost
-			sc, err := NewScanner(opts)
+			sc, err := New(opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -108,7 +109,7 @@ func TestSideBySideWithTrivyCLI(t *testing.T) {
 
 			cliBOM := runCLI(t, bin, slices.Concat(common, []string{"--format", "cyclonedx"}, tc.cliArgs)...)
 			var ourBOM bytes.Buffer
-			if err := a.Documents.WriteSBOM(t.Context(), &ourBOM, FormatCycloneDX); err != nil {
+			if err := a.Documents.WriteSBOM(t.Context(), &ourBOM, scan.FormatCycloneDX); err != nil {
 				t.Fatal(err)
 			}
 			if o, c := cdxPackages(t, ourBOM.Bytes()), cdxPackages(t, cliBOM); !slices.Equal(o, c) || !slices.Equal(o, allPackages()) {
@@ -123,11 +124,11 @@ func TestSideBySideWithTrivyCLI(t *testing.T) {
 // and validates them: CycloneDX against the 1.6 schema, SPDX against 2.3.
 func TestSBOMValidatesAgainstSchemas(t *testing.T) {
 	layoutDir, _ := testImages(t)
-	sc, err := NewScanner(testOptions(t, &logBuffer{}))
+	sc, err := New(testOptions(t, &logBuffer{}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := sc.Scan(t.Context(), Target{OCILayout: layoutDir})
+	a, err := sc.Scan(t.Context(), scan.Target{OCILayout: layoutDir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,12 +137,12 @@ func TestSBOMValidatesAgainstSchemas(t *testing.T) {
 		schema string
 		files  map[string]string // resource URL → testdata/schema file
 	}{
-		{FormatCycloneDX, "http://cyclonedx.org/schema/bom-1.6.schema.json", map[string]string{
+		{scan.FormatCycloneDX, "http://cyclonedx.org/schema/bom-1.6.schema.json", map[string]string{
 			"http://cyclonedx.org/schema/bom-1.6.schema.json":  "bom-1.6.schema.json",
 			"http://cyclonedx.org/schema/spdx.schema.json":     "spdx.schema.json",
 			"http://cyclonedx.org/schema/jsf-0.82.schema.json": "jsf-0.82.schema.json",
 		}},
-		{FormatSPDXJSON, "http://spdx.org/rdf/terms/2.3", map[string]string{
+		{scan.FormatSPDXJSON, "http://spdx.org/rdf/terms/2.3", map[string]string{
 			"http://spdx.org/rdf/terms/2.3": "spdx-2.3.schema.json",
 		}},
 	}
@@ -187,7 +188,7 @@ func TestSBOMValidatesAgainstSchemas(t *testing.T) {
 
 func sbomPackages(t *testing.T, format string, b []byte) []string {
 	t.Helper()
-	if format == FormatCycloneDX {
+	if format == scan.FormatCycloneDX {
 		return cdxPackages(t, b)
 	}
 	var doc struct {
@@ -262,7 +263,7 @@ func TestGateBlocksPush(t *testing.T) {
 			opts := testOptions(t, &logBuffer{})
 			opts.FailOn = tc.failOn
 			st := stateWith(pipeline.BuiltImage{OCILayout: layoutDir})
-			res := pipeline.Run(t.Context(), st, []pipeline.Stage{NewStage(opts), pushStage{ref: repo + ":latest"}})
+			res := pipeline.Run(t.Context(), st, []pipeline.Stage{newStage(t, opts), pushStage{ref: repo + ":latest"}})
 			if res.Err != nil {
 				t.Fatal(res.Err)
 			}

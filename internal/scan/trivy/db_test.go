@@ -1,4 +1,4 @@
-package scan
+package trivy
 
 import (
 	"path/filepath"
@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/aquasecurity/trivy-db/pkg/metadata"
+
+	"github.com/org/image-pipeline/internal/scan"
 )
 
 // unreachable is a repository nothing answers for (connection refused).
@@ -76,11 +78,11 @@ func TestDBDownloadAndFallback(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			sc, err := NewScanner(opts)
+			sc, err := New(opts)
 			if err != nil {
 				t.Fatal(err)
 			}
-			a, err := sc.Scan(t.Context(), Target{OCILayout: layoutDir})
+			a, err := sc.Scan(t.Context(), scan.Target{OCILayout: layoutDir})
 			if len(tc.wantErr) > 0 {
 				if err == nil {
 					t.Fatalf("Scan succeeded, want an error\nlog:\n%s", log)

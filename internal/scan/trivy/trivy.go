@@ -1,4 +1,9 @@
-package scan
+// Package trivy is the scan stage's Scanner: the embedded Trivy library
+// analyses the image once, for the vulnerability reports and the SBOM, with
+// the vulnerability DB downloaded as Trivy's CLI does and a layer cache of
+// its own. It is the only package that imports Trivy: main.go hands New to
+// the app (app.WithScanner), which sees only scan.Scanner.
+package trivy
 
 import (
 	"context"
@@ -29,53 +34,8 @@ import (
 
 	_ "modernc.org/sqlite" // Trivy reads RPM databases with it, as its CLI does
 
-	"github.com/org/image-pipeline/internal/config"
+	"github.com/org/image-pipeline/internal/scan"
 )
-
-// Scanner analyses an image once: vulnerabilities and SBOM come from the
-// same analysis.
-type Scanner interface {
-	Scan(ctx context.Context, t Target) (*Analysis, error)
-}
-
-// Analysis is the outcome of one scan.
-type Analysis struct {
-	// Target names the scanned image; OS is the detected distribution ("alpine 3.20.3").
-	Target, OS string
-	// Findings are the reported vulnerabilities: after severity,
-	// ignore-unfixed and the ignore files, most severe first.
-	Findings []Finding
-	// Ignored counts findings dropped by the ignore files.
-	Ignored int
-	// Packages are every package found, as listed in the SBOM.
-	Packages []Package
-	DB       DBInfo
-	// Notes are limits of the scan the summary must state.
-	Notes []string
-	// Documents writes the reports and the SBOM of this analysis.
-	Documents Documents
-}
-
-// Finding is one vulnerability of one installed package.
-type Finding struct {
-	ID               string
-	Package          string
-	InstalledVersion string
-	FixedVersion     string
-	Severity         string // CRITICAL … UNKNOWN
-	Title            string
-	URL              string
-	// Target is where the package was found ("img (alpine 3.20.3)", "app/node_modules/…/package.json").
-	Target string
-}
-
-// Package is one SBOM entry.
-type Package struct {
-	Name, Version string
-	// Type is the package type ("alpine", "node-pkg", "gobinary", …).
-	Type string
-	PURL string
-}
 
 // JavaNote says why Java archives are not analysed.
 const JavaNote = "Java archives (.jar, .war, .ear) are not analysed: the Java DB is not used (see docs/scan.md)."
@@ -84,19 +44,20 @@ const JavaNote = "Java archives (.jar, .war, .ear) are not analysed: the Java DB
 // process-wide.
 var trivyMu sync.Mutex
 
-// NewScanner returns the embedded Trivy scanner.
-func NewScanner(opts Options) (Scanner, error) {
-	s, err := opts.settings()
+// New returns the embedded Trivy scanner for opts; it is a
+// scan.NewScannerFunc, which main.go hands to the app.
+func New(opts scan.Options) (scan.Scanner, error) {
+	s, err := opts.Settings()
 	if err != nil {
 		return nil, err
 	}
-	return &trivyScanner{s: s}, nil
+	return &scanner{s: s}, nil
 }
 
-type trivyScanner struct{ s settings }
+type scanner struct{ s scan.Settings }
 
-func (ts *trivyScanner) Scan(ctx context.Context, t Target) (*Analysis, error) {
-	if t.empty() {
+func (ts *scanner) Scan(ctx context.Context, t scan.Target) (*scan.Analysis, error) {
+	if t.Empty() {
 		return nil, errors.New("the build left no image to scan (neither an engine image nor an OCI layout)")
 	}
 	s := ts.s
@@ -107,7 +68,7 @@ func (ts *trivyScanner) Scan(ctx context.Context, t Target) (*Analysis, error) {
 
 	trivyMu.Lock()
 	defer trivyMu.Unlock()
-	defer routeTrivyLogs(s.log)()
+	defer routeTrivyLogs(s.Log)()
 
 	dbInfo, err := prepareDB(ctx, s)
 	if err != nil {
@@ -121,18 +82,18 @@ func (ts *trivyScanner) Scan(ctx context.Context, t Target) (*Analysis, error) {
 	}
 	defer cleanup()
 
-	layerDir := filepath.Join(s.cacheDir, filepath.FromSlash(LayerCacheSubdir))
+	layerDir := filepath.Join(s.CacheDir, filepath.FromSlash(LayerCacheSubdir))
 	if s.NoLayerCache {
 		layerDir = ""
 	}
-	mem := newLayerCache(layerDir, s.log)
+	mem := newLayerCache(layerDir, s.Log)
 	defer mem.Close()
 	defer func() {
 		if err := mem.prune(LayerCacheMaxAge, time.Now()); err != nil {
-			s.log.Warningf("scan: could not prune the layer cache: %v", err)
+			s.Log.Warningf("scan: could not prune the layer cache: %v", err)
 		}
 	}()
-	pc := &progressCache{Cache: mem, log: s.log, start: time.Now()}
+	pc := &progressCache{Cache: mem, log: s.Log, start: time.Now()}
 	art, err := artimage.NewArtifact(img, pc, artifactOptions(s))
 	if err != nil {
 		return nil, fmt.Errorf("prepare the analysis of %s: %w", t.Name(), err)
@@ -150,7 +111,7 @@ func (ts *trivyScanner) Scan(ctx context.Context, t Target) (*Analysis, error) {
 			return nil, fmt.Errorf("filter the findings: %w", err)
 		}
 	}
-	a := &Analysis{
+	a := &scan.Analysis{
 		Target:    t.Name(),
 		DB:        dbInfo,
 		Notes:     []string{JavaNote},
@@ -161,17 +122,17 @@ func (ts *trivyScanner) Scan(ctx context.Context, t Target) (*Analysis, error) {
 	}
 	for _, r := range filtered.Results {
 		for _, v := range r.Vulnerabilities {
-			a.Findings = append(a.Findings, Finding{
+			a.Findings = append(a.Findings, scan.Finding{
 				ID: v.VulnerabilityID, Package: v.PkgName, InstalledVersion: v.InstalledVersion,
 				FixedVersion: v.FixedVersion, Severity: v.Severity, Title: v.Title, URL: v.PrimaryURL, Target: r.Target,
 			})
 		}
 		a.Ignored += len(r.ModifiedFindings)
 	}
-	sortFindings(a.Findings)
+	scan.SortFindings(a.Findings)
 	for _, r := range report.Results {
 		for _, p := range r.Packages {
-			pkg := Package{Name: p.Name, Version: p.Version, Type: string(r.Type)}
+			pkg := scan.Package{Name: p.Name, Version: p.Version, Type: string(r.Type)}
 			if p.Identifier.PURL != nil {
 				pkg.PURL = p.Identifier.PURL.String()
 			}
@@ -184,7 +145,7 @@ func (ts *trivyScanner) Scan(ctx context.Context, t Target) (*Analysis, error) {
 // scanOptions avoids Trivy's zero-value traps: nil package types scan
 // nothing, nil relationships drop every package, nil severity sources make
 // every severity UNKNOWN. These are the CLI's defaults.
-func scanOptions(s settings) types.ScanOptions {
+func scanOptions(s scan.Settings) types.ScanOptions {
 	return types.ScanOptions{
 		PkgTypes:            slices.Clone(s.PkgTypes),
 		PkgRelationships:    slices.Clone(ftypes.Relationships),
@@ -194,9 +155,9 @@ func scanOptions(s settings) types.ScanOptions {
 }
 
 // filterOptions: nil severities would drop every finding.
-func filterOptions(s settings) result.FilterOptions {
+func filterOptions(s scan.Settings) result.FilterOptions {
 	var sevs []dbTypes.Severity
-	for _, name := range s.severities {
+	for _, name := range s.Severities {
 		sev, _ := dbTypes.NewSeverity(name) // validated
 		sevs = append(sevs, sev)
 	}
@@ -215,7 +176,7 @@ func filterOptions(s settings) result.FilterOptions {
 
 // artifactOptions are those of `trivy image --scanners vuln` with an SBOM
 // format (file checksums on), with the same analysers disabled.
-func artifactOptions(s settings) artifact.Option {
+func artifactOptions(s scan.Settings) artifact.Option {
 	disabled := slices.Concat(
 		analyzer.TypeLockfiles, // an image is scanned for what is installed, not for lock files
 		[]analyzer.Type{
@@ -225,7 +186,7 @@ func artifactOptions(s settings) artifact.Option {
 		},
 		analyzer.TypeConfigFiles,
 	)
-	if !slices.Contains(s.PkgTypes, PkgTypeLibrary) {
+	if !slices.Contains(s.PkgTypes, scan.PkgTypeLibrary) {
 		disabled = append(disabled, analyzer.TypeLanguages...)
 	}
 	return artifact.Option{
@@ -237,16 +198,16 @@ func artifactOptions(s settings) artifact.Option {
 	}
 }
 
-func loadIgnoreFiles(ctx context.Context, s settings) (result.IgnoreConfig, error) {
+func loadIgnoreFiles(ctx context.Context, s scan.Settings) (result.IgnoreConfig, error) {
 	files := s.IgnoreFiles
 	explicit := len(files) > 0
 	if !explicit {
-		files = config.TrivyIgnoreDefaults
+		files = scan.DefaultIgnoreFiles
 	}
 	var merged result.IgnoreConfig
 	var paths []string
 	for _, f := range files {
-		p := s.path(strings.TrimSpace(f))
+		p := s.Path(strings.TrimSpace(f))
 		if _, err := os.Stat(p); err != nil {
 			if !explicit && errors.Is(err, os.ErrNotExist) {
 				continue
@@ -265,7 +226,7 @@ func loadIgnoreFiles(ctx context.Context, s settings) (result.IgnoreConfig, erro
 	}
 	merged.FilePath = strings.Join(paths, ", ")
 	if len(paths) > 0 {
-		s.log.Infof("scan: ignore files %s", merged.FilePath)
+		s.Log.Infof("scan: ignore files %s", merged.FilePath)
 	}
 	return merged, nil
 }
@@ -279,25 +240,6 @@ func cloneResults(r types.Report) types.Report {
 		r.Results[i].Packages = slices.Clone(r.Results[i].Packages)
 	}
 	return r
-}
-
-func severityRank(s string) int {
-	if i := slices.Index(Severities, s); i >= 0 {
-		return i
-	}
-	return len(Severities)
-}
-
-func sortFindings(fs []Finding) {
-	slices.SortStableFunc(fs, func(a, b Finding) int {
-		if d := severityRank(a.Severity) - severityRank(b.Severity); d != 0 {
-			return d
-		}
-		if c := strings.Compare(a.ID, b.ID); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Package, b.Package)
-	})
 }
 
 // trivyVersion is the linked Trivy module's version ("0.69.3").

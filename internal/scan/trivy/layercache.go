@@ -1,4 +1,4 @@
-package scan
+package trivy
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 
 	"github.com/aquasecurity/trivy/pkg/cache"
 	ftypes "github.com/aquasecurity/trivy/pkg/fanal/types"
+
+	"github.com/org/image-pipeline/internal/scan"
 )
 
 // LayerCacheSubdir is where, under trivy-cache-dir, the analyses of layers
@@ -39,14 +41,14 @@ const LayerCacheMaxAge = 30 * 24 * time.Hour
 type layerCache struct {
 	*cache.MemoryCache
 	dir string // "" = no directory: memory only
-	log Logger
+	log scan.Logger
 
 	mu        sync.Mutex
 	hits      int
 	writeErrs int
 }
 
-func newLayerCache(dir string, log Logger) *layerCache {
+func newLayerCache(dir string, log scan.Logger) *layerCache {
 	return &layerCache{MemoryCache: cache.NewMemoryCache(), dir: dir, log: log}
 }
 

@@ -3,7 +3,7 @@
 // Built only with -tags bench (scripts/bench-scan), so that the comparison
 // never shows up as a skipped test in the ordinary runs.
 
-package scan
+package trivy
 
 import (
 	"archive/tar"
@@ -32,6 +32,7 @@ import (
 	"github.com/org/image-pipeline/internal/enginesave"
 	"github.com/org/image-pipeline/internal/pipeline"
 	"github.com/org/image-pipeline/internal/registry"
+	"github.com/org/image-pipeline/internal/scan"
 	"github.com/org/image-pipeline/internal/testenv"
 )
 
@@ -91,7 +92,7 @@ func TestBenchScanVsCLI(t *testing.T) {
 			opts.DockerHost = env.DockerHost
 			opts.JSONFile, opts.SARIFFile = "trivy.json", "trivy.sarif"
 			start := time.Now()
-			if err := NewStage(opts).Run(t.Context(), stateWith(src.img)); err != nil {
+			if err := newStage(t, opts).Run(t.Context(), stateWith(src.img)); err != nil {
 				t.Fatal(err)
 			}
 			ours = append(ours, time.Since(start))
@@ -182,7 +183,7 @@ func benchImage(t *testing.T) (layoutDir, engineTag string) {
 // IMAGE_PIPELINE_BENCH_ROUNDS times per source, for profiling (and, with
 // IMAGE_PIPELINE_BENCH_LAYER_CACHE=1, to time rescans from the layer cache):
 //
-//	IMAGE_PIPELINE_BENCH_OUT=/dev/null go test -tags bench -run TestBenchEmbeddedOnly -cpuprofile cpu.out ./internal/scan/
+//	IMAGE_PIPELINE_BENCH_OUT=/dev/null go test -tags bench -run TestBenchEmbeddedOnly -cpuprofile cpu.out ./internal/scan/trivy/
 func TestBenchEmbeddedOnly(t *testing.T) {
 	_, rounds := benchSettings(t)
 	testLayout, _ := testImages(t)
@@ -201,13 +202,13 @@ func TestBenchEmbeddedOnly(t *testing.T) {
 			opts.DockerHost = env.DockerHost
 			opts.NoLayerCache = !layerCache
 			start := time.Now()
-			if err := NewStage(opts).Run(t.Context(), stateWith(src)); err != nil {
+			if err := newStage(t, opts).Run(t.Context(), stateWith(src)); err != nil {
 				t.Fatal(err)
 			}
 			times = append(times, time.Since(start))
 			t.Logf("%s", log)
 		}
-		t.Logf("%s: %v (median %v)", TargetOf(&src).Name(), times, median(times))
+		t.Logf("%s: %v (median %v)", scan.TargetOf(&src).Name(), times, median(times))
 	}
 }
 
@@ -245,7 +246,7 @@ func TestBenchScanThenPush(t *testing.T) {
 		opts.CacheDir = cacheDir
 		opts.EngineSaves = saves
 		start := time.Now()
-		if err := NewStage(opts).Run(t.Context(), stateWith(built)); err != nil {
+		if err := newStage(t, opts).Run(t.Context(), stateWith(built)); err != nil {
 			t.Fatal(err)
 		}
 		scans = append(scans, time.Since(start))
@@ -287,7 +288,7 @@ func warmCache(t *testing.T, testLayout string) string {
 	dir := t.TempDir()
 	warm := testOptions(t, &logBuffer{})
 	warm.CacheDir = dir
-	if err := NewStage(warm).Run(t.Context(), stateWith(pipeline.BuiltImage{OCILayout: testLayout})); err != nil {
+	if err := newStage(t, warm).Run(t.Context(), stateWith(pipeline.BuiltImage{OCILayout: testLayout})); err != nil {
 		t.Fatal(err)
 	}
 	return dir

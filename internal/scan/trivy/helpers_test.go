@@ -1,4 +1,4 @@
-package scan
+package trivy
 
 import (
 	"archive/tar"
@@ -31,11 +31,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/org/image-pipeline/internal/scan"
 	"github.com/org/image-pipeline/internal/scan/fixturedb"
 	"github.com/org/image-pipeline/internal/testenv"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata")
 
 // shared is what the tests of this binary build once: the fixture DB in the
 // test registry and the test image (OCI layout and engine tag).
@@ -111,12 +110,17 @@ func guardOutbound() func() []string {
 	}
 }
 
-// buildFixtureDB writes trivy.db (from testdata/db/*.yaml, with
+// fixtureDir holds the YAML fixtures of the DB, in internal/scan/testdata/db
+// beside the fixturedb package: the test environment (make testenv-up) and
+// the app's end-to-end tests read them too.
+var fixtureDir = filepath.Join("..", "testdata", "db")
+
+// buildFixtureDB writes trivy.db (from the fixtureDir's *.yaml, with
 // bolt-fixtures) and metadata.json into dir.
 func buildFixtureDB(dir string, meta metadata.Metadata) error {
-	files, err := filepath.Glob(filepath.Join("testdata", "db", "*.yaml"))
+	files, err := filepath.Glob(filepath.Join(fixtureDir, "*.yaml"))
 	if err != nil || len(files) == 0 {
-		return fmt.Errorf("no fixture files under testdata/db: %v", err)
+		return fmt.Errorf("no fixture files under %s: %v", fixtureDir, err)
 	}
 	return fixturedb.Build(dir, files, meta)
 }
@@ -333,7 +337,7 @@ func (l *logBuffer) String() string {
 	return strings.Join(l.lines, "\n")
 }
 
-func keysOf(fs []Finding) []string {
+func keysOf(fs []scan.Finding) []string {
 	var out []string
 	for _, f := range fs {
 		out = append(out, f.ID+" "+f.Package+" "+f.InstalledVersion)
@@ -386,7 +390,7 @@ func cdxPackages(t *testing.T, b []byte) []string {
 	return out
 }
 
-func packagesOf(ps []Package) []string {
+func packagesOf(ps []scan.Package) []string {
 	var out []string
 	for _, p := range ps {
 		out = append(out, p.Name+" "+p.Version)

@@ -1,4 +1,4 @@
-package scan
+package trivy
 
 import (
 	"bytes"
@@ -15,17 +15,9 @@ import (
 	"github.com/aquasecurity/trivy/pkg/report/cyclonedx"
 	"github.com/aquasecurity/trivy/pkg/report/spdx"
 	"github.com/aquasecurity/trivy/pkg/types"
-)
 
-// Documents writes the reports of one analysis.
-type Documents interface {
-	// WriteJSON writes Trivy's JSON report of the reported findings.
-	WriteJSON(ctx context.Context, w io.Writer) error
-	// WriteSARIF writes a SARIF 2.1.0 log of the reported findings.
-	WriteSARIF(ctx context.Context, w io.Writer) error
-	// WriteSBOM writes the SBOM (every package, no findings) in format.
-	WriteSBOM(ctx context.Context, w io.Writer, format string) error
-}
+	"github.com/org/image-pipeline/internal/scan"
+)
 
 // osPurpose matches the operating system's package purpose as Trivy writes
 // it, in the spelling of SPDX 2.3's text. The SPDX 2.3 JSON schema, which
@@ -56,9 +48,9 @@ func (d trivyDocuments) WriteSBOM(ctx context.Context, w io.Writer, format strin
 		r.Results[i].ModifiedFindings = nil
 	}
 	switch format {
-	case FormatCycloneDX:
+	case scan.FormatCycloneDX:
 		return cyclonedx.NewWriter(w, trivyVersion()).Write(ctx, r)
-	case FormatSPDXJSON:
+	case scan.FormatSPDXJSON:
 		var buf bytes.Buffer
 		if err := spdx.NewWriter(&buf, trivyVersion(), types.FormatSPDXJSON).Write(ctx, r); err != nil {
 			return err
@@ -74,7 +66,7 @@ func (d trivyDocuments) WriteSBOM(ctx context.Context, w io.Writer, format strin
 // in the cache, so the cache sees the progress.
 type progressCache struct {
 	cache.Cache
-	log   Logger
+	log   scan.Logger
 	start time.Time
 
 	mu          sync.Mutex

@@ -1,4 +1,4 @@
-package scan
+package trivy
 
 import (
 	"context"
@@ -19,17 +19,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-)
 
-// DBInfo says which vulnerability DB a scan used.
-type DBInfo struct {
-	// Repository is where it was downloaded from this run ("" when the cached DB was current or used as a fallback).
-	Repository string
-	UpdatedAt  time.Time
-	// Stale is set when no repository answered and a cached DB younger than
-	// trivy-db-max-age was used instead.
-	Stale bool
-}
+	"github.com/org/image-pipeline/internal/scan"
+)
 
 // dbDir is the DB's directory in the cache, the same as the Trivy CLI's, so
 // both can share a cache.
@@ -40,38 +32,38 @@ func dbDir(cacheDir string) string { return db.Dir(cacheDir) }
 // trivydb.Close). It downloads when the cached DB is missing or older than
 // Trivy's update interval; when no repository answers, a cached DB younger
 // than the max age is used with a warning.
-func prepareDB(ctx context.Context, s settings) (DBInfo, error) {
-	dir := dbDir(s.cacheDir)
+func prepareDB(ctx context.Context, s scan.Settings) (scan.DBInfo, error) {
+	dir := dbDir(s.CacheDir)
 	client := db.NewClient(dir, true)
 	needsUpdate, err := client.NeedsUpdate(ctx, trivyVersion(), false)
 	if err != nil {
-		return DBInfo{}, fmt.Errorf("check the cached vulnerability DB in %s: %w (delete the directory to download a fresh one)", dir, err)
+		return scan.DBInfo{}, fmt.Errorf("check the cached vulnerability DB in %s: %w (delete the directory to download a fresh one)", dir, err)
 	}
-	var info DBInfo
+	var info scan.DBInfo
 	if needsUpdate {
 		repo, dlErr := downloadDB(ctx, s, dir)
 		if dlErr != nil {
-			meta, age, ok := usableCachedDB(dir, s.dbMaxAge)
+			meta, age, ok := usableCachedDB(dir, s.MaxDBAge)
 			if !ok {
-				return DBInfo{}, fmt.Errorf("%w%s; set the input trivy-db-repository to a mirror this runner can reach (an OCI registry holding a copy of %s), or restore trivy-cache-dir with actions/cache",
-					dlErr, noCachedDBReason(dir, meta, age, s.dbMaxAge), DefaultDBRepositories[len(DefaultDBRepositories)-1])
+				return scan.DBInfo{}, fmt.Errorf("%w%s; set the input trivy-db-repository to a mirror this runner can reach (an OCI registry holding a copy of %s), or restore trivy-cache-dir with actions/cache",
+					dlErr, noCachedDBReason(dir, meta, age, s.MaxDBAge), scan.DefaultDBRepositories[len(scan.DefaultDBRepositories)-1])
 			}
-			s.log.Warningf("scan: using the cached vulnerability DB from %s (%s old, trivy-db-max-age %s) because it could not be refreshed: %v",
-				meta.UpdatedAt.UTC().Format(time.RFC3339), roundAge(age), s.dbMaxAge, dlErr)
+			s.Log.Warningf("scan: using the cached vulnerability DB from %s (%s old, trivy-db-max-age %s) because it could not be refreshed: %v",
+				meta.UpdatedAt.UTC().Format(time.RFC3339), roundAge(age), s.MaxDBAge, dlErr)
 			info.Stale = true
 		}
 		info.Repository = repo
 	}
 	meta, err := metadata.NewClient(dir).Get()
 	if err != nil {
-		return DBInfo{}, fmt.Errorf("read the vulnerability DB's metadata in %s: %w (delete the directory to download a fresh one)", dir, err)
+		return scan.DBInfo{}, fmt.Errorf("read the vulnerability DB's metadata in %s: %w (delete the directory to download a fresh one)", dir, err)
 	}
 	info.UpdatedAt = meta.UpdatedAt
 	if err := db.Init(dir); err != nil {
-		return DBInfo{}, fmt.Errorf("open the vulnerability DB in %s: %w (delete the directory to download a fresh one)", dir, err)
+		return scan.DBInfo{}, fmt.Errorf("open the vulnerability DB in %s: %w (delete the directory to download a fresh one)", dir, err)
 	}
 	if !needsUpdate {
-		s.log.Infof("scan: vulnerability DB is current (updated %s)", meta.UpdatedAt.UTC().Format(time.RFC3339))
+		s.Log.Infof("scan: vulnerability DB is current (updated %s)", meta.UpdatedAt.UTC().Format(time.RFC3339))
 	}
 	return info, nil
 }
@@ -114,7 +106,7 @@ func roundAge(d time.Duration) time.Duration {
 // downloadDB fetches the DB from the first repository that answers into a
 // fresh directory and only then replaces dir, so a failed download leaves the
 // cached DB as it was.
-func downloadDB(ctx context.Context, s settings, dir string) (string, error) {
+func downloadDB(ctx context.Context, s scan.Settings, dir string) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return "", fmt.Errorf("create trivy-cache-dir %s: %w", filepath.Dir(dir), err)
 	}
@@ -135,7 +127,7 @@ func downloadDB(ctx context.Context, s settings, dir string) (string, error) {
 		if ctx.Err() != nil {
 			return "", fmt.Errorf("download the vulnerability DB: %w", ctx.Err())
 		}
-		s.log.Infof("scan: vulnerability DB not available from %s: %v", repo, err)
+		s.Log.Infof("scan: vulnerability DB not available from %s: %v", repo, err)
 		errs = append(errs, fmt.Errorf("%s: %w", repo, err))
 	}
 	return "", fmt.Errorf("could not download the vulnerability DB from any repository (%w)", errs)
@@ -154,7 +146,7 @@ func (e repoErrors) Error() string {
 
 func (e repoErrors) Unwrap() []error { return e }
 
-func downloadDBFrom(ctx context.Context, s settings, repo, dst string) error {
+func downloadDBFrom(ctx context.Context, s scan.Settings, repo, dst string) error {
 	ref, err := name.ParseReference(repo)
 	if err != nil {
 		return fmt.Errorf("not an OCI reference: %w", err)
@@ -171,8 +163,8 @@ func downloadDBFrom(ctx context.Context, s settings, repo, dst string) error {
 	if err != nil {
 		return err
 	}
-	s.log.Infof("scan: downloading the vulnerability DB from %s", repo)
-	art := oci.NewArtifact(repo, ftypes.RegistryOptions{}, oci.WithImage(progressImage{Image: img, log: s.log, what: "vulnerability DB"}))
+	s.Log.Infof("scan: downloading the vulnerability DB from %s", repo)
+	art := oci.NewArtifact(repo, ftypes.RegistryOptions{}, oci.WithImage(progressImage{Image: img, log: s.Log, what: "vulnerability DB"}))
 	client := db.NewClient(dst, true, db.WithOCIArtifact(art))
 	if err := client.Download(ctx, dst, ftypes.RegistryOptions{}); err != nil {
 		return err
@@ -184,7 +176,7 @@ func downloadDBFrom(ctx context.Context, s settings, repo, dst string) error {
 	if meta.Version != trivydb.SchemaVersion {
 		return fmt.Errorf("the downloaded DB has schema %d, this Trivy reads schema %d (use a repository tag :%d)", meta.Version, trivydb.SchemaVersion, trivydb.SchemaVersion)
 	}
-	s.log.Infof("scan: vulnerability DB downloaded (updated %s)", meta.UpdatedAt.UTC().Format(time.RFC3339))
+	s.Log.Infof("scan: vulnerability DB downloaded (updated %s)", meta.UpdatedAt.UTC().Format(time.RFC3339))
 	return nil
 }
 
@@ -205,7 +197,7 @@ func replaceDir(src, dst string) error {
 // progressImage reports the download of its layers in the log.
 type progressImage struct {
 	v1.Image
-	log  Logger
+	log  scan.Logger
 	what string
 }
 
@@ -223,7 +215,7 @@ func (p progressImage) Layers() ([]v1.Layer, error) {
 
 type progressLayer struct {
 	v1.Layer
-	log  Logger
+	log  scan.Logger
 	what string
 }
 
@@ -241,7 +233,7 @@ type progressReader struct {
 	io.ReadCloser
 	total, read int64
 	next        int64 // next percentage to report
-	log         Logger
+	log         scan.Logger
 	what        string
 	start       time.Time
 	done        bool

@@ -1,4 +1,4 @@
-package scan
+package trivy
 
 import (
 	"context"
@@ -13,43 +13,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/org/image-pipeline/internal/enginesave"
-	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/scan"
 )
-
-// Target is the image to scan: in the Docker Engine's store or in an OCI
-// image layout on disk, before it is pushed.
-type Target struct {
-	// EngineImageID (read) and EngineRef (named in the reports) identify
-	// the image in the engine.
-	EngineRef     string
-	EngineImageID string
-	// OCILayout is the path of an OCI image layout directory.
-	OCILayout string
-}
-
-// TargetOf is the scan target for a built image.
-func TargetOf(img *pipeline.BuiltImage) Target {
-	return Target{EngineRef: img.EngineRef, EngineImageID: img.EngineImageID, OCILayout: img.OCILayout}
-}
-
-// Name is how reports name the target.
-func (t Target) Name() string {
-	switch {
-	case t.OCILayout != "":
-		return t.OCILayout
-	case t.EngineRef != "":
-		return t.EngineRef
-	default:
-		return t.EngineImageID
-	}
-}
-
-func (t Target) empty() bool { return t.OCILayout == "" && t.EngineRef == "" && t.EngineImageID == "" }
 
 // openImage gives Trivy the image: from the engine it is read from one
 // `docker save` (kept by the EngineSaves the push stage shares, so the
 // engine exports it once per run); an OCI layout is read in place.
-func openImage(ctx context.Context, t Target, s settings) (ftypes.Image, func(), error) {
+func openImage(ctx context.Context, t scan.Target, s scan.Settings) (ftypes.Image, func(), error) {
 	switch {
 	case t.OCILayout != "":
 		img, err := layoutImage(t.OCILayout)
@@ -58,12 +28,12 @@ func openImage(ctx context.Context, t Target, s settings) (ftypes.Image, func(),
 		}
 		return img, func() {}, nil
 	case t.EngineRef != "" || t.EngineImageID != "":
-		ref := t.engineKey()
+		ref := t.EngineKey()
 		saves, cleanup, err := engineSaves(s)
 		if err != nil {
 			return nil, nil, err
 		}
-		s.log.Infof("scan: exporting %s from the Docker Engine", ref)
+		s.Log.Infof("scan: exporting %s from the Docker Engine", ref)
 		file, err := saves.File(ctx, ref)
 		if err != nil {
 			cleanup()
@@ -84,15 +54,9 @@ func openImage(ctx context.Context, t Target, s settings) (ftypes.Image, func(),
 	}
 }
 
-// EngineSaves hands out one `docker save` of an image per run;
-// enginesave.Spool is one.
-type EngineSaves interface {
-	File(ctx context.Context, ref string) (string, error)
-}
-
-// engineSaves is the shared EngineSaves, or one of the scan's own over a
+// engineSaves is the shared scan.EngineSaves, or one of the scan's own over a
 // client for DockerHost.
-func engineSaves(s settings) (EngineSaves, func(), error) {
+func engineSaves(s scan.Settings) (scan.EngineSaves, func(), error) {
 	if s.EngineSaves != nil {
 		return s.EngineSaves, func() {}, nil
 	}
@@ -104,17 +68,8 @@ func engineSaves(s settings) (EngineSaves, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to the Docker Engine: %w", err)
 	}
-	sp := enginesave.New(c, "", enginesave.WithLog(func(format string, a ...any) { s.log.Infof("scan: "+format, a...) }))
+	sp := enginesave.New(c, "", enginesave.WithLog(func(format string, a ...any) { s.Log.Infof("scan: "+format, a...) }))
 	return sp, func() { _ = sp.Close(); _ = c.Close() }, nil
-}
-
-// engineKey is how the scan and the push name an engine image: by its id,
-// so that both read the same save.
-func (t Target) engineKey() string {
-	if t.EngineImageID != "" {
-		return t.EngineImageID
-	}
-	return t.EngineRef
 }
 
 // layoutImage opens the image of an OCI layout: the only one, or in a

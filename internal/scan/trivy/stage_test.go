@@ -1,6 +1,7 @@
-package scan
+package trivy
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -9,10 +10,11 @@ import (
 	"testing"
 
 	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/scan"
 	"github.com/org/image-pipeline/internal/testenv"
 )
 
-// The fixture DB (testdata/db) against the test image (testdata/rootfs):
+// The fixture DB (../testdata/db) against the test image (testdata/rootfs):
 // every finding of an unfiltered scan, as "ID package installed-version".
 var allFindings = []string{
 	"CVE-2021-23337 lodash 4.17.20",               // HIGH, npm, fixed in 4.17.21
@@ -45,12 +47,12 @@ func without(all []string, drop ...string) []string {
 	})
 }
 
-// scanOptions for the tests: the fixture DB, a cache shared by the tests of
+// testOptions for the tests: the fixture DB, a cache shared by the tests of
 // this binary, a fresh workspace. Everything else is the zero value, i.e.
 // the inputs' defaults.
-func testOptions(t *testing.T, log Logger) Options {
+func testOptions(t *testing.T, log scan.Logger) scan.Options {
 	t.Helper()
-	return Options{
+	return scan.Options{
 		Enabled:        true,
 		DBRepositories: []string{fixtureDBRepo(t)},
 		CacheDir:       filepath.Join(shared.root, "cache"),
@@ -60,16 +62,41 @@ func testOptions(t *testing.T, log Logger) Options {
 	}
 }
 
+// newStage is the scan stage over this package's scanner, as the app
+// builds it.
+func newStage(t testing.TB, opts scan.Options) *scan.Stage {
+	t.Helper()
+	sc, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return scan.NewStage(opts, sc)
+}
+
+// recorder is a Scanner that keeps the last analysis of the one it wraps,
+// for the tests that check it beside what the stage made of it.
+type recorder struct {
+	scan.Scanner
+	last *scan.Analysis
+}
+
+func (r *recorder) Scan(ctx context.Context, t scan.Target) (*scan.Analysis, error) {
+	a, err := r.Scanner.Scan(ctx, t)
+	r.last = a
+	return a, err
+}
+
 // stateWith is a State as the build stage leaves it.
 func stateWith(img pipeline.BuiltImage) *pipeline.State {
 	img.Role = pipeline.RoleFinal
 	return &pipeline.State{Build: &pipeline.BuildOutcome{Driver: "test", Images: []pipeline.BuiltImage{img}}}
 }
 
-// TestScanStage runs the stage on the test image, from the OCI layout and
-// from the engine, under each option that changes what is reported, and
-// checks the exact findings, the counts, the gate and the files written.
-func TestScanStage(t *testing.T) {
+// TestStageOnTestImage runs the scan stage over this scanner on the test
+// image, from the OCI layout and from the engine, under each option that
+// changes what is reported, and checks the exact findings, the counts, the
+// gate and the files written.
+func TestStageOnTestImage(t *testing.T) {
 	layoutDir, engineRef := testImages(t)
 	_, docker := testenv.RequireEngine(t)
 	inspect, err := docker.ImageInspect(t.Context(), engineRef)
@@ -79,7 +106,7 @@ func TestScanStage(t *testing.T) {
 	tests := []struct {
 		name       string
 		image      pipeline.BuiltImage
-		opts       func(o *Options)
+		opts       func(o *scan.Options)
 		ignoreFile string // name and content written to the workspace
 		ignoreBody string
 		want       []string
@@ -104,7 +131,7 @@ func TestScanStage(t *testing.T) {
 		},
 		{
 			name: "fail-on none never closes the gate", image: pipeline.BuiltImage{OCILayout: layoutDir},
-			opts:       func(o *Options) { o.FailOn = "none" },
+			opts:       func(o *scan.Options) { o.FailOn = "none" },
 			want:       allFindings,
 			wantPass:   true,
 			wantReason: "7 vulnerabilities, fail-on is none",
@@ -112,7 +139,7 @@ func TestScanStage(t *testing.T) {
 		},
 		{
 			name: "fail-on medium counts everything from medium up", image: pipeline.BuiltImage{OCILayout: layoutDir},
-			opts:       func(o *Options) { o.FailOn = "Medium" },
+			opts:       func(o *scan.Options) { o.FailOn = "Medium" },
 			want:       allFindings,
 			wantReason: "6 vulnerabilities (2 critical, 2 high, 2 medium) at or above fail-on medium",
 			wantPkgs:   allPackages,
@@ -128,7 +155,7 @@ func TestScanStage(t *testing.T) {
 		},
 		{
 			name: ".trivyignore.yaml named by trivyignores", image: pipeline.BuiltImage{EngineRef: engineRef},
-			opts:       func(o *Options) { o.IgnoreFiles = []string{"policy/.trivyignore.yaml"}; o.FailOn = "high" },
+			opts:       func(o *scan.Options) { o.IgnoreFiles = []string{"policy/.trivyignore.yaml"}; o.FailOn = "high" },
 			ignoreFile: "policy/.trivyignore.yaml", ignoreBody: "vulnerabilities:\n  - id: CVE-2021-23337\n    statement: lodash templates are not used\n",
 			want:       without(allFindings, "CVE-2021-23337"),
 			wantReason: "3 vulnerabilities (2 critical, 1 high) at or above fail-on high",
@@ -136,7 +163,7 @@ func TestScanStage(t *testing.T) {
 		},
 		{
 			name: "severity HIGH,CRITICAL and ignore-unfixed", image: pipeline.BuiltImage{OCILayout: layoutDir},
-			opts:       func(o *Options) { o.Severities = []string{"HIGH", "critical"}; o.IgnoreUnfixed = true },
+			opts:       func(o *scan.Options) { o.Severities = []string{"HIGH", "critical"}; o.IgnoreUnfixed = true },
 			want:       without(allFindings, "CVE-2023-42363", "CVE-2099-0001", "CVE-2099-0002"),
 			wantCounts: map[string]int{"CRITICAL": 2, "HIGH": 2, "MEDIUM": 0, "LOW": 0, "UNKNOWN": 0},
 			wantReason: "2 vulnerabilities (2 critical) at or above fail-on critical",
@@ -144,21 +171,21 @@ func TestScanStage(t *testing.T) {
 		},
 		{
 			name: "ignore-unfixed drops the finding without a fix", image: pipeline.BuiltImage{OCILayout: layoutDir},
-			opts:       func(o *Options) { o.IgnoreUnfixed = true },
+			opts:       func(o *scan.Options) { o.IgnoreUnfixed = true },
 			want:       without(allFindings, "CVE-2099-0001"),
 			wantReason: "2 vulnerabilities (2 critical) at or above fail-on critical",
 			wantPkgs:   allPackages,
 		},
 		{
 			name: "pkg-types os", image: pipeline.BuiltImage{OCILayout: layoutDir},
-			opts:       func(o *Options) { o.PkgTypes = []string{"os"} },
+			opts:       func(o *scan.Options) { o.PkgTypes = []string{"os"} },
 			want:       without(allFindings, "CVE-2021-23337", "CVE-2099-0001", "CVE-2099-0002"),
 			wantReason: "2 vulnerabilities (2 critical) at or above fail-on critical",
 			wantPkgs:   func() []string { return without(allPackages(), libraryPackages...) },
 		},
 		{
 			name: "pkg-types library", image: pipeline.BuiltImage{OCILayout: layoutDir},
-			opts:       func(o *Options) { o.PkgTypes = []string{"library"}; o.FailOn = "high" },
+			opts:       func(o *scan.Options) { o.PkgTypes = []string{"library"}; o.FailOn = "high" },
 			want:       []string{"CVE-2021-23337 lodash 4.17.20", "CVE-2099-0001 minimist 1.2.5", "CVE-2099-0002 github.com/google/uuid v1.6.0"},
 			wantReason: "1 vulnerability (1 high) at or above fail-on high",
 			wantPkgs: func() []string {
@@ -185,7 +212,12 @@ func TestScanStage(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			stage := NewStage(opts)
+			sc, err := New(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := &recorder{Scanner: sc}
+			stage := scan.NewStage(opts, rec)
 			st := stateWith(tc.image)
 			if r := stage.SkipReason(st); r != "" {
 				t.Fatalf("stage skipped: %s", r)
@@ -193,10 +225,10 @@ func TestScanStage(t *testing.T) {
 			if err := stage.Run(t.Context(), st); err != nil {
 				t.Fatalf("Run: %v", err)
 			}
-			if got := keysOf(stage.last.Findings); !slices.Equal(got, tc.want) {
+			if got := keysOf(rec.last.Findings); !slices.Equal(got, tc.want) {
 				t.Errorf("findings\n got %q\nwant %q", got, tc.want)
 			}
-			if got, want := packagesOf(stage.last.Packages), tc.wantPkgs(); !slices.Equal(got, want) {
+			if got, want := packagesOf(rec.last.Packages), tc.wantPkgs(); !slices.Equal(got, want) {
 				t.Errorf("packages\n got %q\nwant %q", got, want)
 			}
 			out := st.Scan
@@ -219,7 +251,7 @@ func TestScanStage(t *testing.T) {
 					t.Errorf("report %q not written: %v", p, err)
 				}
 			}
-			if out.SBOMPath != wantSBOM || out.SBOMFormat != FormatCycloneDX {
+			if out.SBOMPath != wantSBOM || out.SBOMFormat != scan.FormatCycloneDX {
 				t.Errorf("SBOM %s (%s), want %s (cyclonedx)", out.SBOMPath, out.SBOMFormat, wantSBOM)
 			}
 			b, err := os.ReadFile(out.JSONPath)

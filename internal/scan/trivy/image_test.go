@@ -1,4 +1,4 @@
-package scan
+package trivy
 
 import (
 	"archive/tar"
@@ -14,6 +14,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/org/image-pipeline/internal/scan"
 )
 
 // fileSaves is an EngineSaves that hands out one saved image.
@@ -88,7 +90,7 @@ func dockerSave(t *testing.T, layoutDir string, compressed bool) string {
 // the end-to-end tests read.)
 func TestScanEngineSaveFormats(t *testing.T) {
 	layoutDir, _ := testImages(t)
-	want := scanTarget(t, Target{OCILayout: layoutDir}, nil)
+	want := scanTarget(t, scan.Target{OCILayout: layoutDir}, nil)
 	for _, tc := range []struct {
 		name       string
 		compressed bool
@@ -113,7 +115,7 @@ func TestScanEngineSaveFormats(t *testing.T) {
 			if _, fast := l.(*fastLayer); fast != tc.compressed || compressedLayer(l) != tc.compressed {
 				t.Errorf("layer %T: inflated ahead %v, seen compressed %v; want %v", l, fast, compressedLayer(l), tc.compressed)
 			}
-			got := scanTarget(t, Target{EngineRef: "built:latest", EngineImageID: "sha256:0123"}, saves)
+			got := scanTarget(t, scan.Target{EngineRef: "built:latest", EngineImageID: "sha256:0123"}, saves)
 			if !slices.Equal(keysOf(got.Findings), keysOf(want.Findings)) || !slices.Equal(packagesOf(got.Packages), packagesOf(want.Packages)) {
 				t.Errorf("findings %v, packages %v; from the layout: %v, %v", keysOf(got.Findings), packagesOf(got.Packages), keysOf(want.Findings), packagesOf(want.Packages))
 			}
@@ -127,11 +129,11 @@ func TestScanEngineSaveFormats(t *testing.T) {
 	}
 }
 
-func scanTarget(t *testing.T, target Target, saves EngineSaves) *Analysis {
+func scanTarget(t *testing.T, target scan.Target, saves scan.EngineSaves) *scan.Analysis {
 	t.Helper()
 	opts := testOptions(t, &logBuffer{})
 	opts.EngineSaves = saves
-	sc, err := NewScanner(opts)
+	sc, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package scan
+package trivy
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	tlog "github.com/aquasecurity/trivy/pkg/log"
+
+	"github.com/org/image-pipeline/internal/scan"
 )
 
 func init() {
@@ -21,7 +23,7 @@ func init() {
 
 // routeTrivyLogs sends Trivy's log records to l while a scan runs (Trivy
 // logs through slog's process-wide default; the caller holds trivyMu).
-func routeTrivyLogs(l Logger) (restore func()) {
+func routeTrivyLogs(l scan.Logger) (restore func()) {
 	prev := slog.Default()
 	slog.SetDefault(slog.New(&logBridge{log: l}))
 	return func() { slog.SetDefault(prev) }
@@ -30,7 +32,7 @@ func routeTrivyLogs(l Logger) (restore func()) {
 // logBridge turns Trivy's info and warning records into log lines. Debug
 // records are dropped.
 type logBridge struct {
-	log    Logger
+	log    scan.Logger
 	prefix string
 	attrs  []slog.Attr
 }

@@ -1,0 +1,53 @@
+package scan
+
+import (
+	"context"
+
+	"github.com/org/image-pipeline/internal/pipeline"
+)
+
+// Target is the image to scan: in the Docker Engine's store or in an OCI
+// image layout on disk, before it is pushed.
+type Target struct {
+	// EngineImageID (read) and EngineRef (named in the reports) identify
+	// the image in the engine.
+	EngineRef     string
+	EngineImageID string
+	// OCILayout is the path of an OCI image layout directory.
+	OCILayout string
+}
+
+// TargetOf is the scan target for a built image.
+func TargetOf(img *pipeline.BuiltImage) Target {
+	return Target{EngineRef: img.EngineRef, EngineImageID: img.EngineImageID, OCILayout: img.OCILayout}
+}
+
+// Name is how reports name the target.
+func (t Target) Name() string {
+	switch {
+	case t.OCILayout != "":
+		return t.OCILayout
+	case t.EngineRef != "":
+		return t.EngineRef
+	default:
+		return t.EngineImageID
+	}
+}
+
+// Empty reports whether the target names no image at all.
+func (t Target) Empty() bool { return t == Target{} }
+
+// EngineKey is how the scan and the push name an engine image: by its id,
+// so that both read the same save.
+func (t Target) EngineKey() string {
+	if t.EngineImageID != "" {
+		return t.EngineImageID
+	}
+	return t.EngineRef
+}
+
+// EngineSaves hands out one `docker save` of an image per run;
+// enginesave.Spool is one.
+type EngineSaves interface {
+	File(ctx context.Context, ref string) (string, error)
+}
