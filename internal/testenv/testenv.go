@@ -59,6 +59,10 @@ type Env struct {
 	DockerConfig string
 	// BinDir holds the buildkitd and buildctl binaries built by scripts/testenv.
 	BinDir string
+	// Docker29Host and Docker29ClassicHost are the Docker 29 engines
+	// scripts/testenv runs beside DockerHost: with the containerd image
+	// store, and with the classic store.
+	Docker29Host, Docker29ClassicHost string
 
 	poolOnce sync.Once
 	pool     *x509.CertPool
@@ -67,18 +71,20 @@ type Env struct {
 
 // The env file's keys, as scripts/testenv writes them.
 var fileKeys = map[string]func(*Env) *string{
-	"IMAGE_PIPELINE_STATE_DIR": func(e *Env) *string { return &e.StateDir },
-	"DOCKER_HOST":              func(e *Env) *string { return &e.DockerHost },
-	"BUILDKIT_HOST":            func(e *Env) *string { return &e.BuildkitHost },
-	"TESTENV_REGISTRY":         func(e *Env) *string { return &e.Registry },
-	"TESTENV_AUTH_REGISTRY":    func(e *Env) *string { return &e.AuthRegistry },
-	"TESTENV_AUTH_USER":        func(e *Env) *string { return &e.AuthUser },
-	"TESTENV_AUTH_PASSWORD":    func(e *Env) *string { return &e.AuthPassword },
-	"TESTENV_CA_FILE":          func(e *Env) *string { return &e.CAFile },
-	"TESTENV_BASE_IMAGE":       func(e *Env) *string { return &e.BaseImage },
-	"TESTENV_AUTH_BASE_IMAGE":  func(e *Env) *string { return &e.AuthBaseImage },
-	"TESTENV_DOCKER_CONFIG":    func(e *Env) *string { return &e.DockerConfig },
-	"TESTENV_BIN_DIR":          func(e *Env) *string { return &e.BinDir },
+	"IMAGE_PIPELINE_STATE_DIR":      func(e *Env) *string { return &e.StateDir },
+	"DOCKER_HOST":                   func(e *Env) *string { return &e.DockerHost },
+	"BUILDKIT_HOST":                 func(e *Env) *string { return &e.BuildkitHost },
+	"TESTENV_REGISTRY":              func(e *Env) *string { return &e.Registry },
+	"TESTENV_AUTH_REGISTRY":         func(e *Env) *string { return &e.AuthRegistry },
+	"TESTENV_AUTH_USER":             func(e *Env) *string { return &e.AuthUser },
+	"TESTENV_AUTH_PASSWORD":         func(e *Env) *string { return &e.AuthPassword },
+	"TESTENV_CA_FILE":               func(e *Env) *string { return &e.CAFile },
+	"TESTENV_BASE_IMAGE":            func(e *Env) *string { return &e.BaseImage },
+	"TESTENV_AUTH_BASE_IMAGE":       func(e *Env) *string { return &e.AuthBaseImage },
+	"TESTENV_DOCKER_CONFIG":         func(e *Env) *string { return &e.DockerConfig },
+	"TESTENV_BIN_DIR":               func(e *Env) *string { return &e.BinDir },
+	"TESTENV_DOCKER29_HOST":         func(e *Env) *string { return &e.Docker29Host },
+	"TESTENV_DOCKER29_CLASSIC_HOST": func(e *Env) *string { return &e.Docker29ClassicHost },
 }
 
 // requiredKeys must be present and non-empty for the env file to be usable.
