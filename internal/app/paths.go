@@ -7,6 +7,7 @@ import (
 
 	"github.com/org/image-pipeline/internal/config"
 	"github.com/org/image-pipeline/internal/lint"
+	"github.com/org/image-pipeline/internal/scan"
 	"github.com/org/image-pipeline/internal/wsfile"
 )
 
@@ -62,7 +63,7 @@ func workspacePaths(cfg *config.Config) error {
 			check("trivyignores", f, "file paths inside the workspace")
 		}
 		if len(cfg.Scan.IgnoreFiles) == 0 {
-			byName("trivyignores", config.TrivyIgnoreDefaults)
+			byName("trivyignores", scan.DefaultIgnoreFiles)
 		}
 		// The report files default to reports-dir, checked above: one
 		// error for that directory is enough.

@@ -79,10 +79,6 @@ type BuildConfig struct {
 	BuildkitTLSCA, BuildkitTLSCert, BuildkitTLSKey string
 }
 
-// TrivyIgnoreDefaults are the ignore files read from the workspace root,
-// when present, if trivyignores is not set.
-var TrivyIgnoreDefaults = []string{".trivyignore", ".trivyignore.yaml"}
-
 // ScanConfig holds the scan inputs (validated by the scan stage's
 // Options.Validate). Report paths are filled from reports-dir when empty.
 type ScanConfig struct {

@@ -47,8 +47,8 @@ var (
 	DefaultSeverities     = Severities
 	DefaultPkgTypes       = []string{PkgTypeOS, PkgTypeLibrary}
 	// DefaultIgnoreFiles are read from the workspace, those that exist,
-	// when IgnoreFiles is empty (as config.TrivyIgnoreDefaults, which the
-	// app checks against the workspace).
+	// when IgnoreFiles is empty (the app refuses any that is a symlink out
+	// of the workspace).
 	DefaultIgnoreFiles = []string{".trivyignore", ".trivyignore.yaml"}
 )
 

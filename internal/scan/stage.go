@@ -1,17 +1,15 @@
 package scan
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/textfmt"
 	"github.com/org/image-pipeline/internal/wsfile"
 )
 
@@ -78,7 +76,7 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 			return ""
 		}
 		full := s.set.Path(path)
-		if err := writeFile(s.set.Workspace, full, func(w io.Writer) error { return fn(ctx, w) }); err != nil {
+		if err := wsfile.WriteFile(s.set.Workspace, full, func(w io.Writer) error { return fn(ctx, w) }); err != nil {
 			errs = append(errs, fmt.Errorf("write the %s to %s (input %s): %w", what, full, input, err))
 			return ""
 		}
@@ -152,7 +150,7 @@ func Gate(fs []Finding, failOn string) pipeline.Gate {
 		return g
 	}
 	g.Passed = false
-	g.Reason = fmt.Sprintf("%s at or above fail-on %s", plural(n, "vulnerability", "vulnerabilities")+" ("+strings.Join(parts, ", ")+")", strings.ToLower(failOn))
+	g.Reason = fmt.Sprintf("%s at or above fail-on %s", textfmt.Count(n, "vulnerability", "vulnerabilities")+" ("+strings.Join(parts, ", ")+")", strings.ToLower(failOn))
 	return g
 }
 
@@ -164,7 +162,7 @@ func Summary(a *Analysis, out *pipeline.ScanOutcome, failOn, workspace string) s
 	if a.OS != "" {
 		fmt.Fprintf(&b, " (%s)", a.OS)
 	}
-	fmt.Fprintf(&b, ": %s", plural(len(a.Findings), "vulnerability", "vulnerabilities"))
+	fmt.Fprintf(&b, ": %s", textfmt.Count(len(a.Findings), "vulnerability", "vulnerabilities"))
 	if a.Ignored > 0 {
 		fmt.Fprintf(&b, ", %d ignored by the ignore files", a.Ignored)
 	}
@@ -179,15 +177,15 @@ func Summary(a *Analysis, out *pipeline.ScanOutcome, failOn, workspace string) s
 			if i == MaxSummaryFindings {
 				break
 			}
-			id := mdEscape(f.ID)
+			id := textfmt.Cell(f.ID)
 			if f.URL != "" {
 				id = "[" + id + "](" + f.URL + ")"
 			}
-			fixed := mdEscape(f.FixedVersion)
+			fixed := textfmt.Cell(f.FixedVersion)
 			if fixed == "" {
 				fixed = "not fixed"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", strings.ToLower(f.Severity), id, mdEscape(f.Package), mdEscape(f.InstalledVersion), fixed)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", strings.ToLower(f.Severity), id, textfmt.Cell(f.Package), textfmt.Cell(f.InstalledVersion), fixed)
 		}
 		if n := len(a.Findings) - MaxSummaryFindings; n > 0 {
 			fmt.Fprintf(&b, "\n…and %d more in the JSON or SARIF report.\n", n)
@@ -220,49 +218,4 @@ func Summary(a *Analysis, out *pipeline.ScanOutcome, failOn, workspace string) s
 		b.WriteString("\n" + n + "\n")
 	}
 	return b.String()
-}
-
-func mdEscape(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;").Replace(s)
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.Itoa(n) + " " + many
-}
-
-// writeFile writes a report through a temporary file, so that a reader
-// never sees half of one, and only inside the workspace: a directory that
-// resolves outside it is refused, and the rename replaces a symlink at
-// path instead of writing through it.
-func writeFile(workspace, path string, fn func(io.Writer) error) error {
-	var buf bytes.Buffer
-	if err := fn(&buf); err != nil {
-		return err
-	}
-	if workspace != "" {
-		if err := wsfile.EnsureDir(workspace, filepath.Dir(path)); err != nil {
-			return err
-		}
-	} else if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -21,8 +21,6 @@ import (
 	"time"
 
 	dockerimage "github.com/docker/docker/api/types/image"
-	"github.com/docker/docker/client"
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -170,7 +168,9 @@ func benchImage(t *testing.T) (layoutDir, engineTag string) {
 		t.Fatal(err)
 	}
 	engineTag = "image-pipeline-scan-bench/" + filepath.Base(env.UniqueRepo(t, "x", "bench")) + ":latest"
-	loadIntoEngine(t, docker, engineTag, img)
+	if _, err := testenv.LoadImage(t.Context(), docker, engineTag, img); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -314,22 +314,6 @@ func median(ds []time.Duration) time.Duration {
 }
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
-
-func loadIntoEngine(t *testing.T, docker *client.Client, tag string, img v1.Image) {
-	t.Helper()
-	ref, err := name.NewTag(tag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(tarball.Write(ref, img, pw)) }()
-	resp, err := docker.ImageLoad(t.Context(), pr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-}
 
 // dirLayer is a layer holding the given subdirectories of root under prefix.
 func dirLayer(t *testing.T, root, prefix string, subdirs []string) (v1.Layer, error) {

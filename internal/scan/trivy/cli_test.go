@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,15 +37,7 @@ func trivyCLI(t *testing.T) string {
 	if err != nil {
 		t.Fatalf("%s --path: %v", script, err)
 	}
-	bin := strings.TrimSpace(string(out))
-	if fi, err := os.Stat(bin); err != nil || fi.Mode()&0o111 == 0 {
-		msg := fmt.Sprintf("the Trivy CLI is not built (%s); build it once with: bash scripts/tools-trivy", bin)
-		if os.Getenv(testenv.RequireServicesVar) == "1" {
-			t.Fatal(msg + " (" + testenv.RequireServicesVar + "=1, so this fails instead of skipping)")
-		}
-		t.Skip(msg)
-	}
-	return bin
+	return testenv.RequireCLI(t, "Trivy CLI", strings.TrimSpace(string(out)), "bash scripts/tools-trivy")
 }
 
 // runCLI runs the Trivy CLI with its own cache dir, without version checks or telemetry.

@@ -17,6 +17,7 @@ import (
 	"github.com/aquasecurity/trivy/pkg/types"
 
 	"github.com/org/image-pipeline/internal/scan"
+	"github.com/org/image-pipeline/internal/textfmt"
 )
 
 // osPurpose matches the operating system's package purpose as Trivy writes
@@ -95,13 +96,6 @@ func (c *progressCache) PutBlob(ctx context.Context, blobID string, info ftypes.
 	c.bytes += info.Size
 	done, total, bytes := c.done, c.total, c.bytes
 	c.mu.Unlock()
-	c.log.Infof("scan: layer %d/%d analysed (%s, %s) · %s in %s", done, total, shortDigest(info.DiffID), mib(info.Size), mib(bytes), time.Since(c.start).Round(10*time.Millisecond))
+	c.log.Infof("scan: layer %d/%d analysed (%s, %s) · %s in %s", done, total, textfmt.ShortDigest(info.DiffID), mib(info.Size), mib(bytes), time.Since(c.start).Round(10*time.Millisecond))
 	return c.Cache.PutBlob(ctx, blobID, info)
-}
-
-func shortDigest(d string) string {
-	if len(d) > 19 {
-		return d[:19]
-	}
-	return d
 }

@@ -283,20 +283,10 @@ func testImages(t *testing.T) (layoutDir, engineRef string) {
 		shared.layoutDir = dir
 
 		tagStr := "image-pipeline-scan-test/" + filepath.Base(env.UniqueRepo(t, "x", "img")) + ":latest"
-		tag, err := name.NewTag(tagStr)
-		if err != nil {
-			shared.imgErr = err
-			return
-		}
-		pr, pw := io.Pipe()
-		go func() { pw.CloseWithError(tarball.Write(tag, img, pw)) }()
-		resp, err := docker.ImageLoad(ctx, pr)
-		if err != nil {
+		if _, err := testenv.LoadImage(ctx, docker, tagStr, img); err != nil {
 			shared.imgErr = fmt.Errorf("load the test image into the engine: %w", err)
 			return
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
 		shared.engineRef = tagStr
 		c, err := env.EngineClient()
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,6 +17,7 @@ import (
 	ftypes "github.com/aquasecurity/trivy/pkg/fanal/types"
 
 	"github.com/org/image-pipeline/internal/scan"
+	"github.com/org/image-pipeline/internal/wsfile"
 )
 
 // LayerCacheSubdir is where, under trivy-cache-dir, the analyses of layers
@@ -132,24 +134,12 @@ func writeBlob(path string, info ftypes.BlobInfo) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	// The cache directory is the runner's (trivy-cache-dir), not the
+	// workspace's: no root to stay inside.
+	return wsfile.WriteFile("", path, func(w io.Writer) error {
+		_, err := w.Write(b)
 		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".layer-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(f.Name())
-	}
-	return err
+	})
 }
 
 // Hits is how many layers were read back from the directory.
