@@ -7,10 +7,12 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/org/image-pipeline/internal/ghactions"
 	"github.com/org/image-pipeline/internal/inputerr"
 	"github.com/org/image-pipeline/internal/lint"
+	"github.com/org/image-pipeline/internal/registry"
 	"github.com/org/image-pipeline/internal/tags"
 )
 
@@ -105,9 +107,11 @@ type SignConfig struct {
 // RegistryConfig holds the push inputs (validated by the push stage's
 // Options.Validate, which knows the registries line format).
 type RegistryConfig struct {
-	Username, Password   string
-	Registries           string
-	Timeout              string
+	Username, Password string
+	// Registries are the registries input's logins, parsed; Timeout is
+	// push-timeout (0: the default).
+	Registries           []registry.Credential
+	Timeout              time.Duration
 	OverwriteReleaseTags bool
 }
 
@@ -141,8 +145,6 @@ func Parse(src Source) (*Config, error) {
 		Registry: RegistryConfig{
 			Username:             p.String("registry-username"),
 			Password:             p.Secret("registry-password"),
-			Registries:           p.Secret("registries"),
-			Timeout:              p.String("push-timeout"),
 			OverwriteReleaseTags: p.Bool("overwrite-release-tags"),
 		},
 		Summary:    p.Bool("summary"),
@@ -220,6 +222,16 @@ func Parse(src Source) (*Config, error) {
 	}
 	if c.Labels, err = tags.ParseLabels(p.Lines("labels")); err != nil {
 		p.FailErr(err)
+	}
+	registries := p.Secret("registries")
+	p.secrets = append(p.secrets, registry.RegistriesSecrets(registries)...)
+	if c.Registry.Registries, err = registry.ParseRegistries(registries); err != nil {
+		p.FailErr(err)
+	}
+	if t := p.String("push-timeout"); t != "" {
+		if c.Registry.Timeout, err = registry.ParseTimeout(t); err != nil {
+			p.FailErr(err)
+		}
 	}
 	for _, code := range p.List("lint-ignore") {
 		if codes, err := lint.ParseCodeList(code); err != nil || len(codes) != 1 {

@@ -2,8 +2,12 @@ package config
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/org/image-pipeline/internal/testenv/wanterr"
 )
 
 func source(m map[string]string) Source {
@@ -73,6 +77,25 @@ func TestParseLabels(t *testing.T) {
 	if _, err := Parse(source(map[string]string{"labels": "=x"})); err == nil || !strings.Contains(err.Error(), "labels") || !strings.Contains(err.Error(), "key=value") {
 		t.Errorf("a label without a key: err %v", err)
 	}
+}
+
+// push-timeout and registries are parsed here, once, into the values the
+// push stage uses; their bad values are configuration errors.
+func TestParsePushInputs(t *testing.T) {
+	c, err := Parse(source(map[string]string{"push-timeout": "90s", "registries": "a.example.com=me:pw1\n# b.example.com=me:pw2"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Registry.Timeout != 90*time.Second || len(c.Registry.Registries) != 1 || c.Registry.Registries[0].Registry != "a.example.com" {
+		t.Errorf("timeout %v, registries %+v", c.Registry.Timeout, c.Registry.Registries)
+	}
+	for _, s := range []string{"pw1", "pw2"} {
+		if !slices.Contains(c.Secrets, s) {
+			t.Errorf("password %s is not masked: %q", s, c.Secrets)
+		}
+	}
+	_, err = Parse(source(map[string]string{"push-timeout": "soon", "registries": "no-equals"}))
+	wanterr.Check(t, err, `input "push-timeout": "soon" is not a duration`, `input "registries": line 1 has no "="`)
 }
 
 func TestParseErrorsAreAllReportedEachNamingItsInput(t *testing.T) {

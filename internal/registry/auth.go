@@ -35,6 +35,9 @@ type Credential struct {
 	Password string
 	// Source is the input the credential came from (Source* constants).
 	Source string
+	// Line is the line of the registries input it came from (0 for other
+	// sources), for messages.
+	Line int
 
 	// config is set for Docker config entries that carry tokens.
 	config *authn.AuthConfig
@@ -70,7 +73,9 @@ func (c Credential) hint() string {
 // split at the first "=", the username at the first ":" after it (user
 // names cannot hold ":"), so passwords and tokens may contain both. Blank
 // lines and lines starting with # are ignored. docker.io means Docker Hub.
-// Errors name the line and the host, never the password.
+// Errors name the line and the host, never the password. A line whose
+// username or password is empty is kept: in a fork's run the secrets
+// arrive empty, so whether that is a mistake is Options.Validate's call.
 func ParseRegistries(s string) ([]Credential, error) {
 	var creds []Credential
 	var errs []error
@@ -97,18 +102,32 @@ func ParseRegistries(s string) ([]Credential, error) {
 		case !validHost(host):
 			errs = append(errs, fmt.Errorf("input %q: line %d: %q is not a registry host; %s", "registries", n, host, accepted))
 			continue
-		case !ok || user == "" || pass == "":
-			errs = append(errs, fmt.Errorf("input %q: line %d (%s) needs both a username and a password after \"=\"; %s", "registries", n, host, accepted))
-			continue
+		case !ok:
+			user, pass = strings.TrimSpace(cred), ""
 		}
 		if prev, dup := seen[host]; dup {
 			errs = append(errs, fmt.Errorf("input %q: line %d repeats %s (first on line %d); accepted values: one line per registry", "registries", n, host, prev))
 			continue
 		}
 		seen[host] = n
-		creds = append(creds, Credential{Registry: host, Username: user, Password: pass, Source: SourceRegistries})
+		creds = append(creds, Credential{Registry: host, Username: user, Password: pass, Source: SourceRegistries, Line: n})
 	}
 	return creds, errors.Join(errs...)
+}
+
+// RegistriesSecrets lists the password of every line of a registries
+// input, commented-out lines included, for masking before anything is
+// parsed or printed.
+func RegistriesSecrets(s string) []string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		if _, cred, ok := strings.Cut(strings.TrimSpace(line), "="); ok {
+			if _, pw, ok := strings.Cut(cred, ":"); ok && strings.TrimSpace(pw) != "" {
+				out = append(out, strings.TrimSpace(pw))
+			}
+		}
+	}
+	return out
 }
 
 // normalizeHost turns what users write for a registry into the host that
@@ -165,10 +184,7 @@ type credentials struct {
 }
 
 func newCredentials(o Options) (*credentials, error) {
-	lines, err := ParseRegistries(o.Registries)
-	if err != nil {
-		return nil, err
-	}
+	lines := o.Registries
 	c := &credentials{
 		lines:        map[string]Credential{},
 		username:     o.Username,

@@ -50,7 +50,7 @@ func TestPushEngineImage(t *testing.T) {
 	}
 	pusher, err := New(Options{
 		Transport: env.Transport(), Retry: fastRetry, TempDir: t.TempDir(),
-		Registries: env.AuthRegistry + "=" + env.AuthUser + ":" + env.AuthPassword,
+		Registries: logins(t, env.AuthRegistry+"="+env.AuthUser+":"+env.AuthPassword),
 	}, docker)
 	if err != nil {
 		t.Fatal(err)

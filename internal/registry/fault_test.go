@@ -47,9 +47,9 @@ func TestFaultInjection(t *testing.T) {
 func faultyPushes(t *testing.T, env *testenv.Env, registry string, n int, seed uint64, jobs int) {
 	t.Helper()
 	p := startProxy(t, env, registry, proxyConfig{Rate: 0.10, Seed: seed, RetryAfter: "1"})
-	opts := Options{Transport: p.Transport, Retry: fastRetry, Timeout: "60s", ClaimSettle: 100 * time.Millisecond}
+	opts := Options{Transport: p.Transport, Retry: fastRetry, Timeout: 60 * time.Second, ClaimSettle: 100 * time.Millisecond}
 	if registry == env.AuthRegistry {
-		opts.Registries = p.Host + "=" + env.AuthUser + ":" + env.AuthPassword
+		opts.Registries = logins(t, p.Host+"="+env.AuthUser+":"+env.AuthPassword)
 	}
 	start := time.Now()
 	var faultsSeen, requests, waits atomic.Int64
@@ -129,7 +129,7 @@ func TestFaultInjectionEverythingFails(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := startProxy(t, env, env.Registry, proxyConfig{Rate: 1, Faults: tc.faults, Seed: 3, RetryAfter: tc.retry, Match: tc.match})
 			const timeout = 3 * time.Second
-			pusher, err := New(Options{Transport: p.Transport, Retry: fastRetry, Timeout: timeout.String()}, nil)
+			pusher, err := New(Options{Transport: p.Transport, Retry: fastRetry, Timeout: timeout}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -260,7 +260,7 @@ func TestPushOutlastsMoreFaultsThanAttempts(t *testing.T) {
 		return r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") && !strings.Contains(r.URL.Path, "sha256:")
 	}
 	p := startProxy(t, env, env.Registry, proxyConfig{Rate: 1, MaxFaults: 25, Faults: []string{fault503, faultReset}, Seed: 7, Match: isTagPut})
-	pusher, err := New(Options{Transport: p.Transport, Retry: fastRetry, Timeout: "60s"}, nil)
+	pusher, err := New(Options{Transport: p.Transport, Retry: fastRetry, Timeout: 60 * time.Second}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

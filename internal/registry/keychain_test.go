@@ -11,7 +11,7 @@ func TestKeychainFollowsThePushOrder(t *testing.T) {
 	kc, err := Options{
 		GitHubToken: "ghs_token", Actor: "octocat",
 		Username: "user", Password: "pw",
-		Registries:       "registry.example.com=line-user:line-pw",
+		Registries:       logins(t, "registry.example.com=line-user:line-pw"),
 		TargetRegistries: []string{"quay.io"},
 	}.Keychain()
 	if err != nil {

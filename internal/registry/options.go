@@ -46,10 +46,9 @@ const (
 type Options struct {
 	// Push is the push input: "auto" (default when empty), "true" or "false".
 	Push PushMode
-	// Timeout is the push-timeout input, a Go duration ("10m", "90s") or a
-	// number of seconds; empty means DefaultTimeout. It bounds the whole
-	// push, retries included.
-	Timeout string
+	// Timeout is the push-timeout input (ParseTimeout); 0 means
+	// DefaultTimeout. It bounds the whole push, retries included.
+	Timeout time.Duration
 	// OverwriteReleaseTags is the overwrite-release-tags input: allow moving
 	// an existing full semver tag (1.2.3) to a different digest.
 	OverwriteReleaseTags bool
@@ -62,9 +61,9 @@ type Options struct {
 	// registry-password inputs, used for every target registry that has no
 	// line in Registries (and for ghcr.io when GitHubToken is empty).
 	Username, Password string
-	// Registries is the registries input: one "host=username:password"
-	// line per registry (see ParseRegistries).
-	Registries string
+	// Registries is the registries input, parsed (ParseRegistries): one
+	// login per registry.
+	Registries []Credential
 	// DockerConfig is a directory holding a Docker config.json (the
 	// DOCKER_CONFIG variable); its credentials are used for registries no
 	// input covers. Empty: no config file is read.
@@ -152,8 +151,8 @@ func (o Options) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("input %q: %q is not a push mode; accepted values: auto, true, false", "push", string(o.Push)))
 	}
-	if _, err := ParseTimeout(o.Timeout); err != nil {
-		errs = append(errs, err)
+	if o.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("input %q: %s is not positive; accepted values: a positive duration such as 10m, 90s or 1h, or a number of seconds", "push-timeout", o.Timeout))
 	}
 	// A fork's run gets empty secrets and uses no credentials at all (no
 	// login is attempted): a login whose secret half arrived empty is not
@@ -166,8 +165,10 @@ func (o Options) Validate() error {
 				errs = append(errs, errors.New(`input "registry-password" is empty but "registry-username" is set; accepted values: both set or both empty`))
 			}
 		}
-		if _, err := ParseRegistries(o.Registries); err != nil {
-			errs = append(errs, err)
+		for _, c := range o.Registries {
+			if c.Username == "" || c.Password == "" {
+				errs = append(errs, fmt.Errorf("input %q: line %d (%s) needs both a username and a password after \"=\"; accepted format: one registry per line, host=username:password (e.g. registry.example.com=me:${{ secrets.TOKEN }})", "registries", c.Line, c.Registry))
+			}
 		}
 	}
 	if o.Jobs < 0 {
@@ -188,12 +189,8 @@ func (o Options) Secrets() []string {
 	}
 	add(o.GitHubToken)
 	add(o.Password)
-	for _, line := range strings.Split(o.Registries, "\n") {
-		if _, cred, ok := strings.Cut(strings.TrimSpace(line), "="); ok {
-			if _, pw, ok := strings.Cut(cred, ":"); ok {
-				add(strings.TrimSpace(pw))
-			}
-		}
+	for _, c := range o.Registries {
+		add(c.Password)
 	}
 	return s
 }

@@ -19,6 +19,59 @@ import (
 	"github.com/org/image-pipeline/internal/testenv/wanterr"
 )
 
+// logins parses a registries input for a test.
+func logins(t testing.TB, lines string) []Credential {
+	t.Helper()
+	creds, err := ParseRegistries(lines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return creds
+}
+
+// mustLogins is logins for tables outside a test function.
+func mustLogins(lines string) []Credential {
+	creds, err := ParseRegistries(lines)
+	if err != nil {
+		panic(err)
+	}
+	return creds
+}
+
+// Every bad registries line is reported, by line and host, never with its
+// password: the syntax by ParseRegistries (config, once), the missing
+// halves by Validate (which lets a fork's emptied secrets through).
+func TestRegistriesLines(t *testing.T) {
+	creds, perr := ParseRegistries("no-equals-SECRET\n=u:SECRET\nhost.example.com=u\nother.example.com=:SECRET\nbad host=u:SECRET\nok.example.com=u:SECRET\nok.example.com=v:SECRET")
+	verr := Options{Registries: creds}.Validate()
+	err := errors.Join(perr, verr)
+	wanterr.Check(t, err,
+		`input "registries": line 1 has no "="`,
+		`line 2 has no registry host`,
+		`line 3 (host.example.com) needs both a username and a password`,
+		`line 4 (other.example.com) needs both a username and a password`,
+		`line 5: "bad host" is not a registry host`,
+		`line 7 repeats ok.example.com (first on line 6)`,
+	)
+	if strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("a password is in the message: %v", err)
+	}
+	if (Options{Registries: creds, ForkPR: true}).Validate() != nil {
+		t.Error("a fork's run refused emptied registries secrets")
+	}
+}
+
+func TestParseTimeoutMessages(t *testing.T) {
+	for in, want := range map[string]time.Duration{"": DefaultTimeout, "90s": 90 * time.Second, "10m": 10 * time.Minute, "120": 2 * time.Minute} {
+		if got, err := ParseTimeout(in); err != nil || got != want {
+			t.Errorf("ParseTimeout(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	wanterr.Check(t, func() error { _, err := ParseTimeout("soon"); return err }(), `input "push-timeout": "soon" is not a duration; accepted values:`)
+	wanterr.Check(t, func() error { _, err := ParseTimeout("-1m"); return err }(), `input "push-timeout": "-1m" is not positive`)
+	wanterr.Check(t, func() error { _, err := ParseTimeout("0"); return err }(), `input "push-timeout": "0" is not positive`)
+}
+
 func TestValidate(t *testing.T) {
 	cases := []struct {
 		name string
@@ -26,30 +79,19 @@ func TestValidate(t *testing.T) {
 		want []string // substrings, one per joined error
 	}{
 		{name: "defaults", opts: Options{}},
-		{name: "everything set", opts: Options{Push: PushTrue, Timeout: "90s", Username: "u", Password: "p", Registries: "a.example.com=u:p\n# c\n\nb.example.com:5000=u:p"}},
+		{name: "everything set", opts: Options{Push: PushTrue, Timeout: 90 * time.Second, Username: "u", Password: "p", Registries: logins(t, "a.example.com=u:p\n# c\n\nb.example.com:5000=u:p")}},
 		{name: "bad push", opts: Options{Push: "yes"}, want: []string{`input "push": "yes" is not a push mode; accepted values: auto, true, false`}},
-		{name: "bad timeout", opts: Options{Timeout: "soon"}, want: []string{`input "push-timeout": "soon" is not a duration; accepted values:`}},
-		{name: "negative timeout", opts: Options{Timeout: "-1m"}, want: []string{`input "push-timeout": "-1m" is not positive`}},
+		{name: "negative timeout", opts: Options{Timeout: -time.Minute}, want: []string{`input "push-timeout": -1m0s is not positive`}},
 		{name: "username without password", opts: Options{Username: "u"}, want: []string{`input "registry-password" is empty but "registry-username" is set`}},
 		{name: "password without username", opts: Options{Password: "SECRET"}, want: []string{`input "registry-username" is empty but "registry-password" is set`}},
 		// A fork's run gets empty secrets and logs in nowhere.
 		{name: "fork with an emptied password", opts: Options{Username: "u", ForkPR: true}},
-		{name: "fork with emptied registries secrets", opts: Options{Registries: "docker.example.com=:", ForkPR: true}},
-		{
-			name: "bad registries lines, all reported",
-			opts: Options{Registries: "no-equals-SECRET\n=u:SECRET\nhost.example.com=u\nhost.example.com=:SECRET\nbad host=u:SECRET\nok.example.com=u:SECRET\nok.example.com=v:SECRET"},
-			want: []string{
-				`input "registries": line 1 has no "="`,
-				`line 2 has no registry host`,
-				`line 3 (host.example.com) needs both a username and a password`,
-				`line 4 (host.example.com) needs both a username and a password`,
-				`line 5: "bad host" is not a registry host`,
-				`line 7 repeats ok.example.com (first on line 6)`,
-			},
-		},
+		{name: "fork with emptied registries secrets", opts: Options{Registries: logins(t, "docker.example.com=:"), ForkPR: true}},
+		{name: "a registries line without a password", opts: Options{Registries: logins(t, "a.example.com=u:p\nhost.example.com=u")},
+			want: []string{`input "registries": line 2 (host.example.com) needs both a username and a password`}},
 		{
 			name: "several problems joined",
-			opts: Options{Push: "maybe", Timeout: "0", Username: "u"},
+			opts: Options{Push: "maybe", Timeout: -1, Username: "u"},
 			want: []string{`input "push"`, `input "push-timeout"`, `input "registry-password"`},
 		},
 	}
@@ -129,8 +171,9 @@ func TestParseTimeout(t *testing.T) {
 }
 
 func TestSecrets(t *testing.T) {
-	o := Options{GitHubToken: "ghs_x", Password: "pw", Registries: "a.example.com=u:one\n# b.example.com=u:commented\nc.example.com=u:two:parts"}
-	got := o.Secrets()
+	lines := "a.example.com=u:one\n# b.example.com=u:commented\nc.example.com=u:two:parts"
+	o := Options{GitHubToken: "ghs_x", Password: "pw", Registries: logins(t, lines)}
+	got := append(o.Secrets(), RegistriesSecrets(lines)...)
 	for _, s := range []string{"ghs_x", "pw", "one", "two:parts", "commented"} {
 		if !slices.Contains(got, s) {
 			t.Errorf("Secrets() = %q lacks %q", got, s)
@@ -152,7 +195,7 @@ func TestCredentialLookup(t *testing.T) {
 		user     string // "" for none found
 		source   string
 	}{
-		{name: "registries line wins", opts: Options{Registries: "ghcr.io=line-user:p", GitHubToken: "t", Username: "u", Password: "p"}, registry: "ghcr.io", user: "line-user", source: SourceRegistries},
+		{name: "registries line wins", opts: Options{Registries: logins(t, "ghcr.io=line-user:p"), GitHubToken: "t", Username: "u", Password: "p"}, registry: "ghcr.io", user: "line-user", source: SourceRegistries},
 		{name: "ghcr.io takes github-token with the actor", opts: Options{GitHubToken: "t", Actor: "octocat", Username: "u", Password: "p"}, registry: "ghcr.io", user: "octocat", source: SourceGitHubToken},
 		{name: "ghcr.io without github-token takes username/password", opts: Options{Username: "u", Password: "p"}, registry: "ghcr.io", user: "u", source: SourceUserPassword},
 		{name: "other registries take username/password", opts: Options{GitHubToken: "t", Username: "syn", Password: "p"}, registry: "docker.synapse.org", user: "syn", source: SourceUserPassword},

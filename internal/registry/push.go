@@ -97,12 +97,11 @@ func New(opts Options, engine Engine) (*Pusher, error) {
 	if err != nil {
 		return nil, err
 	}
-	timeout, _ := ParseTimeout(opts.Timeout)
-	text := strings.TrimSpace(opts.Timeout)
-	if text == "" {
-		text = timeout.String()
+	timeout := opts.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
 	}
-	return &Pusher{opts: opts, engine: engine, creds: creds, timeout: timeout, timeoutText: text}, nil
+	return &Pusher{opts: opts, engine: engine, creds: creds, timeout: timeout, timeoutText: timeout.String()}, nil
 }
 
 // target is one repository and the tags it gets.

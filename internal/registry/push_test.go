@@ -36,7 +36,7 @@ var registryCases = []registryCase{
 		name:     "htpasswd+TLS",
 		registry: func(e *testenv.Env) string { return e.AuthRegistry },
 		login: func(e *testenv.Env, p *proxy) Options {
-			return Options{Registries: p.Host + "=" + e.AuthUser + ":" + e.AuthPassword}
+			return Options{Registries: mustLogins(p.Host + "=" + e.AuthUser + ":" + e.AuthPassword)}
 		},
 	},
 }
@@ -152,7 +152,7 @@ func TestPushWrongPassword(t *testing.T) {
 		},
 		{
 			name: "registries line",
-			opts: func(h string) Options { return Options{Registries: h + "=x:" + secret} },
+			opts: func(h string) Options { return Options{Registries: logins(t, h+"=x:"+secret)} },
 			want: `registry ` + env.AuthRegistry + ` refused credentials for user "x": check the registries line for ` + env.AuthRegistry,
 		},
 		{

@@ -94,7 +94,7 @@ func TestStageSkipReasons(t *testing.T) {
 		},
 		{
 			name:  "auto with a registries line",
-			opts:  Options{Registries: "docker.synapse.org=me:token"},
+			opts:  Options{Registries: logins(t, "docker.synapse.org=me:token")},
 			state: func() *pipeline.State { return builtState(final, "docker.synapse.org/syn123/app:main") },
 		},
 		{
@@ -198,7 +198,7 @@ func TestStageForkPRSendsNothing(t *testing.T) {
 	st := builtState(final, tagsOf(env.UniqueRepo(t, p.Host, "fork"), "pr-7", "review-pr-7-0123456-20250101T000000Z")...)
 	opts := Options{
 		Push: PushTrue, ForkPR: true, Transport: p.Transport,
-		Registries: p.Host + "=" + env.AuthUser + ":" + env.AuthPassword,
+		Registries: logins(t, p.Host+"="+env.AuthUser+":"+env.AuthPassword),
 	}
 	res := pipeline.Run(t.Context(), st, []pipeline.Stage{NewStage(opts, nil)})
 	if res.Err != nil {

@@ -28,7 +28,7 @@ func TestUntrustedCertificateFailsAtOnce(t *testing.T) {
 	}}
 	host := "registry.test:" + u.Port()
 	bi, _ := randomLayout(t, 1, 128)
-	pusher, err := New(Options{Transport: tr, Retry: RetryPolicy{Attempts: 5, InitialDelay: 200 * time.Millisecond, MaxDelay: time.Second}, Timeout: "30s"}, nil)
+	pusher, err := New(Options{Transport: tr, Retry: RetryPolicy{Attempts: 5, InitialDelay: 200 * time.Millisecond, MaxDelay: time.Second}, Timeout: 30 * time.Second}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
