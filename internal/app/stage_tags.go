@@ -212,7 +212,11 @@ func buildInputs(cfg *config.Config) string {
 	field("dockerfile", string(df))
 	field("target", cfg.Build.Target)
 	field("builder-target", cfg.Build.BuilderTarget)
-	field("build-args", cfg.Build.BuildArgs...)
+	var args []string
+	for _, a := range cfg.Build.BuildArgs {
+		args = append(args, a.Name+"="+a.Value)
+	}
+	field("build-args", args...)
 	field("platforms", cfg.Build.Platforms...)
 	field("labels", cfg.Labels...)
 	return fmt.Sprintf("sha256:%x", h.Sum(nil))

@@ -102,10 +102,10 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 		// A fork's code gets none of this repository's secrets, whatever
 		// the inputs say.
 		withheld = "the pull request comes from a fork, and a fork's code never gets this repository's secrets"
-		if len(b.Secrets) > 0 || len(b.SecretEnvs) > 0 {
+		if len(b.Secrets) > 0 {
 			runner.Warningf("secrets and secret-envs are not passed to the build of a pull request from a fork: a RUN --mount=type=secret,required=true step fails, others see no secret")
 		}
-		b.Secrets, b.SecretEnvs = nil, nil
+		b.Secrets = nil
 	}
 	buildOpts := build.Options{
 		Workspace:       cfg.Workspace,
@@ -115,14 +115,11 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 		BuilderTarget:   b.BuilderTarget,
 		BuildArgs:       b.BuildArgs,
 		Secrets:         b.Secrets,
-		SecretEnvs:      b.SecretEnvs,
 		Platforms:       b.Platforms,
 		NoCache:         b.NoCache,
 		Pull:            b.Pull,
 		Cache:           b.Cache,
 		WriteCache:      mayWriteCache(cfg, ev, pushOpts),
-		PullRequest:     ev.IsPullRequest(),
-		DefaultBranch:   ev.DefaultBranch,
 		BuildkitAddress: b.BuildkitAddress,
 		BuildkitTLSCA:   b.BuildkitTLSCA,
 		BuildkitTLSCert: b.BuildkitTLSCert,

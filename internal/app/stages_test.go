@@ -8,10 +8,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/org/image-pipeline/internal/build"
 	"github.com/org/image-pipeline/internal/config"
 	"github.com/org/image-pipeline/internal/ghactions"
 	"github.com/org/image-pipeline/internal/registry"
 	"github.com/org/image-pipeline/internal/scan"
+	"github.com/org/image-pipeline/internal/sign"
 )
 
 // fixtureContext loads one of testdata/events as the runner would give it.
@@ -120,5 +122,34 @@ func TestNewStagesScanner(t *testing.T) {
 	_, err = newStages(cfg, ev, func(string) string { return "" }, runner, &tagsStage{cfg: cfg, ev: ev}, fake)
 	if err == nil || !strings.Contains(err.Error(), "set up the scanner") || made != 1 {
 		t.Errorf("the scanner's error is not a configuration error: %v (made %d)", err, made)
+	}
+}
+
+// The enum inputs are checked once, by config, against the values
+// inputs.go declares; the stages take them as typed values. This keeps
+// the two lists equal.
+func TestEnumInputsMatchTheStages(t *testing.T) {
+	lower := func(in []string) []string {
+		out := make([]string, len(in))
+		for i, s := range in {
+			out[i] = strings.ToLower(s)
+		}
+		return out
+	}
+	for name, want := range map[string][]string{
+		"cache":            build.CacheModes,
+		"push":             {string(registry.PushAuto), string(registry.PushTrue), string(registry.PushFalse)},
+		"sign":             {string(sign.SignAuto), string(sign.SignTrue), string(sign.SignFalse)},
+		"signature-format": {string(sign.FormatLegacy), string(sign.FormatBundle)},
+		"sbom-format":      {scan.FormatCycloneDX, scan.FormatSPDXJSON},
+		"fail-on":          append(lower(scan.Severities), scan.FailOnNone),
+	} {
+		in, ok := config.Lookup(name)
+		if !ok {
+			t.Fatalf("no input %s", name)
+		}
+		if !slices.Equal(in.Values, want) {
+			t.Errorf("input %s declares %q, its stage accepts %q", name, in.Values, want)
+		}
 	}
 }

@@ -30,7 +30,7 @@ func BenchmarkWarmRebuild(b *testing.B) {
 			if err := os.WriteFile(filepath.Join(o.Workspace, "app.txt"), []byte(nonce(b)), 0o644); err != nil {
 				b.Fatal(err)
 			}
-			o.Secrets = []string{"token=x"}
+			o.Secrets = []ibuild.Secret{{ID: "token", Value: "x"}}
 			o.WriteCache = true
 			plan := branchPlan(d.env.UniqueRepo(b, d.env.Registry, "bench"), "main", true)
 			first, _ := d.mustBuild(b, o, plan)

@@ -28,8 +28,8 @@ func TestBuildArgsLabelsAndSecret(t *testing.T) {
 			t.Fatal(err)
 		}
 		token := "tok-" + nonce(t) + "-never-in-the-image"
-		o.Secrets = []string{"token=" + token}
-		o.BuildArgs = append(o.BuildArgs, "VERSION=1.2.3")
+		o.Secrets = []ibuild.Secret{{ID: "token", Value: token}}
+		o.BuildArgs = append(o.BuildArgs, ibuild.BuildArg{Name: "VERSION", Value: "1.2.3"})
 		// The labels input reaches the build merged into the plan's labels
 		// by the tag engine (its lines win there).
 		plan := &pipeline.TagPlan{Labels: []string{"org.opencontainers.image.source=https://github.com/org/app", "org.opencontainers.image.title=explicit-title", "org.example.extra=yes"}}

@@ -479,12 +479,8 @@ func uniq(s []string) []string {
 func (b *bkBuilder) frontendAttrs(plan *pipeline.TagPlan) (map[string]string, error) {
 	o := b.opts
 	attrs := map[string]string{"filename": filepath.Base(o.dockerfilePath())}
-	args, err := parseKeyValues(o.BuildArgs)
-	if err != nil {
-		return nil, fmt.Errorf("input %q: %w", "build-args", err)
-	}
-	for _, kv := range args {
-		attrs["build-arg:"+kv[0]] = kv[1]
+	for _, a := range o.BuildArgs {
+		attrs["build-arg:"+a.Name] = a.Value
 	}
 	var labels [][2]string
 	if plan != nil {
@@ -500,11 +496,7 @@ func (b *bkBuilder) frontendAttrs(plan *pipeline.TagPlan) (map[string]string, er
 		attrs["label:"+kv[0]] = kv[1]
 	}
 	if len(o.Platforms) > 0 {
-		var ps []string
-		for _, p := range o.Platforms {
-			ps = append(ps, strings.TrimSpace(p))
-		}
-		attrs["platform"] = strings.Join(ps, ",")
+		attrs["platform"] = strings.Join(o.Platforms, ",")
 	}
 	if o.NoCache {
 		attrs["no-cache"] = ""

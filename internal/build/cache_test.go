@@ -21,9 +21,8 @@ func TestCrossBranchCache(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(o.Workspace, "app.txt"), []byte(nonce(t)), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		o.Secrets = []string{"token=" + nonce(t)}
+		o.Secrets = []ibuild.Secret{{ID: "token", Value: nonce(t)}}
 		o.WriteCache = true
-		o.DefaultBranch = "main"
 		repo := d.env.UniqueRepo(t, d.env.Registry, "ladder")
 		wantMode := map[string]string{ibuild.DriverDocker: ibuild.CacheInline, ibuild.DriverRemote: ibuild.CacheRegistry}[d.name]
 

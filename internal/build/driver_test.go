@@ -108,7 +108,7 @@ func TestRegistryCredentialsGoThroughTheSession(t *testing.T) {
 				if err := os.WriteFile(filepath.Join(o.Workspace, "Dockerfile"), []byte("ARG BASE\nFROM ${BASE}\nRUN echo "+nonce(t)+" > /n\n"), 0o644); err != nil {
 					t.Fatal(err)
 				}
-				o.BuildArgs = []string{"BASE=" + base}
+				o.BuildArgs = []ibuild.BuildArg{{Name: "BASE", Value: base}}
 				o.Keychain = tc.keychain
 				o.Pull = true // ask the registry, not the daemon's copy
 				before := proxy.authorized.Load()
@@ -187,7 +187,7 @@ func TestRemoteInlineCacheWritesBothImagesToOneLayout(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(o.Workspace, "app.txt"), []byte(nonce(t)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	o.Secrets = []string{"token=x"}
+	o.Secrets = []ibuild.Secret{{ID: "token", Value: "x"}}
 	o.Cache, o.WriteCache = ibuild.CacheInline, true
 	repo := d.env.UniqueRepo(t, d.env.Registry, "inline")
 	res, _ := d.mustBuild(t, o, branchPlan(repo, "main", true))
@@ -252,7 +252,7 @@ func TestStage(t *testing.T) {
 		runner = ghactions.NewRunner(getenv, &out)
 		o = d.options(t, "ladder")
 		token := "stage-secret-" + nonce(t)
-		o.Secrets = []string{"token=" + token}
+		o.Secrets = []ibuild.Secret{{ID: "token", Value: token}}
 		st = &pipeline.State{Plan: &pipeline.TagPlan{Labels: []string{"a=b"}}}
 		stage = ibuild.NewStage(o, runner, d.engineOrNil())
 		if err := stage.Run(t.Context(), st); err != nil {
@@ -309,7 +309,7 @@ func TestRemotePullsFromTheTLSAuthRegistry(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(o.Workspace, "Dockerfile"), []byte("ARG BASE\nFROM ${BASE}\nRUN echo "+nonce(t)+" > /n\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			o.BuildArgs = []string{"BASE=" + d.env.AuthBaseImage}
+			o.BuildArgs = []ibuild.BuildArg{{Name: "BASE", Value: d.env.AuthBaseImage}}
 			o.Keychain = staticKeychain{d.env.AuthRegistry: &authn.Basic{Username: d.env.AuthUser, Password: tc.password}}
 			o.Pull = true
 			_, log, err := d.build(t, o, nil)

@@ -80,7 +80,7 @@ func (d *driver) options(t testing.TB, dir string) ibuild.Options {
 	o := ibuild.Options{
 		Workspace: ws,
 		Context:   ".",
-		BuildArgs: []string{"BASE=" + d.env.BaseImage},
+		BuildArgs: []ibuild.BuildArg{{Name: "BASE", Value: d.env.BaseImage}},
 		Keychain:  d.env.AuthKeychain(),
 		OutputDir: t.TempDir(),
 	}

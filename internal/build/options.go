@@ -64,19 +64,17 @@ type Options struct {
 	// builder-<branch> for the inline cache ladder. Empty: the stage named
 	// "builder" when there is one; "none": no builder image.
 	BuilderTarget string
-	// BuildArgs are the build-args input lines, NAME=value.
-	BuildArgs []string
-	// Secrets are the secrets input lines, id=value. Values go to BuildKit
-	// through the session's secret provider, never as build args.
-	Secrets []string
-	// SecretEnvs are the secret-envs input lines, id=ENVVAR: the secret's
-	// value is read from the environment variable.
-	SecretEnvs []string
+	// BuildArgs are the build-args input, parsed (ParseBuildArgs).
+	BuildArgs []BuildArg
+	// Secrets are the secrets and secret-envs inputs, parsed
+	// (ParseSecrets). Values go to BuildKit through the session's secret
+	// provider, never as build args.
+	Secrets []Secret
 	// SecretsWithheld, when set, says why the build gets no secrets (a
 	// fork's pull request); a step that fails for want of one says it.
 	SecretsWithheld string
-	// Platforms is the platforms input, e.g. linux/amd64,linux/arm64.
-	// Empty: the builder's own platform.
+	// Platforms is the platforms input, parsed (ParsePlatforms), e.g.
+	// linux/amd64, linux/arm64. Empty: the builder's own platform.
 	Platforms []string
 	// NoCache is the no-cache input: run every step, ignoring caches.
 	NoCache bool
@@ -87,11 +85,6 @@ type Options struct {
 	// WriteCache allows writing cache refs (set by the app when pushing is
 	// allowed for this event). When false the cache is only read.
 	WriteCache bool
-	// PullRequest and DefaultBranch guard the default branch's cache: a
-	// pull request never writes <default>, builder-<default> or
-	// buildcache-<default>, whatever the tag plan says.
-	PullRequest   bool
-	DefaultBranch string
 
 	// BuildkitAddress is the buildkit-address input: empty for the Docker
 	// Engine's BuildKit (driver "docker", DOCKER_HOST honoured), else a
@@ -200,9 +193,6 @@ func (o Options) Validate() error {
 	bad := func(input, value, problem, accepted string) {
 		errs = append(errs, inputerr.New(input, value, problem, accepted))
 	}
-	if !slices.Contains(append([]string{""}, CacheModes...), o.Cache) {
-		bad("cache", o.Cache, "is not accepted", strings.Join(CacheModes, ", "))
-	}
 	if fi, err := os.Stat(o.contextDir()); err != nil || !fi.IsDir() {
 		bad("context", o.Context, "is not a directory in the workspace", "a directory relative to the workspace (default .)")
 	} else if !o.inWorkspace(o.contextDir()) {
@@ -213,16 +203,8 @@ func (o Options) Validate() error {
 	} else if !o.inWorkspace(o.dockerfilePath()) {
 		bad("file", o.dockerfileDisplay(), "leaves the workspace (through .., an absolute path or a symlink)", "a Dockerfile inside the workspace (default <context>/Dockerfile)")
 	}
-	if _, err := parseKeyValues(o.BuildArgs); err != nil {
-		bad("build-args", "", err.Error(), "NAME=value, one per line")
-	}
 	if _, err := o.secretValues(); err != nil {
 		errs = append(errs, err)
-	}
-	for _, p := range o.Platforms {
-		if _, err := platforms.Parse(strings.TrimSpace(p)); err != nil || strings.TrimSpace(p) == "" {
-			bad("platforms", p, "is not a platform", "os/arch[/variant] such as linux/amd64 or linux/arm64, comma-separated")
-		}
 	}
 	if o.BuilderTarget != "" && o.BuilderTarget != BuilderTargetNone && !validStageName(o.BuilderTarget) {
 		bad("builder-target", o.BuilderTarget, "is not a stage name", "a stage name of the Dockerfile, or none (default: the stage named builder)")
@@ -274,10 +256,14 @@ func validStageName(s string) bool {
 	return true
 }
 
-// parseKeyValues reads KEY=value lines (blank lines ignored). The error
-// names the line, never its value.
-func parseKeyValues(lines []string) ([][2]string, error) {
-	var out [][2]string
+// BuildArg is one build-args line: NAME=value.
+type BuildArg struct{ Name, Value string }
+
+// ParseBuildArgs reads the build-args input: NAME=value lines, blank lines
+// ignored. Errors name the line, never its value.
+func ParseBuildArgs(lines []string) ([]BuildArg, error) {
+	var out []BuildArg
+	var errs []error
 	for i, line := range lines {
 		line = strings.TrimSpace(line)
 		if line == "" {
@@ -286,55 +272,95 @@ func parseKeyValues(lines []string) ([][2]string, error) {
 		k, v, ok := strings.Cut(line, "=")
 		k = strings.TrimSpace(k)
 		if !ok || k == "" || strings.ContainsAny(k, " \t") {
-			return nil, fmt.Errorf("line %d has no NAME= before its value", i+1)
+			errs = append(errs, inputerr.New("build-args", "", fmt.Sprintf("line %d has no NAME= before its value", i+1), "NAME=value, one per line"))
+			continue
 		}
-		out = append(out, [2]string{k, v})
+		out = append(out, BuildArg{Name: k, Value: v})
 	}
-	return out, nil
+	return out, errors.Join(errs...)
 }
 
-// secretValues reads the secrets and secret-envs inputs into id → value.
-// Errors never contain a value.
-func (o Options) secretValues() (map[string][]byte, error) {
+// Secret is one build secret: from the secrets input (Value) or the
+// secret-envs input (Env, the variable holding the value, read when the
+// build starts).
+type Secret struct {
+	ID, Value, Env string
+}
+
+// ParseSecrets reads the secrets (id=value) and secret-envs (id=ENVVAR)
+// inputs; each id once across both. Errors never contain a value.
+func ParseSecrets(secrets, secretEnvs []string) ([]Secret, error) {
+	var out []Secret
 	var errs []error
-	m := map[string][]byte{}
-	for i, line := range o.Secrets {
+	seen := map[string]bool{}
+	for i, line := range secrets {
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
 		id, v, ok := strings.Cut(line, "=")
 		id = strings.TrimSpace(id)
-		if !ok || id == "" {
-			errs = append(errs, fmt.Errorf("input %q: line %d has no id= before its value; accepted values: id=value, one per line", "secrets", i+1))
-			continue
+		switch {
+		case !ok || id == "":
+			errs = append(errs, inputerr.New("secrets", "", fmt.Sprintf("line %d has no id= before its value", i+1), "id=value, one per line"))
+		case seen[id]:
+			errs = append(errs, inputerr.New("secrets", "", fmt.Sprintf("secret id %q is given twice", id), "each id once across secrets and secret-envs"))
+		default:
+			seen[id] = true
+			out = append(out, Secret{ID: id, Value: v})
 		}
-		if _, dup := m[id]; dup {
-			errs = append(errs, fmt.Errorf("input %q: secret id %q is given twice; accepted values: each id once across secrets and secret-envs", "secrets", id))
-			continue
-		}
-		m[id] = []byte(v)
 	}
-	for i, line := range o.SecretEnvs {
+	for i, line := range secretEnvs {
 		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
 		}
 		id, env, ok := strings.Cut(line, "=")
 		id, env = strings.TrimSpace(id), strings.TrimSpace(env)
-		if !ok || id == "" || env == "" {
-			errs = append(errs, fmt.Errorf("input %q: line %d (%q) is not id=ENVVAR; accepted values: id=ENVVAR, one per line", "secret-envs", i+1, line))
+		switch {
+		case !ok || id == "" || env == "":
+			errs = append(errs, inputerr.New("secret-envs", "", fmt.Sprintf("line %d (%q) is not id=ENVVAR", i+1, line), "id=ENVVAR, one per line"))
+		case seen[id]:
+			errs = append(errs, inputerr.New("secret-envs", "", fmt.Sprintf("secret id %q is given twice", id), "each id once across secrets and secret-envs"))
+		default:
+			seen[id] = true
+			out = append(out, Secret{ID: id, Env: env})
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// ParsePlatforms reads the platforms input: os/arch[/variant] each,
+// returned trimmed.
+func ParsePlatforms(list []string) ([]string, error) {
+	var out []string
+	var errs []error
+	for _, p := range list {
+		p = strings.TrimSpace(p)
+		if _, err := platforms.Parse(p); err != nil || p == "" {
+			errs = append(errs, inputerr.New("platforms", p, "is not a platform", "os/arch[/variant] such as linux/amd64 or linux/arm64, comma-separated"))
 			continue
 		}
-		if _, dup := m[id]; dup {
-			errs = append(errs, fmt.Errorf("input %q: secret id %q is given twice; accepted values: each id once across secrets and secret-envs", "secret-envs", id))
+		out = append(out, p)
+	}
+	return out, errors.Join(errs...)
+}
+
+// secretValues resolves the secrets into id → value, reading secret-envs'
+// variables. Errors never contain a value.
+func (o Options) secretValues() (map[string][]byte, error) {
+	var errs []error
+	m := map[string][]byte{}
+	for _, s := range o.Secrets {
+		if s.Env == "" {
+			m[s.ID] = []byte(s.Value)
 			continue
 		}
-		v := o.getenv(env)
+		v := o.getenv(s.Env)
 		if v == "" {
-			errs = append(errs, fmt.Errorf("input %q: the environment variable %s (for secret %q) is empty or unset; accepted values: id=ENVVAR naming a set variable", "secret-envs", env, id))
+			errs = append(errs, inputerr.New("secret-envs", "", fmt.Sprintf("the environment variable %s (for secret %q) is empty or unset", s.Env, s.ID), "id=ENVVAR naming a set variable"))
 			continue
 		}
-		m[id] = []byte(v)
+		m[s.ID] = []byte(v)
 	}
 	return m, errors.Join(errs...)
 }

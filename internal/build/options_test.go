@@ -1,6 +1,7 @@
 package build
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,28 +35,23 @@ func TestValidate(t *testing.T) {
 		{name: "defaults", edit: func(*Options) {}},
 		{name: "every value accepted", edit: func(o *Options) {
 			o.Context, o.File, o.Target, o.BuilderTarget = "sub", "sub/build.Dockerfile", "production", "none"
-			o.BuildArgs = []string{"A=1", "", "B="}
-			o.Secrets = []string{"npm=secret=with=equals"}
-			o.SecretEnvs = []string{"gh=TOKEN"}
+			o.BuildArgs = mustArgs(t, "A=1", "", "B=")
+			o.Secrets = mustSecrets(t, []string{"npm=secret=with=equals"}, []string{"gh=TOKEN"})
 			o.Platforms = []string{"linux/amd64", "linux/arm64/v8"}
 			o.Cache = CacheInline
 			o.BuildkitAddress, o.BuildkitTLSCA = "tcp://buildkit:1234", "ca.pem"
 		}},
-		{name: "cache", edit: func(o *Options) { o.Cache = "sometimes" },
-			want: []string{`input "cache": "sometimes" is not accepted; accepted values: branch, registry, inline, none`}},
+		// cache is an enum config checks (app TestEnumInputsMatchTheStages).
 		{name: "context and file", edit: func(o *Options) { o.Context, o.File = "nope", "nope/Dockerfile" },
 			want: []string{`input "context": "nope" is not a directory`, `input "file": "nope/Dockerfile" is not a file`}},
 		{name: "default file missing", edit: func(o *Options) { o.Context = "sub" },
 			want: []string{`input "file": "sub/Dockerfile" is not a file`}},
-		// labels are the tag engine's input: internal/config TestParseLabels.
-		{name: "build args", edit: func(o *Options) { o.BuildArgs = []string{"novalue"} },
-			want: []string{`input "build-args" line 1 has no NAME=`}},
-		{name: "secrets", edit: func(o *Options) {
-			o.Secrets = []string{"plain-value-without-id", "a=1"}
-			o.SecretEnvs = []string{"a=TOKEN", "b=UNSET", "c"}
-		}, want: []string{`input "secrets": line 1 has no id=`, `secret id "a" is given twice`, `the environment variable UNSET (for secret "b") is empty`, `input "secret-envs": line 3 ("c") is not id=ENVVAR`}},
-		{name: "platforms", edit: func(o *Options) { o.Platforms = []string{"linux/amd64", "windows//"} },
-			want: []string{`input "platforms": "windows//" is not a platform`}},
+		// labels are the tag engine's input: internal/config TestParseLabels;
+		// build-args, secrets, secret-envs and platforms are parsed by
+		// config (TestParseBuildInputs): only the environment is read here.
+		{name: "secret-envs naming an unset variable", edit: func(o *Options) {
+			o.Secrets = mustSecrets(t, nil, []string{"a=TOKEN", "b=UNSET"})
+		}, want: []string{`the environment variable UNSET (for secret "b") is empty`}},
 		{name: "targets", edit: func(o *Options) { o.Target, o.BuilderTarget = "a b", "-x" },
 			want: []string{`input "target": "a b" is not a stage name`, `input "builder-target": "-x" is not a stage name`}},
 		{name: "address", edit: func(o *Options) { o.BuildkitAddress = "/run/buildkit.sock" },
@@ -78,17 +74,55 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+func mustArgs(t testing.TB, lines ...string) []BuildArg {
+	t.Helper()
+	a, err := ParseBuildArgs(lines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func mustSecrets(t testing.TB, secrets, envs []string) []Secret {
+	t.Helper()
+	s, err := ParseSecrets(secrets, envs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// The build inputs config parses with these functions: every bad line is
+// reported, by its number, never with its value.
+func TestParseBuildInputs(t *testing.T) {
+	_, err := ParseBuildArgs([]string{"A=1", "novalue", "B C=x"})
+	wanterr.Check(t, err, `input "build-args" line 2 has no NAME=`, `input "build-args" line 3 has no NAME=`)
+	_, err = ParseSecrets([]string{"plain-value-without-id", "a=1"}, []string{"a=TOKEN", "b=SET", "c"})
+	wanterr.Check(t, err, `input "secrets" line 1 has no id=`, `input "secret-envs" secret id "a" is given twice`, `input "secret-envs" line 3 ("c") is not id=ENVVAR`)
+	got, err := ParsePlatforms([]string{" linux/amd64", "linux/arm64/v8"})
+	if err != nil || strings.Join(got, ",") != "linux/amd64,linux/arm64/v8" {
+		t.Errorf("ParsePlatforms = %q, %v", got, err)
+	}
+	_, err = ParsePlatforms([]string{"linux/amd64", "windows//"})
+	wanterr.Check(t, err, `input "platforms": "windows//" is not a platform`)
+	args := mustArgs(t, "A=1", "", "B=x=y")
+	if len(args) != 2 || args[1] != (BuildArg{Name: "B", Value: "x=y"}) {
+		t.Errorf("build args %+v", args)
+	}
+}
+
 // TestValidateNeverPrintsSecrets: a malformed secrets line is named by its
 // number, never by its value.
 func TestValidateNeverPrintsSecrets(t *testing.T) {
 	ws := t.TempDir()
 	writeFile(t, filepath.Join(ws, "Dockerfile"), "FROM scratch\n")
-	o := Options{Workspace: ws, Secrets: []string{"hunter2-no-id"}, BuildArgs: []string{"hunter3"}}
-	err := o.Validate()
+	_, serr := ParseSecrets([]string{"hunter2-no-id"}, nil)
+	_, aerr := ParseBuildArgs([]string{"hunter3"})
+	err := errors.Join(serr, aerr)
 	if err == nil || strings.Contains(err.Error(), "hunter") {
-		t.Fatalf("Validate() = %v", err)
+		t.Fatalf("parse errors = %v", err)
 	}
-	if got := (Options{Secrets: []string{"a=x1", "b=x2", "", "c="}}).SecretValues(); strings.Join(got, ",") != "x1,x2" {
+	if got := (Options{Secrets: mustSecrets(t, []string{"a=x1", "b=x2", "", "c="}, nil)}).SecretValues(); strings.Join(got, ",") != "x1,x2" {
 		t.Errorf("SecretValues() = %q", got)
 	}
 }

@@ -123,8 +123,8 @@ func TestStageWithFakeBuilder(t *testing.T) {
 
 func TestSolveOptions(t *testing.T) {
 	o := Options{
-		File: "build/app.Dockerfile", BuildArgs: []string{"A=1", "B=x=y"},
-		Platforms: []string{"linux/amd64", " linux/arm64"}, NoCache: true, Pull: true,
+		File: "build/app.Dockerfile", BuildArgs: mustArgs(t, "A=1", "B=x=y"),
+		Platforms: []string{"linux/amd64", "linux/arm64"}, NoCache: true, Pull: true, // parsed (trimmed) by ParsePlatforms
 	}
 	plan := &pipeline.TagPlan{Labels: []string{"org.opencontainers.image.title=plan", "org.opencontainers.image.source=https://x", "extra=1"}}
 	b := &bkBuilder{opts: o, features: Features{Exporter: "moby"}}

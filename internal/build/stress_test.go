@@ -26,9 +26,8 @@ func TestInlineCacheBuildsKeepTheDaemonUp(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(o.Workspace, "app.txt"), []byte(nonce(t)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	o.Secrets = []string{"token=" + nonce(t)}
+	o.Secrets = []ibuild.Secret{{ID: "token", Value: nonce(t)}}
 	o.WriteCache = true
-	o.DefaultBranch = "main"
 	repo := env.UniqueRepo(t, env.Registry, "stress")
 	info, err := engine.Info(t.Context())
 	if err != nil {

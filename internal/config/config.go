@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/org/image-pipeline/internal/build"
 	"github.com/org/image-pipeline/internal/ghactions"
 	"github.com/org/image-pipeline/internal/inputerr"
 	"github.com/org/image-pipeline/internal/lint"
@@ -73,8 +74,12 @@ func (c *Config) ReportPath(name string) string {
 // BuildConfig holds the build inputs (validated by the build stage's
 // Options.Validate).
 type BuildConfig struct {
-	Target, BuilderTarget                          string
-	BuildArgs, Secrets, SecretEnvs, Platforms      []string
+	Target, BuilderTarget string
+	// BuildArgs, Secrets (secrets and secret-envs) and Platforms are
+	// parsed by the build package's parsers.
+	BuildArgs                                      []build.BuildArg
+	Secrets                                        []build.Secret
+	Platforms                                      []string
 	NoCache, Pull                                  bool
 	Cache                                          string
 	BuildkitAddress                                string
@@ -154,10 +159,6 @@ func Parse(src Source) (*Config, error) {
 		Build: BuildConfig{
 			Target:          p.String("target"),
 			BuilderTarget:   p.String("builder-target"),
-			BuildArgs:       p.Lines("build-args"),
-			Secrets:         tags.SplitInput(p.Secret("secrets")),
-			SecretEnvs:      p.Lines("secret-envs"),
-			Platforms:       p.List("platforms"),
 			NoCache:         p.Bool("no-cache"),
 			Pull:            p.Bool("pull"),
 			Cache:           p.Enum("cache"),
@@ -221,6 +222,15 @@ func Parse(src Source) (*Config, error) {
 		p.FailErr(err)
 	}
 	if c.Labels, err = tags.ParseLabels(p.Lines("labels")); err != nil {
+		p.FailErr(err)
+	}
+	if c.Build.BuildArgs, err = build.ParseBuildArgs(p.Lines("build-args")); err != nil {
+		p.FailErr(err)
+	}
+	if c.Build.Secrets, err = build.ParseSecrets(tags.SplitInput(p.Secret("secrets")), p.Lines("secret-envs")); err != nil {
+		p.FailErr(err)
+	}
+	if c.Build.Platforms, err = build.ParsePlatforms(p.List("platforms")); err != nil {
 		p.FailErr(err)
 	}
 	registries := p.Secret("registries")

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -64,9 +65,27 @@ func TestParseTrimsValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(c.Build.BuildArgs, ",") != "A=1,B=2" || c.Context != "app" || c.Build.Target != "" {
-		t.Errorf("build-args %q, context %q, target %q", c.Build.BuildArgs, c.Context, c.Build.Target)
+	if fmt.Sprint(c.Build.BuildArgs) != "[{A 1} {B 2}]" || c.Context != "app" || c.Build.Target != "" {
+		t.Errorf("build-args %+v, context %q, target %q", c.Build.BuildArgs, c.Context, c.Build.Target)
 	}
+}
+
+// build-args, secrets, secret-envs and platforms are parsed here, once,
+// into the values the build uses; their bad lines are configuration
+// errors, and every secret value is masked.
+func TestParseBuildInputs(t *testing.T) {
+	c, err := Parse(source(map[string]string{"secrets": "npm=s3cr3t", "secret-envs": "gh=GH_TOKEN", "platforms": "linux/amd64, linux/arm64"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Build.Secrets) != 2 || c.Build.Secrets[0].Value != "s3cr3t" || c.Build.Secrets[1].Env != "GH_TOKEN" || strings.Join(c.Build.Platforms, ",") != "linux/amd64,linux/arm64" {
+		t.Errorf("secrets %+v platforms %q", c.Build.Secrets, c.Build.Platforms)
+	}
+	if !slices.Contains(c.Secrets, "npm=s3cr3t") {
+		t.Errorf("the secrets input is not masked: %q", c.Secrets)
+	}
+	_, err = Parse(source(map[string]string{"build-args": "novalue", "secrets": "no-id", "platforms": "windows//"}))
+	wanterr.Check(t, err, `input "build-args" line 1 has no NAME=`, `input "secrets" line 1 has no id=`, `input "platforms": "windows//" is not a platform`)
 }
 
 func TestParseLabels(t *testing.T) {
