@@ -56,7 +56,7 @@ func TestStageWithFakeBuilder(t *testing.T) {
 	}{
 		{name: "no Dockerfile in the context: skipped", opts: Options{Workspace: ws}, skip: "no Dockerfile at Dockerfile and no file input: nothing to build"},
 		{name: "explicit missing file: an error, not a skip", opts: Options{Workspace: ws, File: "nope/Dockerfile"}, err: `input "file": "nope/Dockerfile" is not a file`, noDial: true},
-		{name: "bad input: no connection", opts: Options{Workspace: ws, Context: "app", Cache: "maybe"}, err: `input "cache"`, noDial: true},
+		{name: "bad input: no connection", opts: Options{Workspace: ws, Context: "app", Target: "a b"}, err: `input "target"`, noDial: true},
 		{name: "success", opts: Options{Workspace: ws, Context: "app"}, builder: &fakeBuilder{res: ok},
 			log:  []string{"Builder: a fake engine (driver docker)", "::group::BuildKit log: app/Dockerfile", "::stop-commands::", "#1 [1/1] RUN echo ::error::injected", "Cache: inline", "read: r:builder-main", "written: r:main"},
 			fact: "sha256:0123456789ab…, 3 of 4 steps cached, 1 run (inline cache)", sections: 1},
