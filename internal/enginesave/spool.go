@@ -101,6 +101,10 @@ func (s *Spool) File(ctx context.Context, ref string) (string, error) {
 	t, ok := rc.(*tee)
 	if !ok {
 		rc.Close()
+		// A concurrent save completed in between: ImageSave served its file.
+		if f, ok := s.file(ref); ok {
+			return f, nil
+		}
 		return "", fmt.Errorf("keep the saved image %s: the temporary directory %q is not writable", ref, s.dir)
 	}
 	_, err = io.CopyBuffer(io.Discard, struct{ io.Reader }{t}, make([]byte, 1<<20))
