@@ -1,7 +1,6 @@
 package app
 
 import (
-	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -13,15 +12,8 @@ func TestRunnerContractCacheNoneNamesNoCacheRefs(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit code %d\n%s", r.code, r.stdout)
 	}
-	var plan struct {
-		CacheFrom []string `json:"cache_from"`
-		CacheTo   []string `json:"cache_to"`
-	}
-	if err := json.Unmarshal([]byte(r.outputs["json"]), &plan); err != nil {
-		t.Fatalf("json output: %v\n%s", err, r.outputs["json"])
-	}
-	if len(plan.CacheFrom)+len(plan.CacheTo) != 0 {
-		t.Errorf("json output lists cache refs with cache: none: from %v, to %v", plan.CacheFrom, plan.CacheTo)
+	if from, to := planCacheRefs(t, r); len(from)+len(to) != 0 {
+		t.Errorf("json output lists cache refs with cache: none: from %v, to %v", from, to)
 	}
 	if strings.Contains(r.stdout, ":builder-main") || strings.Contains(r.summary, ":builder-main") {
 		t.Errorf("the log or the summary lists cache refs with cache: none:\n%s\n%s", r.stdout, r.summary)
@@ -38,15 +30,8 @@ func TestRunnerContractForkPlanWritesNoCache(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit code %d\n%s", r.code, r.stdout)
 	}
-	var plan struct {
-		CacheFrom []string `json:"cache_from"`
-		CacheTo   []string `json:"cache_to"`
-	}
-	if err := json.Unmarshal([]byte(r.outputs["json"]), &plan); err != nil {
-		t.Fatalf("json output: %v", err)
-	}
-	if len(plan.CacheTo) != 0 || len(plan.CacheFrom) == 0 {
-		t.Errorf("a fork's plan: cache from %v, to %v; want reads only", plan.CacheFrom, plan.CacheTo)
+	if from, to := planCacheRefs(t, r); len(to) != 0 || len(from) == 0 {
+		t.Errorf("a fork's plan: cache from %v, to %v; want reads only", from, to)
 	}
 	if !strings.Contains(r.stdout, "pull request from a fork: the cache is read, never written") {
 		t.Errorf("the plan does not say why nothing is written:\n%s", r.stdout)

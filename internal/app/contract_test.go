@@ -219,6 +219,30 @@ func parseOutputFile(t *testing.T, data []byte) map[string]string {
 	return out
 }
 
+// logLines are the lines of a log that start with prefix.
+func logLines(log, prefix string) []string {
+	var out []string
+	for _, line := range strings.Split(log, "\n") {
+		if strings.HasPrefix(line, prefix) {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// planCacheRefs reads cache_from and cache_to from the json output.
+func planCacheRefs(t *testing.T, r runnerRun) (from, to []string) {
+	t.Helper()
+	var plan struct {
+		CacheFrom []string `json:"cache_from"`
+		CacheTo   []string `json:"cache_to"`
+	}
+	if err := json.Unmarshal([]byte(r.outputs["json"]), &plan); err != nil {
+		t.Fatalf("json output: %v\n%s", err, r.outputs["json"])
+	}
+	return plan.CacheFrom, plan.CacheTo
+}
+
 // ourCommands are the workflow commands the binary itself may emit.
 var ourCommands = regexp.MustCompile(`^::(group::|endgroup::|add-mask::|stop-commands::|debug::|notice|warning|error|image-pipeline-[0-9a-f]+::$)`)
 
@@ -499,12 +523,7 @@ func TestRunnerContractBadTagInputs(t *testing.T) {
 	if r.code != 2 {
 		t.Fatalf("exit code %d, want 2\n%s", r.code, r.stdout)
 	}
-	var errs []string
-	for _, line := range strings.Split(r.stdout, "\n") {
-		if strings.HasPrefix(line, "::error::") {
-			errs = append(errs, line)
-		}
-	}
+	errs := logLines(r.stdout, "::error::")
 	want := []string{"tags", "flavor", "push-timeout", "registry-password"}
 	if len(errs) != len(want)+1 {
 		t.Errorf("want one line per bad input and a closing line; got:\n%s", strings.Join(errs, "\n"))

@@ -46,12 +46,7 @@ func TestRunnerContractPathsStayInTheWorkspace(t *testing.T) {
 			if r.code != 2 {
 				t.Fatalf("exit code %d, want 2\n%s", r.code, r.stdout)
 			}
-			var errs []string
-			for _, line := range strings.Split(r.stdout, "\n") {
-				if strings.HasPrefix(line, "::error::input ") {
-					errs = append(errs, line)
-				}
-			}
+			errs := logLines(r.stdout, "::error::input ")
 			if len(errs) != 1 || !strings.HasPrefix(errs[0], `::error::input "`+tc.input+`"`) || !strings.Contains(errs[0], "workspace") {
 				t.Errorf("want one error naming input %s and the workspace, got:\n%s", tc.input, strings.Join(errs, "\n"))
 			}

@@ -65,6 +65,9 @@ func (c Credential) hint() string {
 	}
 }
 
+// registriesFormat is what the registries input accepts, for its messages.
+const registriesFormat = "accepted format: one registry per line, host=username:password (e.g. registry.example.com=me:${{ secrets.TOKEN }})"
+
 // ParseRegistries reads the registries input: one registry per line,
 //
 //	host[:port]=username:password
@@ -80,7 +83,7 @@ func ParseRegistries(s string) ([]Credential, error) {
 	var creds []Credential
 	var errs []error
 	seen := map[string]int{}
-	const accepted = "accepted format: one registry per line, host=username:password (e.g. registry.example.com=me:${{ secrets.TOKEN }})"
+	const accepted = registriesFormat
 	for i, line := range strings.Split(s, "\n") {
 		n := i + 1
 		line = strings.TrimSpace(line)

@@ -167,7 +167,7 @@ func (o Options) Validate() error {
 		}
 		for _, c := range o.Registries {
 			if c.Username == "" || c.Password == "" {
-				errs = append(errs, fmt.Errorf("input %q: line %d (%s) needs both a username and a password after \"=\"; accepted format: one registry per line, host=username:password (e.g. registry.example.com=me:${{ secrets.TOKEN }})", "registries", c.Line, c.Registry))
+				errs = append(errs, fmt.Errorf("input %q: line %d (%s) needs both a username and a password after \"=\"; %s", "registries", c.Line, c.Registry, registriesFormat))
 			}
 		}
 	}
