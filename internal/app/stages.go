@@ -67,7 +67,7 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 		DockerConfig:         dockerConfigDir(getenv),
 		ForkPR:               ev.IsFork(),
 		TempDir:              tempDir(getenv),
-		Logf:                 runner.Infof,
+		Log:                  runner,
 		TargetRegistries:     targetRegistries(cfg, ev),
 	}
 	if err := pushOpts.Validate(); err != nil {
@@ -170,7 +170,7 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 		Registry:            pushOpts,
 		Keychain:            keychain,
 		Getenv:              getenv,
-		Logf:                runner.Infof,
+		Log:                 runner,
 	}
 	if err := signOpts.Validate(); err != nil {
 		errs = append(errs, err)

@@ -94,9 +94,9 @@ type Options struct {
 	// compressed before upload ("" means the system's temporary directory;
 	// on the runner, RUNNER_TEMP is a good choice).
 	TempDir string
-	// Logf, when set, gets progress lines for the job log (retries,
+	// Log, when set, gets progress lines for the job log (retries,
 	// Retry-After waits, moved release tags). It never gets a secret.
-	Logf func(format string, args ...any)
+	Log pipeline.Logger
 }
 
 // RetryPolicy is the exponential backoff used on 429, 5xx and broken

@@ -237,7 +237,8 @@ func (p *Pusher) Push(ctx context.Context, req Request) (*Result, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	run := &pushRun{p: p, wire: newWire(p.opts.Transport, p.opts.Logf), sessions: map[string]*session{}, pushed: map[string][]name.Repository{}}
+	run := &pushRun{p: p, sessions: map[string]*session{}, pushed: map[string][]name.Repository{}}
+	run.wire = newWire(p.opts.Transport, run.logf)
 	rc := newRunContext(ctx, p.opts.tagGrace(), run.logf)
 	defer rc.close()
 	run.ctx = rc
@@ -671,8 +672,8 @@ func (r *pushRun) again(phase func() error) error {
 }
 
 func (r *pushRun) logf(format string, args ...any) {
-	if r.p.opts.Logf != nil {
-		r.p.opts.Logf(format, args...)
+	if r.p.opts.Log != nil {
+		r.p.opts.Log.Infof(format, args...)
 	}
 }
 

@@ -9,7 +9,6 @@ package scan
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -20,6 +19,8 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/org/image-pipeline/internal/pipeline"
 )
 
 // Severities from the most to the least severe, as Trivy names them.
@@ -125,20 +126,7 @@ type Options struct {
 }
 
 // Logger is where the scan reports progress; ghactions.Runner is one.
-type Logger interface {
-	Infof(format string, a ...any)
-	Warningf(format string, a ...any)
-}
-
-// WriterLogger logs to w, one line per message (for the CLI and tests).
-func WriterLogger(w io.Writer) Logger { return writerLogger{w} }
-
-type writerLogger struct{ w io.Writer }
-
-func (l writerLogger) Infof(format string, a ...any) { fmt.Fprintf(l.w, format+"\n", a...) }
-func (l writerLogger) Warningf(format string, a ...any) {
-	fmt.Fprintf(l.w, "warning: "+format+"\n", a...)
-}
+type Logger = pipeline.Logger
 
 type discardLogger struct{}
 

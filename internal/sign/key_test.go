@@ -2,7 +2,6 @@ package sign
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -35,8 +34,8 @@ func TestKeySignOnTestRegistries(t *testing.T) {
 			p := pushImage(t, env, tc.registry, "1.2.3", "1.2", "1", "latest")
 			st := p.state(t)
 			o := keyOptions(env, k)
-			var log strings.Builder
-			o.Logf = func(format string, a ...any) { fmt.Fprintf(&log, format+"\n", a...) }
+			log := &testenv.Log{}
+			o.Log = log
 			stage := NewStage(o)
 			if reason := stage.SkipReason(st); reason != "" {
 				t.Fatalf("skipped: %s", reason)

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/sigstore/sigstore-go/pkg/root"
 
+	"github.com/org/image-pipeline/internal/pipeline"
 	"github.com/org/image-pipeline/internal/registry"
 )
 
@@ -140,9 +141,9 @@ type Options struct {
 	// HTTPClient talks to the OIDC token endpoint, Fulcio and Rekor; nil
 	// means a client with a 60 s timeout.
 	HTTPClient *http.Client
-	// Logf, when set, gets progress lines for the job log. It never gets a
+	// Log, when set, gets progress lines for the job log. It never gets a
 	// secret.
-	Logf func(format string, args ...any)
+	Log pipeline.Logger
 }
 
 func (o Options) mode() Mode {

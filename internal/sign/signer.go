@@ -166,8 +166,8 @@ func (id *signingIdentity) signerBytes() []byte {
 }
 
 func (s *cosignSigner) logf(format string, a ...any) {
-	if s.o.Logf != nil {
-		s.o.Logf(format, a...)
+	if s.o.Log != nil {
+		s.o.Log.Infof(format, a...)
 	}
 }
 
