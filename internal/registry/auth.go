@@ -83,7 +83,6 @@ func ParseRegistries(s string) ([]Credential, error) {
 	var creds []Credential
 	var errs []error
 	seen := map[string]int{}
-	const accepted = registriesFormat
 	for i, line := range strings.Split(s, "\n") {
 		n := i + 1
 		line = strings.TrimSpace(line)
@@ -92,7 +91,7 @@ func ParseRegistries(s string) ([]Credential, error) {
 		}
 		host, cred, ok := strings.Cut(line, "=")
 		if !ok {
-			errs = append(errs, fmt.Errorf("input %q: line %d has no \"=\"; %s", "registries", n, accepted))
+			errs = append(errs, fmt.Errorf("input %q: line %d has no \"=\"; %s", "registries", n, registriesFormat))
 			continue
 		}
 		host = normalizeHost(host)
@@ -100,10 +99,10 @@ func ParseRegistries(s string) ([]Credential, error) {
 		user, pass = strings.TrimSpace(user), strings.TrimSpace(pass)
 		switch {
 		case host == "":
-			errs = append(errs, fmt.Errorf("input %q: line %d has no registry host before \"=\"; %s", "registries", n, accepted))
+			errs = append(errs, fmt.Errorf("input %q: line %d has no registry host before \"=\"; %s", "registries", n, registriesFormat))
 			continue
 		case !validHost(host):
-			errs = append(errs, fmt.Errorf("input %q: line %d: %q is not a registry host; %s", "registries", n, host, accepted))
+			errs = append(errs, fmt.Errorf("input %q: line %d: %q is not a registry host; %s", "registries", n, host, registriesFormat))
 			continue
 		case !ok:
 			user, pass = strings.TrimSpace(cred), ""

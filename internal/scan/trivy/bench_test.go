@@ -84,7 +84,7 @@ func TestBenchScanVsCLI(t *testing.T) {
 				}
 				export = append(export, time.Since(start))
 			}
-			log := &logBuffer{}
+			log := &testenv.Log{}
 			opts := testOptions(t, log)
 			opts.CacheDir = cacheDir
 			opts.DockerHost = env.DockerHost
@@ -196,7 +196,7 @@ func TestBenchEmbeddedOnly(t *testing.T) {
 	for _, src := range []pipeline.BuiltImage{{EngineRef: tag}, {OCILayout: benchLayout}} {
 		var times []time.Duration
 		for range rounds {
-			log := &logBuffer{}
+			log := &testenv.Log{}
 			opts := testOptions(t, log)
 			opts.CacheDir = cacheDir
 			opts.DockerHost = env.DockerHost
@@ -242,7 +242,7 @@ func TestBenchScanThenPush(t *testing.T) {
 	var scans, shared, again []time.Duration
 	for range rounds {
 		saves := enginesave.New(docker, t.TempDir())
-		opts := testOptions(t, &logBuffer{})
+		opts := testOptions(t, &testenv.Log{})
 		opts.CacheDir = cacheDir
 		opts.EngineSaves = saves
 		start := time.Now()
@@ -286,7 +286,7 @@ func benchSettings(t *testing.T) (out string, rounds int) {
 func warmCache(t *testing.T, testLayout string) string {
 	t.Helper()
 	dir := t.TempDir()
-	warm := testOptions(t, &logBuffer{})
+	warm := testOptions(t, &testenv.Log{})
 	warm.CacheDir = dir
 	if err := newStage(t, warm).Run(t.Context(), stateWith(pipeline.BuiltImage{OCILayout: testLayout})); err != nil {
 		t.Fatal(err)

@@ -76,7 +76,7 @@ func TestSideBySideWithTrivyCLI(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			opts := testOptions(t, &logBuffer{})
+			opts := testOptions(t, &testenv.Log{})
 			opts.DockerHost = env.DockerHost
 			sc, err := New(opts)
 			if err != nil {
@@ -115,7 +115,7 @@ func TestSideBySideWithTrivyCLI(t *testing.T) {
 // and validates them: CycloneDX against the 1.6 schema, SPDX against 2.3.
 func TestSBOMValidatesAgainstSchemas(t *testing.T) {
 	layoutDir, _ := testImages(t)
-	sc, err := New(testOptions(t, &logBuffer{}))
+	sc, err := New(testOptions(t, &testenv.Log{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +251,7 @@ func TestGateBlocksPush(t *testing.T) {
 	for _, tc := range tests {
 		t.Run("fail-on "+tc.failOn, func(t *testing.T) {
 			repo := env.UniqueRepo(t, env.Registry, "gate")
-			opts := testOptions(t, &logBuffer{})
+			opts := testOptions(t, &testenv.Log{})
 			opts.FailOn = tc.failOn
 			st := stateWith(pipeline.BuiltImage{OCILayout: layoutDir})
 			res := pipeline.Run(t.Context(), st, []pipeline.Stage{newStage(t, opts), pushStage{ref: repo + ":latest"}})

@@ -10,6 +10,7 @@ import (
 	"github.com/aquasecurity/trivy-db/pkg/metadata"
 
 	"github.com/org/image-pipeline/internal/scan"
+	"github.com/org/image-pipeline/internal/testenv"
 )
 
 // unreachable is a repository nothing answers for (connection refused).
@@ -69,7 +70,7 @@ func TestDBDownloadAndFallback(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			log := &logBuffer{}
+			log := &testenv.Log{}
 			opts := testOptions(t, log)
 			opts.DBRepositories = tc.repos
 			opts.CacheDir = t.TempDir()

@@ -306,27 +306,6 @@ func testImages(t *testing.T) (layoutDir, engineRef string) {
 	return shared.layoutDir, shared.engineRef
 }
 
-// logBuffer is a Logger that records lines, safe for concurrent use.
-type logBuffer struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (l *logBuffer) Infof(format string, a ...any) { l.add(fmt.Sprintf(format, a...)) }
-func (l *logBuffer) Warningf(format string, a ...any) {
-	l.add("warning: " + fmt.Sprintf(format, a...))
-}
-func (l *logBuffer) add(s string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, s)
-}
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Join(l.lines, "\n")
-}
-
 func keysOf(fs []scan.Finding) []string {
 	var out []string
 	for _, f := range fs {

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/org/image-pipeline/internal/scan"
+	"github.com/org/image-pipeline/internal/testenv"
 )
 
 // fileSaves is an EngineSaves that hands out one saved image.
@@ -131,7 +132,7 @@ func TestScanEngineSaveFormats(t *testing.T) {
 
 func scanTarget(t *testing.T, target scan.Target, saves scan.EngineSaves) *scan.Analysis {
 	t.Helper()
-	opts := testOptions(t, &logBuffer{})
+	opts := testOptions(t, &testenv.Log{})
 	opts.EngineSaves = saves
 	sc, err := New(opts)
 	if err != nil {

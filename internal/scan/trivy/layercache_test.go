@@ -15,6 +15,7 @@ import (
 
 	"github.com/org/image-pipeline/internal/pipeline"
 	"github.com/org/image-pipeline/internal/scan"
+	"github.com/org/image-pipeline/internal/testenv"
 )
 
 const (
@@ -35,7 +36,7 @@ func blobInfo(diffID string) ftypes.BlobInfo {
 
 func TestLayerCacheKeepsLayersForTheNextRun(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "layers")
-	first := newLayerCache(dir, &logBuffer{})
+	first := newLayerCache(dir, &testenv.Log{})
 	if err := first.PutBlob(t.Context(), blobA, blobInfo("sha256:diff-a")); err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func TestLayerCacheKeepsLayersForTheNextRun(t *testing.T) {
 		t.Fatalf("cache directory holds %v, want one file for %s", files, blobA)
 	}
 
-	next := newLayerCache(dir, &logBuffer{})
+	next := newLayerCache(dir, &testenv.Log{})
 	_, missing, err := next.MissingBlobs(t.Context(), "sha256:artifact", []string{blobA, blobB})
 	if err != nil {
 		t.Fatal(err)
@@ -75,14 +76,14 @@ func TestLayerCacheKeepsLayersForTheNextRun(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, strings.Replace(blobA, ":", "-", 1)+".json"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	third := newLayerCache(dir, &logBuffer{})
+	third := newLayerCache(dir, &testenv.Log{})
 	if _, missing, _ := third.MissingBlobs(t.Context(), "sha256:artifact", []string{blobA, blobB}); len(missing) != 2 {
 		t.Errorf("missing %v, want both layers analysed again", missing)
 	}
 }
 
 func TestLayerCacheMemoryOnly(t *testing.T) {
-	c := newLayerCache("", &logBuffer{})
+	c := newLayerCache("", &testenv.Log{})
 	if err := c.PutBlob(t.Context(), blobA, blobInfo("d")); err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func TestLayerCacheUnwritableWarnsOnce(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	log := &logBuffer{}
+	log := &testenv.Log{}
 	c := newLayerCache(filepath.Join(file, "layers"), log) // under a file: cannot be made
 	for _, id := range []string{blobA, blobB} {
 		if err := c.PutBlob(t.Context(), id, blobInfo("d")); err != nil {
@@ -116,7 +117,7 @@ func TestLayerCacheUnwritableWarnsOnce(t *testing.T) {
 
 func TestLayerCachePrunesUnusedEntries(t *testing.T) {
 	dir := t.TempDir()
-	c := newLayerCache(dir, &logBuffer{})
+	c := newLayerCache(dir, &testenv.Log{})
 	for _, id := range []string{blobA, blobB} {
 		if err := c.PutBlob(t.Context(), id, blobInfo("d")); err != nil {
 			t.Fatal(err)
@@ -133,7 +134,7 @@ func TestLayerCachePrunesUnusedEntries(t *testing.T) {
 		}
 	}
 	// Reading blob A marks it used.
-	if _, _, err := newLayerCache(dir, &logBuffer{}).MissingBlobs(t.Context(), "a", []string{blobA}); err != nil {
+	if _, _, err := newLayerCache(dir, &testenv.Log{}).MissingBlobs(t.Context(), "a", []string{blobA}); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.prune(LayerCacheMaxAge, time.Now()); err != nil {
@@ -163,7 +164,7 @@ func TestLayerCache(t *testing.T) {
 	}
 	runScan := func(img pipeline.BuiltImage) run {
 		t.Helper()
-		log := &logBuffer{}
+		log := &testenv.Log{}
 		opts := testOptions(t, log)
 		opts.CacheDir = cacheDir
 		opts.NoLayerCache = false

@@ -197,7 +197,7 @@ func TestStageOnTestImage(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			opts := testOptions(t, &logBuffer{})
+			opts := testOptions(t, &testenv.Log{})
 			opts.JSONFile = "reports/trivy.json"
 			opts.SARIFFile = "reports/trivy.sarif"
 			if tc.opts != nil {
