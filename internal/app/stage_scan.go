@@ -30,15 +30,11 @@ func scanOptions(cfg *config.Config) scan.Options {
 	}
 }
 
-// scanStage validates the scan options and builds the stage over the
-// scanner newScanner makes. Without newScanner (a binary built without the
-// scanner, or the app's tests) the stage is a stand-in that says so; the
-// options are still validated, so that a bad input is reported either way.
-// A disabled scan gets no scanner: its stage never runs.
+// scanStage builds the stage over the scanner newScanner makes (the inputs
+// were parsed by the configuration). Without newScanner (a binary built
+// without the scanner, or the app's tests) the stage is a stand-in that
+// says so. A disabled scan gets no scanner: its stage never runs.
 func scanStage(opts scan.Options, newScanner scan.NewScannerFunc) (pipeline.Stage, error) {
-	if err := opts.Validate(); err != nil {
-		return nil, err
-	}
 	if newScanner == nil {
 		return unavailable{name: "scan", reason: "this binary was built without the scanner"}, nil
 	}

@@ -150,12 +150,12 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 
 	sc := cfg.Sign
 	signOpts := sign.Options{
-		Sign:                sign.Mode(sc.Mode),
+		Sign:                sc.Mode,
 		Key:                 sc.Key,
 		Password:            sc.Password,
 		NoTlog:              !sc.Tlog,
 		NoAttestSBOM:        !sc.AttestSBOM,
-		Format:              sign.Format(sc.Format),
+		Format:              sc.Format,
 		FulcioURL:           sc.FulcioURL,
 		RekorURL:            sc.RekorURL,
 		OIDCIssuer:          sc.OIDCIssuer,

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/org/image-pipeline/internal/build"
 	"github.com/org/image-pipeline/internal/config"
@@ -51,9 +52,9 @@ func TestScanOptions(t *testing.T) {
 		"trivy-cache-dir": "/cache", "trivy-db-max-age": "12h", "reports-dir": "out",
 	})
 	o := scanOptions(cfg)
-	if !o.Enabled || o.FailOn != "high" || !slices.Equal(o.Severities, []string{"CRITICAL", "HIGH"}) || !o.IgnoreUnfixed ||
+	if !o.Enabled || o.FailOn != "HIGH" || !slices.Equal(o.Severities, []string{"CRITICAL", "HIGH"}) || !o.IgnoreUnfixed ||
 		!slices.Equal(o.IgnoreFiles, []string{"a", "b"}) || !slices.Equal(o.PkgTypes, []string{"os"}) || o.SBOMFormat != "spdx-json" ||
-		!slices.Equal(o.DBRepositories, []string{"r.example/db:2"}) || o.CacheDir != "/cache" || o.DBMaxAge != "12h" || o.Workspace != cfg.Workspace {
+		!slices.Equal(o.DBRepositories, []string{"r.example/db:2"}) || o.CacheDir != "/cache" || o.DBMaxAge != 12*time.Hour || o.Workspace != cfg.Workspace {
 		t.Errorf("scan options %+v", o)
 	}
 	for _, f := range []string{o.SBOMFile, o.JSONFile, o.SARIFFile} {
@@ -141,8 +142,8 @@ func TestEnumInputsMatchTheStages(t *testing.T) {
 		"push":             {string(registry.PushAuto), string(registry.PushTrue), string(registry.PushFalse)},
 		"sign":             {string(sign.SignAuto), string(sign.SignTrue), string(sign.SignFalse)},
 		"signature-format": {string(sign.FormatLegacy), string(sign.FormatBundle)},
-		"sbom-format":      {scan.FormatCycloneDX, scan.FormatSPDXJSON},
-		"fail-on":          append(lower(scan.Severities), scan.FailOnNone),
+		"sbom-format":      {string(scan.FormatCycloneDX), string(scan.FormatSPDXJSON)},
+		"fail-on":          append(lower(scan.Severities), strings.ToLower(string(scan.FailOnNone))),
 	} {
 		in, ok := config.Lookup(name)
 		if !ok {

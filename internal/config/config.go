@@ -5,6 +5,7 @@ package config
 
 import (
 	"errors"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
@@ -14,6 +15,8 @@ import (
 	"github.com/org/image-pipeline/internal/inputerr"
 	"github.com/org/image-pipeline/internal/lint"
 	"github.com/org/image-pipeline/internal/registry"
+	"github.com/org/image-pipeline/internal/scan"
+	"github.com/org/image-pipeline/internal/sign"
 	"github.com/org/image-pipeline/internal/tags"
 )
 
@@ -86,25 +89,30 @@ type BuildConfig struct {
 	BuildkitTLSCA, BuildkitTLSCert, BuildkitTLSKey string
 }
 
-// ScanConfig holds the scan inputs (validated by the scan stage's
-// Options.Validate). Report paths are filled from reports-dir when empty.
+// ScanConfig holds the scan inputs, parsed by the scan package's parsers.
+// Report paths are filled from reports-dir when empty; the ignore files
+// and report paths are checked against the workspace by the app.
 type ScanConfig struct {
 	Enabled, IgnoreUnfixed        bool
-	FailOn                        string
-	Severities, IgnoreFiles       []string
+	FailOn                        scan.FailOn // upper case, or NONE
+	Severities                    []string    // upper case
+	IgnoreFiles                   []string
 	PkgTypes                      []string
-	SBOMFormat                    string
+	SBOMFormat                    scan.SBOMFormat
 	SBOMFile, JSONFile, SARIFFile string
 	DBRepositories                []string
-	CacheDir, DBMaxAge            string
+	CacheDir                      string
+	DBMaxAge                      time.Duration
 }
 
-// SignConfig holds the sign inputs (validated by the sign stage's
-// Options.Validate).
+// SignConfig holds the sign inputs. The enums and URLs are parsed here;
+// the sign stage's Options.Validate keeps what needs the file system (the
+// key file) or the event (which companions matter when this run signs).
 type SignConfig struct {
-	Mode, Key, Password             string
+	Mode                            sign.Mode
+	Key, Password                   string
 	Tlog, AttestSBOM                bool
-	Format                          string
+	Format                          sign.Format
 	FulcioURL, RekorURL, OIDCIssuer string
 	TrustedRoot                     string
 }
@@ -168,30 +176,26 @@ func Parse(src Source) (*Config, error) {
 			BuildkitTLSKey:  p.String("buildkit-tls-key"),
 		},
 		Scan: ScanConfig{
-			Enabled:        p.Bool("scan"),
-			FailOn:         p.Enum("fail-on"),
-			Severities:     p.List("severity"),
-			IgnoreUnfixed:  p.Bool("ignore-unfixed"),
-			IgnoreFiles:    p.List("trivyignores"),
-			PkgTypes:       p.List("pkg-types"),
-			SBOMFormat:     p.Enum("sbom-format"),
-			SBOMFile:       p.String("sbom-file"),
-			JSONFile:       p.String("scan-json"),
-			SARIFFile:      p.String("scan-sarif"),
-			DBRepositories: p.List("trivy-db-repository"),
-			CacheDir:       p.String("trivy-cache-dir"),
-			DBMaxAge:       p.String("trivy-db-max-age"),
+			Enabled:       p.Bool("scan"),
+			FailOn:        scan.FailOn(strings.ToUpper(p.Enum("fail-on"))),
+			IgnoreUnfixed: p.Bool("ignore-unfixed"),
+			IgnoreFiles:   p.List("trivyignores"),
+			SBOMFormat:    scan.SBOMFormat(p.Enum("sbom-format")),
+			SBOMFile:      p.String("sbom-file"),
+			JSONFile:      p.String("scan-json"),
+			SARIFFile:     p.String("scan-sarif"),
+			CacheDir:      p.String("trivy-cache-dir"),
 		},
 		Sign: SignConfig{
-			Mode:        p.Enum("sign"),
+			Mode:        sign.Mode(p.Enum("sign")),
 			Key:         p.Secret("cosign-key"),
 			Password:    p.Secret("cosign-password"),
 			Tlog:        p.Bool("cosign-tlog"),
 			AttestSBOM:  p.Bool("attest-sbom"),
-			Format:      p.Enum("signature-format"),
-			FulcioURL:   p.String("fulcio-url"),
-			RekorURL:    p.String("rekor-url"),
-			OIDCIssuer:  p.String("oidc-issuer"),
+			Format:      sign.Format(p.Enum("signature-format")),
+			FulcioURL:   p.URL("fulcio-url"),
+			RekorURL:    p.URL("rekor-url"),
+			OIDCIssuer:  p.URL("oidc-issuer"),
 			TrustedRoot: p.String("sigstore-trusted-root"),
 		},
 		Lint: LintConfig{
@@ -233,6 +237,20 @@ func Parse(src Source) (*Config, error) {
 	if c.Build.Platforms, err = build.ParsePlatforms(p.List("platforms")); err != nil {
 		p.FailErr(err)
 	}
+	if c.Scan.Severities, err = scan.ParseSeverities(p.List("severity")); err != nil {
+		p.FailErr(err)
+	}
+	if c.Scan.PkgTypes, err = scan.ParsePkgTypes(p.List("pkg-types")); err != nil {
+		p.FailErr(err)
+	}
+	if c.Scan.DBRepositories, err = scan.ParseDBRepositories(p.List("trivy-db-repository")); err != nil {
+		p.FailErr(err)
+	}
+	if a := p.String("trivy-db-max-age"); a != "" {
+		if c.Scan.DBMaxAge, err = scan.ParseAge(a); err != nil {
+			p.FailErr(err)
+		}
+	}
 	registries := p.Secret("registries")
 	p.secrets = append(p.secrets, registry.RegistriesSecrets(registries)...)
 	if c.Registry.Registries, err = registry.ParseRegistries(registries); err != nil {
@@ -254,11 +272,7 @@ func Parse(src Source) (*Config, error) {
 		c.ReportsDir = "image-pipeline-reports"
 	}
 	if c.Scan.SBOMFile == "" {
-		name := "sbom.cdx.json"
-		if c.Scan.SBOMFormat == "spdx-json" {
-			name = "sbom.spdx.json"
-		}
-		c.Scan.SBOMFile = filepath.Join(c.ReportsDir, name)
+		c.Scan.SBOMFile = filepath.Join(c.ReportsDir, filepath.Base(scan.DefaultSBOMFile(c.Scan.SBOMFormat)))
 	}
 	if c.Scan.JSONFile == "" {
 		c.Scan.JSONFile = filepath.Join(c.ReportsDir, "scan.json")
@@ -358,6 +372,20 @@ func (r *Reader) Enum(name string) string {
 	}
 	r.Fail(&InputError{Input: name, Value: v, Problem: "is not accepted", Accepted: strings.Join(accepted, ", ")})
 	return in.Default
+}
+
+// URL reads an http(s) URL input (a private Sigstore's endpoints); empty
+// stays empty.
+func (r *Reader) URL(name string) string {
+	v := r.raw(name)
+	if v == "" {
+		return ""
+	}
+	if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		r.Fail(&InputError{Input: name, Value: v, Problem: "is not a URL", Accepted: "an https:// URL (empty for the public Sigstore)"})
+		return ""
+	}
+	return v
 }
 
 // List reads a list input: one item per line or comma-separated, with

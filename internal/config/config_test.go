@@ -3,11 +3,14 @@ package config
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/org/image-pipeline/internal/scan"
+	"github.com/org/image-pipeline/internal/sign"
 	"github.com/org/image-pipeline/internal/testenv/wanterr"
 )
 
@@ -115,6 +118,50 @@ func TestParsePushInputs(t *testing.T) {
 	}
 	_, err = Parse(source(map[string]string{"push-timeout": "soon", "registries": "no-equals"}))
 	wanterr.Check(t, err, `input "push-timeout": "soon" is not a duration`, `input "registries": line 1 has no "="`)
+}
+
+// The scan and sign inputs are parsed here into the scan and sign
+// packages' types; their bad values are configuration errors, one per
+// value, in the one input-error wording.
+func TestParseScanAndSignInputs(t *testing.T) {
+	c, err := Parse(source(map[string]string{
+		"fail-on": "High", "severity": "critical, high", "pkg-types": "os", "sbom-format": "SPDX-JSON",
+		"trivy-db-repository": "r.example/db:2", "trivy-db-max-age": "2d",
+		"sign": "TRUE", "signature-format": "bundle", "fulcio-url": "https://fulcio.internal", "rekor-url": "http://127.0.0.1:3000",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := c.Scan
+	if sc.FailOn != scan.FailOn("HIGH") || !slices.Equal(sc.Severities, []string{"CRITICAL", "HIGH"}) || !slices.Equal(sc.PkgTypes, []string{"os"}) ||
+		sc.SBOMFormat != scan.FormatSPDXJSON || sc.SBOMFile != filepath.Join("image-pipeline-reports", "sbom.spdx.json") ||
+		!slices.Equal(sc.DBRepositories, []string{"r.example/db:2"}) || sc.DBMaxAge != 48*time.Hour {
+		t.Errorf("scan config %+v", sc)
+	}
+	if c.Sign.Mode != sign.SignTrue || c.Sign.Format != sign.FormatBundle || c.Sign.FulcioURL != "https://fulcio.internal" || c.Sign.RekorURL != "http://127.0.0.1:3000" {
+		t.Errorf("sign config %+v", c.Sign)
+	}
+	d, err := Parse(source(nil))
+	if err != nil || d.Scan.FailOn != "CRITICAL" || d.Scan.SBOMFormat != scan.FormatCycloneDX || d.Scan.DBMaxAge != 72*time.Hour || d.Sign.Mode != sign.SignAuto || d.Sign.Format != sign.FormatLegacy {
+		t.Errorf("defaults: %v, scan %+v, sign %+v", err, d.Scan, d.Sign)
+	}
+	_, err = Parse(source(map[string]string{
+		"fail-on": "severe", "severity": "HIGH,urgent", "pkg-types": "lib", "sbom-format": "syft",
+		"trivy-db-repository": "Not A Ref", "trivy-db-max-age": "a week",
+		"sign": "yes", "signature-format": "oci", "fulcio-url": "fulcio", "rekor-url": "ftp://rekor", "oidc-issuer": "https://token.actions.githubusercontent.com",
+	}))
+	wanterr.Check(t, err,
+		`input "fail-on": "severe" is not accepted; accepted values: critical, high, medium, low, unknown, none`,
+		`input "sbom-format": "syft" is not accepted; accepted values: cyclonedx, spdx-json`,
+		`input "sign": "yes" is not accepted; accepted values: auto, true, false`,
+		`input "signature-format": "oci" is not accepted; accepted values: legacy, bundle`,
+		`input "fulcio-url": "fulcio" is not a URL; accepted values: an https:// URL`,
+		`input "rekor-url": "ftp://rekor" is not a URL`,
+		`input "severity": "urgent" is not a severity; accepted values: CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN`,
+		`input "pkg-types": "lib" is not a package type`,
+		`input "trivy-db-repository": "Not A Ref" is not an OCI reference`,
+		`input "trivy-db-max-age": "a week" is not a duration`,
+	)
 }
 
 func TestParseErrorsAreAllReportedEachNamingItsInput(t *testing.T) {

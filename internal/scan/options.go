@@ -7,8 +7,8 @@
 package scan
 
 import (
+	"cmp"
 	"errors"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -20,17 +20,25 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 
+	"github.com/org/image-pipeline/internal/inputerr"
 	"github.com/org/image-pipeline/internal/pipeline"
 )
 
 // Severities from the most to the least severe, as Trivy names them.
 var Severities = []string{"CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"}
 
+// SBOMFormat is the sbom-format input.
+type SBOMFormat string
+
 // SBOM formats.
 const (
-	FormatCycloneDX = "cyclonedx"
-	FormatSPDXJSON  = "spdx-json"
+	FormatCycloneDX SBOMFormat = "cyclonedx"
+	FormatSPDXJSON  SBOMFormat = "spdx-json"
 )
+
+// FailOn is the fail-on input: the lowest severity that closes the gate, as
+// Trivy names it (CRITICAL … UNKNOWN; any case), or FailOnNone.
+type FailOn string
 
 // Package types, as Trivy's --pkg-types.
 const (
@@ -39,7 +47,7 @@ const (
 )
 
 // FailOnNone is the fail-on value that never closes the gate.
-const FailOnNone = "none"
+const FailOnNone FailOn = "NONE"
 
 // Defaults of the inputs. DefaultDBRepositories is Trivy's own list: the
 // first one that answers wins.
@@ -55,31 +63,33 @@ var (
 
 // Input defaults as written in action.yml.
 const (
-	DefaultFailOn     = "critical"
-	DefaultSBOMFormat = FormatCycloneDX
-	DefaultCacheDir   = "~/.cache/trivy"
-	DefaultDBMaxAge   = "3d"
+	DefaultFailOn     FailOn = "CRITICAL"
+	DefaultSBOMFormat        = FormatCycloneDX
+	DefaultCacheDir          = "~/.cache/trivy"
+	DefaultDBMaxAge          = 3 * 24 * time.Hour
 )
 
 // DefaultSBOMFile is where the SBOM is written, relative to the workspace,
 // when sbom-file is empty.
-func DefaultSBOMFile(format string) string {
+func DefaultSBOMFile(format SBOMFormat) string {
 	if format == FormatSPDXJSON {
 		return "image-pipeline-reports/sbom.spdx.json"
 	}
 	return "image-pipeline-reports/sbom.cdx.json"
 }
 
-// Options are the scan stage's settings. The app maps the action inputs
-// (named in each comment) onto them; the zero value of every field but
+// Options are the scan stage's settings. The configuration parses the
+// action inputs (named in each comment) with the parsers below, once, and
+// the app maps them onto these fields; the zero value of every field but
 // Enabled means the input's default.
 type Options struct {
 	// Enabled is input `scan`.
 	Enabled bool
 	// FailOn is input `fail-on`: the lowest severity that closes the gate
 	// (critical, high, medium, low, unknown) or none.
-	FailOn string
-	// Severities is input `severity`: the severities reported and counted.
+	FailOn FailOn
+	// Severities is input `severity`: the severities reported and counted
+	// (ParseSeverities).
 	Severities []string
 	// IgnoreUnfixed is input `ignore-unfixed`: drop findings without a fixed version.
 	IgnoreUnfixed bool
@@ -87,10 +97,10 @@ type Options struct {
 	// files. Empty means the workspace's .trivyignore and .trivyignore.yaml
 	// when they exist (DefaultIgnoreFiles).
 	IgnoreFiles []string
-	// PkgTypes is input `pkg-types`: os, library.
+	// PkgTypes is input `pkg-types`: os, library (ParsePkgTypes).
 	PkgTypes []string
 	// SBOMFormat is input `sbom-format`: cyclonedx or spdx-json.
-	SBOMFormat string
+	SBOMFormat SBOMFormat
 	// SBOMFile is input `sbom-file`; relative to Workspace.
 	SBOMFile string
 	// JSONFile is input `scan-json`: Trivy's JSON report ("" = not written).
@@ -98,13 +108,14 @@ type Options struct {
 	// SARIFFile is input `scan-sarif`: SARIF 2.1.0 ("" = not written).
 	SARIFFile string
 	// DBRepositories is input `trivy-db-repository`: OCI references of the
-	// vulnerability DB, tried in order.
+	// vulnerability DB, tried in order (ParseDBRepositories).
 	DBRepositories []string
 	// CacheDir is input `trivy-cache-dir`; ~ is the home directory.
 	CacheDir string
-	// DBMaxAge is input `trivy-db-max-age`: how old a cached DB may be and
-	// still be used when no repository answers ("72h", "3d").
-	DBMaxAge string
+	// DBMaxAge is input `trivy-db-max-age` (ParseAge): how old a cached DB
+	// may be and still be used when no repository answers; 0 is
+	// DefaultDBMaxAge.
+	DBMaxAge time.Duration
 
 	// Workspace is where relative paths start (GITHUB_WORKSPACE).
 	Workspace string
@@ -133,40 +144,63 @@ type discardLogger struct{}
 func (discardLogger) Infof(string, ...any)    {}
 func (discardLogger) Warningf(string, ...any) {}
 
-// Validate reports every bad setting at once, each naming its input and the
-// accepted values.
-func (o Options) Validate() error {
+// Input names, as the messages name them.
+const (
+	InputSeverity     = "severity"
+	InputPkgTypes     = "pkg-types"
+	InputDBRepository = "trivy-db-repository"
+	InputDBMaxAge     = "trivy-db-max-age"
+	InputCacheDir     = "trivy-cache-dir"
+)
+
+// ParseSeverities reads the severity input: Trivy's severity names in any
+// case, returned in upper case. Every bad item is one error.
+func ParseSeverities(items []string) ([]string, error) {
+	var out []string
 	var errs []error
-	if o.FailOn != "" && !strings.EqualFold(o.FailOn, FailOnNone) && !slices.Contains(Severities, strings.ToUpper(o.FailOn)) {
-		errs = append(errs, fmt.Errorf("input fail-on: %q is not a severity; use one of critical, high, medium, low, unknown or none", o.FailOn))
-	}
-	for _, s := range o.Severities {
-		if !slices.Contains(Severities, strings.ToUpper(strings.TrimSpace(s))) {
-			errs = append(errs, fmt.Errorf("input severity: %q is not a severity; use a list of CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN", s))
+	for _, s := range items {
+		u := strings.ToUpper(strings.TrimSpace(s))
+		if !slices.Contains(Severities, u) {
+			errs = append(errs, inputerr.New(InputSeverity, s, "is not a severity", strings.Join(Severities, ", ")))
+			continue
 		}
+		out = append(out, u)
 	}
-	for _, p := range o.PkgTypes {
-		if p := strings.TrimSpace(p); p != PkgTypeOS && p != PkgTypeLibrary {
-			errs = append(errs, fmt.Errorf("input pkg-types: %q is not a package type; use os, library or both", p))
-		}
-	}
-	if o.SBOMFormat != "" && o.SBOMFormat != FormatCycloneDX && o.SBOMFormat != FormatSPDXJSON {
-		errs = append(errs, fmt.Errorf("input sbom-format: %q is not supported; use cyclonedx or spdx-json", o.SBOMFormat))
-	}
-	for _, r := range o.DBRepositories {
-		if _, err := name.ParseReference(strings.TrimSpace(r)); err != nil {
-			errs = append(errs, fmt.Errorf("input trivy-db-repository: %q is not an OCI reference such as ghcr.io/aquasecurity/trivy-db:2: %w", r, err))
-		}
-	}
-	if o.DBMaxAge != "" {
-		if _, err := ParseAge(o.DBMaxAge); err != nil {
-			errs = append(errs, fmt.Errorf("input trivy-db-max-age: %w", err))
-		}
-	}
-	return errors.Join(errs...)
+	return out, errors.Join(errs...)
 }
 
-// ParseAge reads a duration in days ("3d") or Go's syntax ("72h", "90m").
+// ParsePkgTypes reads the pkg-types input: os, library or both.
+func ParsePkgTypes(items []string) ([]string, error) {
+	var out []string
+	var errs []error
+	for _, p := range items {
+		p = strings.TrimSpace(p)
+		if p != PkgTypeOS && p != PkgTypeLibrary {
+			errs = append(errs, inputerr.New(InputPkgTypes, p, "is not a package type", "os, library, or both"))
+			continue
+		}
+		out = append(out, p)
+	}
+	return out, errors.Join(errs...)
+}
+
+// ParseDBRepositories reads the trivy-db-repository input: OCI references.
+func ParseDBRepositories(items []string) ([]string, error) {
+	var out []string
+	var errs []error
+	for _, r := range items {
+		r = strings.TrimSpace(r)
+		if _, err := name.ParseReference(r); err != nil {
+			errs = append(errs, inputerr.New(InputDBRepository, r, "is not an OCI reference", "OCI references such as ghcr.io/aquasecurity/trivy-db:2, tried in order"))
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, errors.Join(errs...)
+}
+
+// ParseAge reads the trivy-db-max-age input: days ("3d") or Go's duration
+// syntax ("72h", "90m"), not negative.
 func ParseAge(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if days, ok := strings.CutSuffix(s, "d"); ok {
@@ -177,7 +211,7 @@ func ParseAge(s string) (time.Duration, error) {
 	} else if d, err := time.ParseDuration(s); err == nil && d >= 0 {
 		return d, nil
 	}
-	return 0, fmt.Errorf("%q is not a duration; use days such as 3d or hours such as 72h", s)
+	return 0, inputerr.New(InputDBMaxAge, s, "is not a duration", "days such as 3d, or hours such as 72h")
 }
 
 // Settings are Options with every default applied and every value
@@ -187,20 +221,18 @@ func ParseAge(s string) (time.Duration, error) {
 // and a Scanner work from them.
 type Settings struct {
 	Options
-	// MaxDBAge is DBMaxAge parsed.
+	// MaxDBAge is DBMaxAge or its default.
 	MaxDBAge time.Duration
 }
 
-// Settings validates the options and applies the defaults.
+// Settings applies the defaults. The values were checked when the inputs
+// were parsed; the one error is a trivy-cache-dir under ~ without a home.
 func (o Options) Settings() (Settings, error) {
-	if err := o.Validate(); err != nil {
-		return Settings{}, err
-	}
 	s := Settings{Options: o}
 	if s.Log == nil {
 		s.Log = discardLogger{}
 	}
-	s.FailOn = strings.ToUpper(cmpOr(o.FailOn, DefaultFailOn))
+	s.FailOn = FailOn(strings.ToUpper(cmpOr(string(o.FailOn), string(DefaultFailOn))))
 	s.Severities = nil
 	for _, sev := range o.Severities {
 		s.Severities = append(s.Severities, strings.ToUpper(strings.TrimSpace(sev)))
@@ -211,15 +243,15 @@ func (o Options) Settings() (Settings, error) {
 	if len(s.PkgTypes) == 0 {
 		s.PkgTypes = slices.Clone(DefaultPkgTypes)
 	}
-	s.SBOMFormat = cmpOr(o.SBOMFormat, DefaultSBOMFormat)
+	s.SBOMFormat = SBOMFormat(cmpOr(string(o.SBOMFormat), string(DefaultSBOMFormat)))
 	s.SBOMFile = cmpOr(o.SBOMFile, DefaultSBOMFile(s.SBOMFormat))
 	if len(s.DBRepositories) == 0 {
 		s.DBRepositories = slices.Clone(DefaultDBRepositories)
 	}
-	s.MaxDBAge, _ = ParseAge(cmpOr(o.DBMaxAge, DefaultDBMaxAge))
+	s.MaxDBAge = cmp.Or(o.DBMaxAge, DefaultDBMaxAge)
 	dir, err := expandHome(cmpOr(o.CacheDir, DefaultCacheDir))
 	if err != nil {
-		return Settings{}, fmt.Errorf("input trivy-cache-dir: %w", err)
+		return Settings{}, inputerr.New(InputCacheDir, o.CacheDir, "starts with ~ but there is no home directory ("+err.Error()+")", "an absolute path, a path relative to the workspace, or ~/… with HOME set")
 	}
 	s.CacheDir = s.Path(dir)
 	return s, nil
@@ -240,7 +272,7 @@ func expandHome(p string) (string, error) {
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {
-		return "", fmt.Errorf("%s starts with ~ but there is no home directory (set HOME or give an absolute path): %w", p, err)
+		return "", err
 	}
 	return home + rest, nil
 }

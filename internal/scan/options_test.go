@@ -11,58 +11,54 @@ import (
 	"testing"
 	"time"
 
+	"github.com/org/image-pipeline/internal/inputerr"
 	"github.com/org/image-pipeline/internal/pipeline"
 	"github.com/org/image-pipeline/internal/report"
 	"github.com/org/image-pipeline/internal/testenv/golden"
 )
 
-func TestOptionsValidate(t *testing.T) {
+func TestParsers(t *testing.T) {
 	tests := []struct {
-		name string
-		opts Options
-		want []string // substrings, one per expected error
+		name  string
+		parse func([]string) ([]string, error)
+		in    []string
+		want  []string
+		errs  []string // one message per bad item
 	}{
-		{name: "zero value is valid", opts: Options{}},
-		{name: "every input set", opts: Options{
-			FailOn: "High", Severities: []string{"critical", " HIGH"}, PkgTypes: []string{"os", "library"},
-			SBOMFormat: "spdx-json", DBRepositories: []string{"registry.example.com/mirror/trivy-db:2"}, DBMaxAge: "36h",
+		{name: "severity", parse: ParseSeverities, in: []string{"critical", " HIGH"}, want: []string{"CRITICAL", "HIGH"}},
+		{name: "bad severity", parse: ParseSeverities, in: []string{"HIGH", "urgent", "severe"}, want: []string{"HIGH"}, errs: []string{
+			`input "severity": "urgent" is not a severity; accepted values: CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN`,
+			`input "severity": "severe" is not a severity; accepted values: CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN`,
 		}},
-		{name: "fail-on none", opts: Options{FailOn: "none"}},
-		{
-			name: "every bad input reported at once",
-			opts: Options{
-				FailOn: "severe", Severities: []string{"HIGH", "urgent"}, PkgTypes: []string{"lib"},
-				SBOMFormat: "syft", DBRepositories: []string{"Not A Ref"}, DBMaxAge: "a week",
-			},
-			want: []string{
-				`input fail-on: "severe" is not a severity; use one of critical, high, medium, low, unknown or none`,
-				`input severity: "urgent" is not a severity; use a list of CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN`,
-				`input pkg-types: "lib" is not a package type; use os, library or both`,
-				`input sbom-format: "syft" is not supported; use cyclonedx or spdx-json`,
-				`input trivy-db-repository: "Not A Ref" is not an OCI reference`,
-				`input trivy-db-max-age: "a week" is not a duration; use days such as 3d or hours such as 72h`,
-			},
-		},
+		{name: "pkg-types", parse: ParsePkgTypes, in: []string{"os", " library"}, want: []string{"os", "library"}},
+		{name: "bad pkg-types", parse: ParsePkgTypes, in: []string{"lib"}, errs: []string{
+			`input "pkg-types": "lib" is not a package type; accepted values: os, library, or both`,
+		}},
+		{name: "db repository", parse: ParseDBRepositories, in: []string{"registry.example.com/mirror/trivy-db:2"}, want: []string{"registry.example.com/mirror/trivy-db:2"}},
+		{name: "bad db repository", parse: ParseDBRepositories, in: []string{"Not A Ref"}, errs: []string{
+			`input "trivy-db-repository": "Not A Ref" is not an OCI reference; accepted values: OCI references such as ghcr.io/aquasecurity/trivy-db:2, tried in order`,
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := tc.opts.Validate()
-			if len(tc.want) == 0 {
+			got, err := tc.parse(tc.in)
+			if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Errorf("values = %q, want %q", got, tc.want)
+			}
+			if len(tc.errs) == 0 {
 				if err != nil {
-					t.Fatalf("Validate() = %v, want nil", err)
+					t.Fatalf("error = %v, want nil", err)
 				}
 				return
 			}
-			if err == nil {
-				t.Fatalf("Validate() = nil, want %d errors", len(tc.want))
-			}
 			var joined interface{ Unwrap() []error }
-			if !errors.As(err, &joined) || len(joined.Unwrap()) != len(tc.want) {
-				t.Fatalf("Validate() = %v, want %d joined errors", err, len(tc.want))
+			if !errors.As(err, &joined) || len(joined.Unwrap()) != len(tc.errs) {
+				t.Fatalf("error = %v, want %d joined errors", err, len(tc.errs))
 			}
-			for _, w := range tc.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Validate() = %v\nmissing %q", err, w)
+			for i, e := range joined.Unwrap() {
+				var ie *inputerr.Error
+				if !errors.As(e, &ie) || e.Error() != tc.errs[i] {
+					t.Errorf("error %d = %v (%T), want the input error %q", i, e, e, tc.errs[i])
 				}
 			}
 		})
@@ -84,6 +80,9 @@ func TestParseAge(t *testing.T) {
 		{in: "week", wantErr: true},
 		{in: "", wantErr: true},
 	}
+	if _, err := ParseAge("a week"); err == nil || err.Error() != `input "trivy-db-max-age": "a week" is not a duration; accepted values: days such as 3d, or hours such as 72h` {
+		t.Errorf("ParseAge(a week) error = %v", err)
+	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprintf("%q", tc.in), func(t *testing.T) {
 			got, err := ParseAge(tc.in)
@@ -101,10 +100,10 @@ func TestSettingsDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	checks := []struct{ name, got, want string }{
-		{"fail-on", s.FailOn, "CRITICAL"},
+		{"fail-on", string(s.FailOn), "CRITICAL"},
 		{"severity", strings.Join(s.Severities, ","), "CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN"},
 		{"pkg-types", strings.Join(s.PkgTypes, ","), "os,library"},
-		{"sbom-format", s.SBOMFormat, "cyclonedx"},
+		{"sbom-format", string(s.SBOMFormat), "cyclonedx"},
 		{"sbom-file", s.Path(s.SBOMFile), "/ws/image-pipeline-reports/sbom.cdx.json"},
 		{"trivy-db-repository", strings.Join(s.DBRepositories, ","), "mirror.gcr.io/aquasec/trivy-db:2,ghcr.io/aquasecurity/trivy-db:2"},
 		{"trivy-cache-dir", s.CacheDir, "/home/runner/.cache/trivy"},
@@ -124,7 +123,7 @@ func TestSettingsDefaults(t *testing.T) {
 func TestGate(t *testing.T) {
 	fs := []Finding{{Severity: "CRITICAL"}, {Severity: "HIGH"}, {Severity: "HIGH"}, {Severity: "LOW"}, {Severity: "UNKNOWN"}}
 	tests := []struct {
-		failOn     string
+		failOn     FailOn
 		findings   []Finding
 		wantPass   bool
 		wantReason string
@@ -211,8 +210,8 @@ func (fakeDocs) WriteSARIF(_ context.Context, w io.Writer) error {
 	_, err := io.WriteString(w, "{}")
 	return err
 }
-func (fakeDocs) WriteSBOM(_ context.Context, w io.Writer, f string) error {
-	_, err := io.WriteString(w, `{"format":"`+f+`"}`)
+func (fakeDocs) WriteSBOM(_ context.Context, w io.Writer, f SBOMFormat) error {
+	_, err := io.WriteString(w, `{"format":"`+string(f)+`"}`)
 	return err
 }
 
@@ -278,11 +277,12 @@ func TestStageScanError(t *testing.T) {
 	if st.Scan == nil || len(st.Gates) != 1 {
 		t.Errorf("the outcome and the gate are recorded even when a report cannot be written: %+v %+v", st.Scan, st.Gates)
 	}
-	bad := NewStage(Options{Enabled: true, FailOn: "severe"}, fakeScanner{a: fakeAnalysis()})
-	if err := bad.Run(t.Context(), st); err == nil || !strings.Contains(err.Error(), "input fail-on") {
-		t.Fatalf("Run with bad options = %v", err)
-	}
 	if err := NewStage(Options{Enabled: true}, nil).Run(t.Context(), stateWith(pipeline.BuiltImage{OCILayout: "/layout"})); err == nil || !strings.Contains(err.Error(), "no scanner") {
 		t.Fatalf("Run without a scanner = %v", err)
+	}
+	t.Setenv("HOME", "")
+	bad := NewStage(Options{Enabled: true, CacheDir: "~/trivy"}, fakeScanner{a: fakeAnalysis()})
+	if err := bad.Run(t.Context(), st); err == nil || !strings.Contains(err.Error(), `input "trivy-cache-dir": "~/trivy" starts with ~ but there is no home directory`) {
+		t.Fatalf("Run with a cache dir under ~ and no HOME = %v", err)
 	}
 }

@@ -76,7 +76,7 @@ type Documents interface {
 	// WriteSARIF writes a SARIF 2.1.0 log of the reported findings.
 	WriteSARIF(ctx context.Context, w io.Writer) error
 	// WriteSBOM writes the SBOM (every package, no findings) in format.
-	WriteSBOM(ctx context.Context, w io.Writer, format string) error
+	WriteSBOM(ctx context.Context, w io.Writer, format SBOMFormat) error
 }
 
 // SortFindings orders findings as an Analysis holds them: most severe

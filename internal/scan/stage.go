@@ -68,7 +68,7 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 		return err
 	}
 	s.last = a
-	out := &pipeline.ScanOutcome{Counts: Count(a.Findings), SBOMFormat: s.set.SBOMFormat}
+	out := &pipeline.ScanOutcome{Counts: Count(a.Findings), SBOMFormat: string(s.set.SBOMFormat)}
 
 	var errs []error
 	write := func(what, input, path string, fn func(context.Context, io.Writer) error) string {
@@ -128,10 +128,10 @@ func Count(fs []Finding) map[string]int {
 
 // Gate closes when a reported finding is at or above failOn (upper case,
 // or NONE which never closes).
-func Gate(fs []Finding, failOn string) pipeline.Gate {
+func Gate(fs []Finding, threshold FailOn) pipeline.Gate {
 	g := pipeline.Gate{Name: "scan", Passed: true}
-	failOn = strings.ToUpper(failOn)
-	if failOn == "NONE" || failOn == "" {
+	failOn := strings.ToUpper(string(threshold))
+	if failOn == string(FailOnNone) || failOn == "" {
 		g.Reason = fmt.Sprintf("%d vulnerabilities, fail-on is none", len(fs))
 		return g
 	}
@@ -156,7 +156,7 @@ func Gate(fs []Finding, failOn string) pipeline.Gate {
 
 // Summary is the markdown section of the job summary; paths are shown
 // relative to the workspace.
-func Summary(a *Analysis, out *pipeline.ScanOutcome, failOn, workspace string) string {
+func Summary(a *Analysis, out *pipeline.ScanOutcome, failOn FailOn, workspace string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Image `%s`", a.Target)
 	if a.OS != "" {
@@ -192,12 +192,13 @@ func Summary(a *Analysis, out *pipeline.ScanOutcome, failOn, workspace string) s
 		}
 	}
 	b.WriteString("\n")
-	if failOn == "NONE" {
+	threshold := strings.ToLower(string(failOn))
+	if failOn == FailOnNone {
 		b.WriteString("Gate: off (fail-on none).")
 	} else if out.Passed {
-		fmt.Fprintf(&b, "Gate: passed (nothing at or above %s).", strings.ToLower(failOn))
+		fmt.Fprintf(&b, "Gate: passed (nothing at or above %s).", threshold)
 	} else {
-		fmt.Fprintf(&b, "Gate: **failed** (findings at or above %s): the image is not pushed.", strings.ToLower(failOn))
+		fmt.Fprintf(&b, "Gate: **failed** (findings at or above %s): the image is not pushed.", threshold)
 	}
 	if out.SBOMPath != "" {
 		shown := out.SBOMPath

@@ -9,13 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/sigstore/sigstore-go/pkg/root"
 
+	"github.com/org/image-pipeline/internal/inputerr"
 	"github.com/org/image-pipeline/internal/pipeline"
 	"github.com/org/image-pipeline/internal/registry"
 )
@@ -82,9 +82,11 @@ const (
 )
 
 // Options is what the sign stage needs from the action's inputs and the
-// event. The app maps inputs onto it; Validate reports every bad value.
+// event. The configuration parses the inputs; the app maps them onto it
+// and calls Validate and Preflight once.
 type Options struct {
-	// Sign is the sign input: "auto" (default when empty), "true", "false".
+	// Sign is the sign input: "auto" (default when empty), "true", "false";
+	// any other value is treated as auto.
 	Sign Mode
 	// Key is the cosign-key input: the PEM of a cosign private key
 	// (cosign generate-key-pair), a path to one, or env://VAR naming an
@@ -99,8 +101,8 @@ type Options struct {
 	// NoAttestSBOM is the attest-sbom input inverted (attest-sbom: false):
 	// sign only, do not attest the scan stage's SBOM.
 	NoAttestSBOM bool
-	// Format is the signature-format input: "legacy" (default when empty)
-	// or "bundle".
+	// Format is the signature-format input: "legacy" (default; also for
+	// any value but "bundle") or "bundle".
 	Format Format
 
 	// FulcioURL, RekorURL and OIDCIssuer are the fulcio-url, rekor-url and
@@ -147,17 +149,18 @@ type Options struct {
 }
 
 func (o Options) mode() Mode {
-	if o.Sign == "" {
-		return SignAuto
+	switch o.Sign {
+	case SignTrue, SignFalse:
+		return o.Sign
 	}
-	return o.Sign
+	return SignAuto
 }
 
 func (o Options) format() Format {
-	if o.Format == "" {
-		return DefaultFormat
+	if o.Format == FormatBundle {
+		return FormatBundle
 	}
-	return o.Format
+	return DefaultFormat
 }
 
 func (o Options) fulcioURL() string {
@@ -213,21 +216,12 @@ func (o Options) publicSigstore() bool {
 	return o.fulcioURL() == DefaultFulcioURL && o.rekorURL() == DefaultRekorURL
 }
 
-// Validate checks every input the sign stage reads and joins one error per
-// problem, each naming the input and its accepted values. Secrets never
-// appear in the messages.
+// Validate checks what the configuration could not: the key file (the
+// file system) and the inputs that only matter together, when this event
+// signs (the event). The enums and URLs were parsed by the configuration.
+// It joins one *inputerr.Error per problem; secrets never appear in them.
 func (o Options) Validate() error {
 	var errs []error
-	switch o.Sign {
-	case "", SignAuto, SignTrue, SignFalse:
-	default:
-		errs = append(errs, fmt.Errorf("input %q: %q is not a sign mode; accepted values: auto, true, false", InputSign, string(o.Sign)))
-	}
-	switch o.Format {
-	case "", FormatLegacy, FormatBundle:
-	default:
-		errs = append(errs, fmt.Errorf("input %q: %q is not a storage format; accepted values: legacy (tags sha256-<hex>.sig/.att, the default), bundle (Sigstore bundles as OCI 1.1 referrers)", InputFormat, string(o.Format)))
-	}
 	if err := validateKeyRef(o.Key); err != nil {
 		errs = append(errs, err)
 	}
@@ -236,25 +230,17 @@ func (o Options) Validate() error {
 	// key and its companions only matters when this event would sign.
 	mightSign := o.mightSign()
 	if o.keyless() && o.Password != "" && mightSign {
-		errs = append(errs, fmt.Errorf("input %q is set but %q is empty; accepted values: a password together with a cosign-key, or no password", InputPassword, InputKey))
+		errs = append(errs, inputerr.New(InputPassword, "", fmt.Sprintf("is set but %q is empty", InputKey), "a password together with a cosign-key, or no password"))
 	}
 	if o.keyless() && o.NoTlog && mightSign {
-		errs = append(errs, fmt.Errorf("input %q is false but there is no %q: keyless signing needs the transparency log (the certificate is valid for 10 minutes, Rekor proves the signature was made in them); accepted values: cosign-tlog true, or a cosign-key", InputTlog, InputKey))
-	}
-	for _, u := range []struct{ input, value string }{{InputFulcioURL, o.FulcioURL}, {InputRekorURL, o.RekorURL}, {InputOIDCIssuer, o.OIDCIssuer}} {
-		if u.value == "" {
-			continue
-		}
-		if p, err := url.Parse(u.value); err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
-			errs = append(errs, fmt.Errorf("input %q: %q is not a URL; accepted values: an https:// URL (empty for the public Sigstore)", u.input, u.value))
-		}
+		errs = append(errs, inputerr.New(InputTlog, "false", fmt.Sprintf("has no %q: keyless signing needs the transparency log (the certificate is valid for 10 minutes, Rekor proves the signature was made in them)", InputKey), "cosign-tlog true, or a cosign-key"))
 	}
 	if o.TrustedRoot != "" {
 		if _, err := os.Stat(o.TrustedRoot); err != nil {
-			errs = append(errs, fmt.Errorf("input %q: %s cannot be read; accepted values: the path of a Sigstore trusted_root.json (empty for the public Sigstore)", InputTrustedRoot, o.TrustedRoot))
+			errs = append(errs, inputerr.New(InputTrustedRoot, o.TrustedRoot, "cannot be read", "the path of a Sigstore trusted_root.json (empty for the public Sigstore)"))
 		}
 	} else if !o.publicSigstore() && o.keyless() && mightSign {
-		errs = append(errs, fmt.Errorf("inputs %q/%q name a private Sigstore but %q is empty: the signature cannot be verified without its Fulcio CA and Rekor key; accepted values: the path of the instance's trusted_root.json", InputFulcioURL, InputRekorURL, InputTrustedRoot))
+		errs = append(errs, inputerr.New(InputTrustedRoot, "", fmt.Sprintf("is empty, but %q/%q name a private Sigstore: the signature cannot be verified without its Fulcio CA and Rekor key", InputFulcioURL, InputRekorURL), "the path of the instance's trusted_root.json"))
 	}
 	return errors.Join(errs...)
 }
@@ -273,14 +259,14 @@ func (o Options) Preflight() error {
 	var errs []error
 	if !o.keyless() {
 		if _, err := loadKey(o); err != nil {
-			errs = append(errs, fmt.Errorf("input %q: %w; accepted values: a cosign key and its cosign-password (checked before building, so that no release is pushed unsigned)", InputKey, err))
+			errs = append(errs, inputerr.New(InputKey, "", err.Error(), "a cosign key and its cosign-password (checked before building, so that no release is pushed unsigned)"))
 		}
 	} else if o.mode() == SignTrue && !o.hasIDToken() {
-		errs = append(errs, fmt.Errorf("input %q is true with no %q, and the job has no OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL): add `permissions: id-token: write` to the job for keyless signing, or give a cosign-key", InputSign, InputKey))
+		errs = append(errs, inputerr.New(InputSign, "true", fmt.Sprintf("with no %q needs an OIDC token, and the job has none (no ACTIONS_ID_TOKEN_REQUEST_URL)", InputKey), "`permissions: id-token: write` on the job for keyless signing, or a cosign-key"))
 	}
 	if o.TrustedRoot != "" {
 		if _, err := root.NewTrustedRootFromPath(o.TrustedRoot); err != nil {
-			errs = append(errs, fmt.Errorf("input %q: %s is not a Sigstore trusted_root.json (%v); accepted values: the path of the instance's trusted_root.json", InputTrustedRoot, o.TrustedRoot, err))
+			errs = append(errs, inputerr.New(InputTrustedRoot, o.TrustedRoot, fmt.Sprintf("is not a Sigstore trusted_root.json (%v)", err), "the path of the instance's trusted_root.json"))
 		}
 	}
 	return errors.Join(errs...)
@@ -290,25 +276,25 @@ func (o Options) Preflight() error {
 // into a message.
 func validateKeyRef(key string) error {
 	key = strings.TrimSpace(key)
-	const accepted = "accepted values: the PEM of a cosign private key (cosign generate-key-pair), the path of one, env://VARIABLE, or empty for keyless signing"
+	const accepted = "the PEM of a cosign private key (cosign generate-key-pair), the path of one, env://VARIABLE, or empty for keyless signing"
 	switch {
 	case key == "", strings.Contains(key, "-----BEGIN"):
 		return nil
 	case strings.HasPrefix(key, "env://"):
 		if strings.TrimPrefix(key, "env://") == "" {
-			return fmt.Errorf("input %q: env:// names no variable; %s", InputKey, accepted)
+			return inputerr.New(InputKey, "env://", "names no variable", accepted)
 		}
 		return nil
 	case strings.Contains(key, "://"):
 		scheme, _, _ := strings.Cut(key, "://")
-		return fmt.Errorf("input %q: key references of the form %s:// are not supported; %s", InputKey, scheme, accepted)
+		return inputerr.New(InputKey, "", fmt.Sprintf("is a key reference of the form %s://, which is not supported", scheme), accepted)
 	}
 	if !looksLikePath(key) {
 		// Never echo it: it may be a key pasted without its PEM armour.
-		return fmt.Errorf("input %q is neither a PEM key nor a file path; %s", InputKey, accepted)
+		return inputerr.New(InputKey, "", "is neither a PEM key nor a file path", accepted)
 	}
 	if _, err := os.Stat(key); err != nil {
-		return fmt.Errorf("input %q: the key file %s cannot be read (%v); %s", InputKey, key, errors.Unwrap(err), accepted)
+		return inputerr.New(InputKey, "", fmt.Sprintf("names the key file %s, which cannot be read (%v)", key, errors.Unwrap(err)), accepted)
 	}
 	return nil
 }

@@ -33,26 +33,20 @@ func TestValidate(t *testing.T) {
 		{name: "pull request with sign auto ignores keyless tlog", o: Options{NoTlog: true, PullRequest: true}},
 		{
 			name: "every problem at once",
-			o: Options{
-				Sign: "yes", Format: "oci", Key: "awskms://alias/x", FulcioURL: "fulcio", RekorURL: "ftp://rekor",
-				OIDCIssuer: "https://token.actions.githubusercontent.com",
-			},
+			o:    Options{Key: "awskms://alias/x", TrustedRoot: "/nonexistent/root.json"},
 			want: []string{
-				`input "sign": "yes" is not a sign mode; accepted values: auto, true, false`,
-				`input "signature-format": "oci" is not a storage format; accepted values: legacy`,
-				`input "cosign-key": key references of the form awskms:// are not supported`,
-				`input "fulcio-url": "fulcio" is not a URL`,
-				`input "rekor-url": "ftp://rekor" is not a URL`,
+				`input "cosign-key" is a key reference of the form awskms://, which is not supported; accepted values: the PEM of a cosign private key`,
+				`input "sigstore-trusted-root": "/nonexistent/root.json" cannot be read; accepted values: the path of a Sigstore trusted_root.json`,
 			},
 		},
 		{name: "password without key", o: Options{Password: "pw", IsTag: true}, want: []string{`input "cosign-password" is set but "cosign-key" is empty`}},
-		{name: "keyless without tlog", o: Options{NoTlog: true, IsTag: true}, want: []string{`input "cosign-tlog" is false but there is no "cosign-key"`}},
-		{name: "keyless without tlog with sign true", o: Options{Sign: SignTrue, NoTlog: true, PullRequest: true}, want: []string{`input "cosign-tlog" is false but there is no "cosign-key"`}},
-		{name: "missing key file", o: Options{Key: "/nonexistent/cosign.key"}, want: []string{`input "cosign-key": the key file /nonexistent/cosign.key cannot be read`}},
+		{name: "keyless without tlog", o: Options{NoTlog: true, IsTag: true}, want: []string{`input "cosign-tlog": "false" has no "cosign-key": keyless signing needs the transparency log`}},
+		{name: "keyless without tlog with sign true", o: Options{Sign: SignTrue, NoTlog: true, PullRequest: true}, want: []string{`input "cosign-tlog": "false" has no "cosign-key"`}},
+		{name: "missing key file", o: Options{Key: "/nonexistent/cosign.key"}, want: []string{`input "cosign-key" names the key file /nonexistent/cosign.key, which cannot be read`}},
 		{name: "pasted key without armour is not echoed", o: Options{Key: strings.Repeat("QUJD", 100)}, want: []string{`input "cosign-key" is neither a PEM key nor a file path`}},
-		{name: "env without variable", o: Options{Key: "env://"}, want: []string{`env:// names no variable`}},
-		{name: "private Sigstore without trusted root", o: Options{FulcioURL: "https://fulcio.internal", IsDefaultBranch: true}, want: []string{`"sigstore-trusted-root" is empty`}},
-		{name: "unreadable trusted root", o: Options{TrustedRoot: "/nonexistent/root.json"}, want: []string{`input "sigstore-trusted-root": /nonexistent/root.json cannot be read`}},
+		{name: "env without variable", o: Options{Key: "env://"}, want: []string{`input "cosign-key": "env://" names no variable`}},
+		{name: "private Sigstore without trusted root", o: Options{FulcioURL: "https://fulcio.internal", IsDefaultBranch: true}, want: []string{`input "sigstore-trusted-root" is empty, but "fulcio-url"/"rekor-url" name a private Sigstore`}},
+		{name: "unreadable trusted root", o: Options{TrustedRoot: "/nonexistent/root.json"}, want: []string{`input "sigstore-trusted-root": "/nonexistent/root.json" cannot be read`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -123,10 +123,8 @@ func (e *WriteError) Error() string { return e.Err.Error() }
 func (e *WriteError) Unwrap() error { return e.Err }
 
 // NewSigner returns the cosign-library Signer for the options.
+// The options were validated by the app (Validate, Preflight).
 func NewSigner(o Options) (Signer, error) {
-	if err := o.Validate(); err != nil {
-		return nil, err
-	}
 	kc := o.Keychain
 	if kc == nil {
 		k, err := o.Registry.Keychain()

@@ -124,7 +124,7 @@ func TestSBOMValidatesAgainstSchemas(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		format string
+		format scan.SBOMFormat
 		schema string
 		files  map[string]string // resource URL → testdata/schema file
 	}{
@@ -138,7 +138,7 @@ func TestSBOMValidatesAgainstSchemas(t *testing.T) {
 		}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.format, func(t *testing.T) {
+		t.Run(string(tc.format), func(t *testing.T) {
 			c := jsonschema.NewCompiler()
 			c.AssertFormat()
 			for url, file := range tc.files {
@@ -177,7 +177,7 @@ func TestSBOMValidatesAgainstSchemas(t *testing.T) {
 	}
 }
 
-func sbomPackages(t *testing.T, format string, b []byte) []string {
+func sbomPackages(t *testing.T, format scan.SBOMFormat, b []byte) []string {
 	t.Helper()
 	if format == scan.FormatCycloneDX {
 		return cdxPackages(t, b)
@@ -242,14 +242,14 @@ func TestGateBlocksPush(t *testing.T) {
 	layoutDir, _ := testImages(t)
 	env := testenv.RequireRegistries(t)
 	tests := []struct {
-		failOn     string
+		failOn     scan.FailOn
 		wantPushed bool
 	}{
 		{"critical", false},
 		{"none", true},
 	}
 	for _, tc := range tests {
-		t.Run("fail-on "+tc.failOn, func(t *testing.T) {
+		t.Run("fail-on "+string(tc.failOn), func(t *testing.T) {
 			repo := env.UniqueRepo(t, env.Registry, "gate")
 			opts := testOptions(t, &testenv.Log{})
 			opts.FailOn = tc.failOn

@@ -42,7 +42,7 @@ func (d trivyDocuments) WriteSARIF(ctx context.Context, w io.Writer) error {
 
 // WriteSBOM writes what `trivy image --format cyclonedx|spdx-json` writes:
 // the packages without vulnerabilities.
-func (d trivyDocuments) WriteSBOM(ctx context.Context, w io.Writer, format string) error {
+func (d trivyDocuments) WriteSBOM(ctx context.Context, w io.Writer, format scan.SBOMFormat) error {
 	r := cloneResults(d.full)
 	for i := range r.Results {
 		r.Results[i].Vulnerabilities = nil
@@ -59,7 +59,7 @@ func (d trivyDocuments) WriteSBOM(ctx context.Context, w io.Writer, format strin
 		_, err := w.Write(osPurpose.ReplaceAll(buf.Bytes(), []byte(`$1"OPERATING_SYSTEM"`)))
 		return err
 	default:
-		return fmt.Errorf("input sbom-format: %q is not supported; use cyclonedx or spdx-json", format)
+		return fmt.Errorf("SBOM format %q is not one of %s, %s (the sbom-format input is parsed by the configuration: this is a caller's bug)", format, scan.FormatCycloneDX, scan.FormatSPDXJSON)
 	}
 }
 

@@ -251,7 +251,7 @@ func TestStageOnTestImage(t *testing.T) {
 					t.Errorf("report %q not written: %v", p, err)
 				}
 			}
-			if out.SBOMPath != wantSBOM || out.SBOMFormat != scan.FormatCycloneDX {
+			if out.SBOMPath != wantSBOM || out.SBOMFormat != string(scan.FormatCycloneDX) {
 				t.Errorf("SBOM %s (%s), want %s (cyclonedx)", out.SBOMPath, out.SBOMFormat, wantSBOM)
 			}
 			b, err := os.ReadFile(out.JSONPath)
