@@ -11,6 +11,7 @@ import (
 	"github.com/org/image-pipeline/internal/config"
 	"github.com/org/image-pipeline/internal/ghactions"
 	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/registry"
 	"github.com/org/image-pipeline/internal/report"
 	"github.com/org/image-pipeline/internal/textfmt"
 )
@@ -82,7 +83,7 @@ func (e *environment) run(ctx context.Context, cmd string, args []string) int {
 	}
 	if cmd == "build" {
 		// On a laptop: build with the cache, publish nothing.
-		cfg.Push = config.PushFalse
+		cfg.Push = registry.PushFalse
 	}
 	cfgErr = errors.Join(cfgErr, untrustedBuild(cfg, ev, runner), workspacePaths(cfg))
 	set, err := newStages(cfg, ev, e.getenv, runner, ts, e.newScanner)

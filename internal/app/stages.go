@@ -56,7 +56,7 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 	var errs []error
 
 	pushOpts := registry.Options{
-		Push:                 registry.PushMode(cfg.Push),
+		Push:                 cfg.Push,
 		Timeout:              cfg.Registry.Timeout,
 		OverwriteReleaseTags: cfg.Registry.OverwriteReleaseTags,
 		GitHubToken:          cfg.GitHubToken,
@@ -70,9 +70,6 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 		Log:                  runner,
 		TargetRegistries:     targetRegistries(cfg, ev),
 	}
-	if err := pushOpts.Validate(); err != nil {
-		errs = append(errs, err)
-	}
 	set.secrets = append(set.secrets, pushOpts.Secrets()...)
 	engine := engineClient()
 	// The scan and the push read the built image out of the engine from one
@@ -85,7 +82,14 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 			saver = set.saves
 		}
 	}
-	set.push = registry.NewStage(pushOpts, saver)
+	// New checks the push options, once; its Pusher serves the stage and
+	// the question whether the build may write the cache.
+	pusher, err := registry.New(pushOpts, saver)
+	if err != nil {
+		errs = append(errs, err)
+	} else {
+		set.push = registry.NewStage(pusher)
+	}
 
 	keychain, err := pushOpts.Keychain()
 	if err != nil {
@@ -119,7 +123,7 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 		NoCache:         b.NoCache,
 		Pull:            b.Pull,
 		Cache:           b.Cache,
-		WriteCache:      mayWriteCache(cfg, ev, pushOpts),
+		WriteCache:      mayWriteCache(cfg, ev, pusher),
 		BuildkitAddress: b.BuildkitAddress,
 		BuildkitTLSCA:   b.BuildkitTLSCA,
 		BuildkitTLSCert: b.BuildkitTLSCert,
@@ -210,16 +214,15 @@ func (u unavailable) Run(context.Context, *pipeline.State) error { return nil }
 // mayWriteCache says whether the build may write cache refs: only when
 // this run may push (not push: false, not a fork, not a plan) and, for
 // push: auto, when the cache image's registry has a login or is local.
-func mayWriteCache(cfg *config.Config, ev *ghactions.Context, opts registry.Options) bool {
-	if cfg.Push == config.PushFalse || ev.IsFork() || cfg.Plan {
+func mayWriteCache(cfg *config.Config, ev *ghactions.Context, p *registry.Pusher) bool {
+	if cfg.Push == registry.PushFalse || ev.IsFork() || cfg.Plan {
 		return false
 	}
-	if cfg.Push == config.PushTrue {
+	if cfg.Push == registry.PushTrue {
 		return true
 	}
-	p, err := registry.New(opts, nil)
-	if err != nil {
-		return false
+	if p == nil {
+		return false // the push options' error is reported
 	}
 	missing, err := p.MissingCredentials([]string{cacheImage(cfg, ev) + ":cache"})
 	return err == nil && len(missing) == 0

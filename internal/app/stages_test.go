@@ -85,8 +85,11 @@ func TestMayWriteCache(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := parseInputs(t, tc.inputs)
 			ev := fixtureContext(t, tc.fixture)
-			opts := registry.Options{Push: registry.PushMode(cfg.Push), GitHubToken: cfg.GitHubToken, ForkPR: ev.IsFork(), TargetRegistries: targetRegistries(cfg, ev)}
-			if got := mayWriteCache(cfg, ev, opts); got != tc.want {
+			p, err := registry.New(registry.Options{Push: cfg.Push, GitHubToken: cfg.GitHubToken, ForkPR: ev.IsFork(), TargetRegistries: targetRegistries(cfg, ev)}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := mayWriteCache(cfg, ev, p); got != tc.want {
 				t.Errorf("mayWriteCache = %v, want %v", got, tc.want)
 			}
 		})

@@ -128,7 +128,9 @@ func NewEngine() (*client.Client, error) {
 // New connects to the BuildKit the options name: a buildkitd at
 // BuildkitAddress, else the Docker Engine's embedded BuildKit through
 // engine (nil: a client from DOCKER_HOST). It asks the daemon what it
-// offers, so a daemon that does not answer is reported here.
+// offers, so a daemon that does not answer is reported here. The options
+// are checked by Options.Validate, once, before (the app does it with
+// every other stage's).
 func New(ctx context.Context, o Options, engine Engine) (Builder, error) {
 	if o.Driver() == DriverRemote {
 		return newRemote(ctx, o)
@@ -311,9 +313,6 @@ type job struct {
 func (b *bkBuilder) Build(ctx context.Context, plan *pipeline.TagPlan, progress io.Writer) (*Result, error) {
 	start := time.Now()
 	o := b.opts
-	if err := o.Validate(); err != nil {
-		return nil, err
-	}
 	df, err := readDockerfile(o.dockerfilePath(), o.dockerfileDisplay())
 	if err != nil {
 		return nil, err

@@ -96,9 +96,9 @@ func mustSecrets(t testing.TB, secrets, envs []string) []Secret {
 // reported, by its number, never with its value.
 func TestParseBuildInputs(t *testing.T) {
 	_, err := ParseBuildArgs([]string{"A=1", "novalue", "B C=x"})
-	wanterr.Check(t, err, `input "build-args" line 2 has no NAME=`, `input "build-args" line 3 has no NAME=`)
+	wanterr.Check(t, err, `input "build-args": line 2 has no NAME=`, `input "build-args": line 3 has no NAME=`)
 	_, err = ParseSecrets([]string{"plain-value-without-id", "a=1"}, []string{"a=TOKEN", "b=SET", "c"})
-	wanterr.Check(t, err, `input "secrets" line 1 has no id=`, `input "secret-envs" secret id "a" is given twice`, `input "secret-envs" line 3 ("c") is not id=ENVVAR`)
+	wanterr.Check(t, err, `input "secrets": line 1 has no id=`, `input "secret-envs" secret id "a" is given twice`, `input "secret-envs": line 3 ("c") is not id=ENVVAR`)
 	got, err := ParsePlatforms([]string{" linux/amd64", "linux/arm64/v8"})
 	if err != nil || strings.Join(got, ",") != "linux/amd64,linux/arm64/v8" {
 		t.Errorf("ParsePlatforms = %q, %v", got, err)

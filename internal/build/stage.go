@@ -63,9 +63,6 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 	for _, v := range s.opts.SecretValues() {
 		s.log.Mask(v)
 	}
-	if err := s.opts.Validate(); err != nil {
-		return err
-	}
 	b, err := s.connect(ctx, s.opts, s.engine)
 	if err != nil {
 		return err

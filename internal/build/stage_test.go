@@ -51,12 +51,14 @@ func TestStageWithFakeBuilder(t *testing.T) {
 		err      string
 		log      []string
 		fact     string
-		noDial   bool
+		invalid  string // Validate's error; the stage is not run
 		sections int
 	}{
 		{name: "no Dockerfile in the context: skipped", opts: Options{Workspace: ws}, skip: "no Dockerfile at Dockerfile and no file input: nothing to build"},
-		{name: "explicit missing file: an error, not a skip", opts: Options{Workspace: ws, File: "nope/Dockerfile"}, err: `input "file": "nope/Dockerfile" is not a file`, noDial: true},
-		{name: "bad input: no connection", opts: Options{Workspace: ws, Context: "app", Target: "a b"}, err: `input "target"`, noDial: true},
+		// Bad inputs are the app's to report (Options.Validate, once, before
+		// any stage runs); the stage does not skip them as nothing to do.
+		{name: "explicit missing file: an error, not a skip", opts: Options{Workspace: ws, File: "nope/Dockerfile"}, invalid: `input "file": "nope/Dockerfile" is not a file`},
+		{name: "bad target: an error, not a skip", opts: Options{Workspace: ws, Context: "app", Target: "a b"}, invalid: `input "target"`},
 		{name: "success", opts: Options{Workspace: ws, Context: "app"}, builder: &fakeBuilder{res: ok},
 			log:  []string{"Builder: a fake engine (driver docker)", "::group::BuildKit log: app/Dockerfile", "::stop-commands::", "#1 [1/1] RUN echo ::error::injected", "Cache: inline", "read: r:builder-main", "written: r:main"},
 			fact: "sha256:0123456789ab…, 3 of 4 steps cached, 1 run (inline cache)", sections: 1},
@@ -74,9 +76,7 @@ func TestStageWithFakeBuilder(t *testing.T) {
 				return ""
 			}, &out)
 			s := NewStage(tc.opts, runner, nil).(*Stage)
-			dialed := false
 			s.connect = func(context.Context, Options, Engine) (Builder, error) {
-				dialed = true
 				if tc.builder == nil {
 					return nil, errors.New("no builder in this test")
 				}
@@ -89,13 +89,16 @@ func TestStageWithFakeBuilder(t *testing.T) {
 			if tc.skip != "" {
 				return
 			}
+			if tc.invalid != "" {
+				if err := tc.opts.Validate(); err == nil || !strings.Contains(err.Error(), tc.invalid) {
+					t.Fatalf("Validate() = %v, want %q", err, tc.invalid)
+				}
+				return
+			}
 			err := s.Run(t.Context(), st)
 			_ = runner.Close()
 			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
 				t.Fatalf("Run() = %v, want %q", err, tc.err)
-			}
-			if tc.noDial && dialed {
-				t.Error("connected to a builder despite invalid inputs")
 			}
 			if tc.builder != nil && (!tc.builder.closed || tc.builder.plan != st.Plan) {
 				t.Errorf("builder closed %v, plan passed %v", tc.builder.closed, tc.builder.plan == st.Plan)

@@ -20,16 +20,6 @@ import (
 	"github.com/org/image-pipeline/internal/tags"
 )
 
-// PushMode is the value of the push input.
-type PushMode string
-
-// Push modes.
-const (
-	PushAuto  PushMode = "auto"
-	PushTrue  PushMode = "true"
-	PushFalse PushMode = "false"
-)
-
 // Config is the validated configuration of one run.
 type Config struct {
 	// Images are the parsed `image` entries; empty means the default
@@ -50,7 +40,7 @@ type Config struct {
 	Sign                SignConfig
 	Scan                ScanConfig
 	ReportsDir          string
-	Push                PushMode
+	Push                registry.PushMode
 	GitHubToken         string
 	Registry            RegistryConfig
 	Summary             bool
@@ -153,7 +143,7 @@ func Parse(src Source) (*Config, error) {
 	c := &Config{
 		Context:     p.String("context"),
 		File:        p.String("file"),
-		Push:        PushMode(p.Enum("push")),
+		Push:        registry.PushMode(p.Enum("push")),
 		GitHubToken: p.Secret("github-token"),
 		Registry: RegistryConfig{
 			Username:             p.String("registry-username"),

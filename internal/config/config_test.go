@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/org/image-pipeline/internal/registry"
 	"github.com/org/image-pipeline/internal/scan"
 	"github.com/org/image-pipeline/internal/sign"
 	"github.com/org/image-pipeline/internal/testenv/wanterr"
@@ -26,7 +27,7 @@ func TestParseDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Parse with no inputs: %v", err)
 	}
-	if c.Context != "." || c.File != "Dockerfile" || c.Push != PushAuto || !c.Summary || c.GitHubToken != "" {
+	if c.Context != "." || c.File != "Dockerfile" || c.Push != registry.PushAuto || !c.Summary || c.GitHubToken != "" {
 		t.Errorf("defaults: %+v", c)
 	}
 }
@@ -53,7 +54,7 @@ func TestParseValues(t *testing.T) {
 	if c.File != "app/Dockerfile" {
 		t.Errorf("file %q, want app/Dockerfile", c.File)
 	}
-	if c.Push != PushFalse || c.Summary {
+	if c.Push != registry.PushFalse || c.Summary {
 		t.Errorf("push %q summary %v", c.Push, c.Summary)
 	}
 	if len(c.Secrets) != 1 || c.Secrets[0] != "ghp_secret" {
@@ -88,7 +89,7 @@ func TestParseBuildInputs(t *testing.T) {
 		t.Errorf("the secrets input is not masked: %q", c.Secrets)
 	}
 	_, err = Parse(source(map[string]string{"build-args": "novalue", "secrets": "no-id", "platforms": "windows//"}))
-	wanterr.Check(t, err, `input "build-args" line 1 has no NAME=`, `input "secrets" line 1 has no id=`, `input "platforms": "windows//" is not a platform`)
+	wanterr.Check(t, err, `input "build-args": line 1 has no NAME=`, `input "secrets": line 1 has no id=`, `input "platforms": "windows//" is not a platform`)
 }
 
 func TestParseLabels(t *testing.T) {

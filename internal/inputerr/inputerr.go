@@ -32,7 +32,12 @@ func (e *Error) Error() string {
 	if e.Value != "" {
 		fmt.Fprintf(&b, ": %q", e.Value)
 	}
-	if e.Problem != "" {
+	switch {
+	case e.Problem == "":
+	case e.Value == "" && strings.HasPrefix(e.Problem, "line "):
+		// One line of many: input "registries": line 3 has no "=".
+		b.WriteString(": " + e.Problem)
+	default:
 		b.WriteString(" " + e.Problem)
 	}
 	if e.Accepted != "" {

@@ -9,7 +9,7 @@ func TestError(t *testing.T) {
 	}{
 		{New("push", "yes please", "is not accepted", "auto, true, false"), `input "push": "yes please" is not accepted; accepted values: auto, true, false`},
 		{New("cosign-password", "", "is set but cosign-key is empty", ""), `input "cosign-password" is set but cosign-key is empty`},
-		{New("build-args", "", "line 1 has no NAME=", "NAME=value, one per line"), `input "build-args" line 1 has no NAME=; accepted values: NAME=value, one per line`},
+		{New("build-args", "", "line 1 has no NAME=", "NAME=value, one per line"), `input "build-args": line 1 has no NAME=; accepted values: NAME=value, one per line`},
 	}
 	for _, tc := range tests {
 		if got := tc.err.Error(); got != tc.want {

@@ -12,6 +12,8 @@ import (
 	"github.com/docker/cli/cli/config/configfile"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+
+	"github.com/org/image-pipeline/internal/inputerr"
 )
 
 // Where a credential came from; error messages tell the user which input
@@ -66,7 +68,7 @@ func (c Credential) hint() string {
 }
 
 // registriesFormat is what the registries input accepts, for its messages.
-const registriesFormat = "accepted format: one registry per line, host=username:password (e.g. registry.example.com=me:${{ secrets.TOKEN }})"
+const registriesFormat = "one registry per line, host=username:password (e.g. registry.example.com=me:${{ secrets.TOKEN }})"
 
 // ParseRegistries reads the registries input: one registry per line,
 //
@@ -91,7 +93,7 @@ func ParseRegistries(s string) ([]Credential, error) {
 		}
 		host, cred, ok := strings.Cut(line, "=")
 		if !ok {
-			errs = append(errs, fmt.Errorf("input %q: line %d has no \"=\"; %s", "registries", n, registriesFormat))
+			errs = append(errs, inputerr.New("registries", "", fmt.Sprintf(`line %d has no "="`, n), registriesFormat))
 			continue
 		}
 		host = normalizeHost(host)
@@ -99,16 +101,16 @@ func ParseRegistries(s string) ([]Credential, error) {
 		user, pass = strings.TrimSpace(user), strings.TrimSpace(pass)
 		switch {
 		case host == "":
-			errs = append(errs, fmt.Errorf("input %q: line %d has no registry host before \"=\"; %s", "registries", n, registriesFormat))
+			errs = append(errs, inputerr.New("registries", "", fmt.Sprintf(`line %d has no registry host before "="`, n), registriesFormat))
 			continue
 		case !validHost(host):
-			errs = append(errs, fmt.Errorf("input %q: line %d: %q is not a registry host; %s", "registries", n, host, registriesFormat))
+			errs = append(errs, inputerr.New("registries", "", fmt.Sprintf("line %d: %q is not a registry host", n, host), registriesFormat))
 			continue
 		case !ok:
 			user, pass = strings.TrimSpace(cred), ""
 		}
 		if prev, dup := seen[host]; dup {
-			errs = append(errs, fmt.Errorf("input %q: line %d repeats %s (first on line %d); accepted values: one line per registry", "registries", n, host, prev))
+			errs = append(errs, inputerr.New("registries", "", fmt.Sprintf("line %d repeats %s (first on line %d)", n, host, prev), "one line per registry"))
 			continue
 		}
 		seen[host] = n

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/org/image-pipeline/internal/inputerr"
 	"github.com/org/image-pipeline/internal/pipeline"
 )
 
@@ -146,13 +147,8 @@ func (r RetryPolicy) withDefaults() RetryPolicy {
 // appear in the messages.
 func (o Options) Validate() error {
 	var errs []error
-	switch o.Push {
-	case "", PushAuto, PushTrue, PushFalse:
-	default:
-		errs = append(errs, fmt.Errorf("input %q: %q is not a push mode; accepted values: auto, true, false", "push", string(o.Push)))
-	}
 	if o.Timeout < 0 {
-		errs = append(errs, fmt.Errorf("input %q: %s is not positive; accepted values: a positive duration such as 10m, 90s or 1h, or a number of seconds", "push-timeout", o.Timeout))
+		errs = append(errs, inputerr.New("push-timeout", o.Timeout.String(), "is not positive", timeoutAccepted))
 	}
 	// A fork's run gets empty secrets and uses no credentials at all (no
 	// login is attempted): a login whose secret half arrived empty is not
@@ -160,14 +156,14 @@ func (o Options) Validate() error {
 	if !o.ForkPR {
 		if (o.Username == "") != (o.Password == "") {
 			if o.Username == "" {
-				errs = append(errs, errors.New(`input "registry-username" is empty but "registry-password" is set; accepted values: both set or both empty`))
+				errs = append(errs, inputerr.New("registry-username", "", `is empty but "registry-password" is set`, "both set or both empty"))
 			} else {
-				errs = append(errs, errors.New(`input "registry-password" is empty but "registry-username" is set; accepted values: both set or both empty`))
+				errs = append(errs, inputerr.New("registry-password", "", `is empty but "registry-username" is set`, "both set or both empty"))
 			}
 		}
 		for _, c := range o.Registries {
 			if c.Username == "" || c.Password == "" {
-				errs = append(errs, fmt.Errorf("input %q: line %d (%s) needs both a username and a password after \"=\"; %s", "registries", c.Line, c.Registry, registriesFormat))
+				errs = append(errs, inputerr.New("registries", "", fmt.Sprintf(`line %d (%s) needs both a username and a password after "="`, c.Line, c.Registry), registriesFormat))
 			}
 		}
 	}
@@ -195,6 +191,8 @@ func (o Options) Secrets() []string {
 	return s
 }
 
+const timeoutAccepted = "a positive duration such as 10m, 90s or 1h, or a number of seconds"
+
 // ParseTimeout reads the push-timeout input: a Go duration ("10m",
 // "1m30s") or a whole number of seconds; empty is DefaultTimeout.
 func ParseTimeout(s string) (time.Duration, error) {
@@ -206,21 +204,24 @@ func ParseTimeout(s string) (time.Duration, error) {
 	if err != nil {
 		n, nerr := strconv.Atoi(s)
 		if nerr != nil {
-			return 0, fmt.Errorf("input %q: %q is not a duration; accepted values: a positive duration such as 10m, 90s or 1h, or a number of seconds", "push-timeout", s)
+			return 0, inputerr.New("push-timeout", s, "is not a duration", timeoutAccepted)
 		}
 		d = time.Duration(n) * time.Second
 	}
 	if d <= 0 {
-		return 0, fmt.Errorf("input %q: %q is not positive; accepted values: a positive duration such as 10m, 90s or 1h, or a number of seconds", "push-timeout", s)
+		return 0, inputerr.New("push-timeout", s, "is not positive", timeoutAccepted)
 	}
 	return d, nil
 }
 
+// mode is the push mode; any value but true and false (parsed by the
+// configuration) is auto.
 func (o Options) mode() PushMode {
-	if o.Push == "" {
-		return PushAuto
+	switch o.Push {
+	case PushTrue, PushFalse:
+		return o.Push
 	}
-	return o.Push
+	return PushAuto
 }
 
 func (o Options) jobs() int {

@@ -80,8 +80,7 @@ func TestValidate(t *testing.T) {
 	}{
 		{name: "defaults", opts: Options{}},
 		{name: "everything set", opts: Options{Push: PushTrue, Timeout: 90 * time.Second, Username: "u", Password: "p", Registries: logins(t, "a.example.com=u:p\n# c\n\nb.example.com:5000=u:p")}},
-		{name: "bad push", opts: Options{Push: "yes"}, want: []string{`input "push": "yes" is not a push mode; accepted values: auto, true, false`}},
-		{name: "negative timeout", opts: Options{Timeout: -time.Minute}, want: []string{`input "push-timeout": -1m0s is not positive`}},
+		{name: "negative timeout", opts: Options{Timeout: -time.Minute}, want: []string{`input "push-timeout": "-1m0s" is not positive`}},
 		{name: "username without password", opts: Options{Username: "u"}, want: []string{`input "registry-password" is empty but "registry-username" is set`}},
 		{name: "password without username", opts: Options{Password: "SECRET"}, want: []string{`input "registry-username" is empty but "registry-password" is set`}},
 		// A fork's run gets empty secrets and logs in nowhere.
@@ -91,8 +90,8 @@ func TestValidate(t *testing.T) {
 			want: []string{`input "registries": line 2 (host.example.com) needs both a username and a password`}},
 		{
 			name: "several problems joined",
-			opts: Options{Push: "maybe", Timeout: -1, Username: "u"},
-			want: []string{`input "push"`, `input "push-timeout"`, `input "registry-password"`},
+			opts: Options{Timeout: -1, Username: "u"},
+			want: []string{`input "push-timeout"`, `input "registry-password"`},
 		},
 	}
 	for _, tc := range cases {

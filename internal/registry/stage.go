@@ -21,15 +21,13 @@ const (
 // Stage is the push stage of the pipeline.
 type Stage struct {
 	opts   Options
-	engine Engine
+	pusher *Pusher
 	result *Result
 }
 
-// NewStage returns the push stage. engine is the Docker Engine client
-// holding images built by the engine's BuildKit; it may be nil when the
-// build leaves OCI layouts.
-func NewStage(opts Options, engine Engine) pipeline.Stage {
-	return &Stage{opts: opts, engine: engine}
+// NewStage returns the push stage over p (New checked its options, once).
+func NewStage(p *Pusher) pipeline.Stage {
+	return &Stage{opts: p.opts, pusher: p}
 }
 
 // Name implements pipeline.Stage.
@@ -60,11 +58,7 @@ func (s *Stage) skipReason(st *pipeline.State) string {
 		return ReasonNoTags
 	}
 	if s.opts.mode() == PushAuto {
-		creds, err := newCredentials(s.opts)
-		if err != nil {
-			return "" // Run reports the bad input
-		}
-		missing, err := creds.missingCredentials(Registries(st.Plan.Tags))
+		missing, err := s.pusher.creds.missingCredentials(Registries(st.Plan.Tags))
 		if err == nil && len(missing) > 0 {
 			return fmt.Sprintf("no credentials for %s (push: auto): nothing is pushed; to push, %s",
 				strings.Join(missing, ", "), missingHint(missing))
@@ -81,11 +75,7 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 		st.Push.Reason = ReasonNoImage
 		return errors.New("there is no built image or no tag plan to push (the push stage ran although its skip reason says it should not)")
 	}
-	p, err := New(s.opts, s.engine)
-	if err != nil {
-		st.Push.Reason = "the push inputs are invalid"
-		return err
-	}
+	p := s.pusher
 	if s.opts.mode() == PushTrue {
 		missing, err := p.MissingCredentials(st.Plan.Tags)
 		if err != nil {

@@ -106,7 +106,7 @@ func TestStageSkipReasons(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			st := tc.state()
-			stage := NewStage(tc.opts, nil)
+			stage := newTestStage(t, tc.opts)
 			if stage.Name() != "push" {
 				t.Fatalf("Name() = %q", stage.Name())
 			}
@@ -129,7 +129,7 @@ func TestStageSkipReasons(t *testing.T) {
 
 func TestStagePushTrueWithoutCredentialsFails(t *testing.T) {
 	st := builtState(pipeline.BuiltImage{Role: pipeline.RoleFinal, OCILayout: t.TempDir()}, "registry.example.com/org/app:main")
-	err := NewStage(Options{Push: PushTrue}, nil).Run(t.Context(), st)
+	err := newTestStage(t, Options{Push: PushTrue}).Run(t.Context(), st)
 	if err == nil || !strings.Contains(err.Error(), "push is true but there are no credentials for registry.example.com") {
 		t.Fatalf("err = %v", err)
 	}
@@ -154,7 +154,7 @@ func TestStageRun(t *testing.T) {
 		Plan:  &pipeline.TagPlan{Tags: tags},
 		Build: &pipeline.BuildOutcome{Driver: "remote", Images: []pipeline.BuiltImage{builder, final}},
 	}
-	res := pipeline.Run(t.Context(), st, []pipeline.Stage{NewStage(Options{Retry: fastRetry}, nil)})
+	res := pipeline.Run(t.Context(), st, []pipeline.Stage{newTestStage(t, Options{Retry: fastRetry})})
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
@@ -200,7 +200,7 @@ func TestStageForkPRSendsNothing(t *testing.T) {
 		Push: PushTrue, ForkPR: true, Transport: p.Transport,
 		Registries: logins(t, p.Host+"="+env.AuthUser+":"+env.AuthPassword),
 	}
-	res := pipeline.Run(t.Context(), st, []pipeline.Stage{NewStage(opts, nil)})
+	res := pipeline.Run(t.Context(), st, []pipeline.Stage{newTestStage(t, opts)})
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
@@ -227,7 +227,7 @@ func TestStageWrongPassword(t *testing.T) {
 	repo := env.UniqueRepo(t, env.AuthRegistry, "stage-wrongpw")
 	st := builtState(final, tagsOf(repo, "3.0.0", "latest")...)
 	opts := Options{Push: PushTrue, Username: "x", Password: "wrong", Transport: env.Transport(), Retry: fastRetry}
-	res := pipeline.Run(t.Context(), st, []pipeline.Stage{NewStage(opts, nil)})
+	res := pipeline.Run(t.Context(), st, []pipeline.Stage{newTestStage(t, opts)})
 	want := `push: check the release tag ` + repo + `:3.0.0: registry ` + env.AuthRegistry + ` refused credentials for user "x": check registry-username/registry-password`
 	if res.Err == nil || res.Err.Error() != want {
 		t.Fatalf("error = %v\nwant    %s", res.Err, want)
@@ -240,4 +240,14 @@ func TestStageWrongPassword(t *testing.T) {
 			t.Errorf("%s was written", tag)
 		}
 	}
+}
+
+// newTestStage is the push stage over New(opts, nil).
+func newTestStage(t *testing.T, opts Options) pipeline.Stage {
+	t.Helper()
+	p, err := New(opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewStage(p)
 }
