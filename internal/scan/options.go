@@ -156,45 +156,46 @@ const (
 // ParseSeverities reads the severity input: Trivy's severity names in any
 // case, returned in upper case. Every bad item is one error.
 func ParseSeverities(items []string) ([]string, error) {
-	var out []string
-	var errs []error
-	for _, s := range items {
-		u := strings.ToUpper(strings.TrimSpace(s))
-		if !slices.Contains(Severities, u) {
-			errs = append(errs, inputerr.New(InputSeverity, s, "is not a severity", strings.Join(Severities, ", ")))
-			continue
+	return parseItems(items, func(s string) (string, *inputerr.Error) {
+		if u := strings.ToUpper(s); slices.Contains(Severities, u) {
+			return u, nil
 		}
-		out = append(out, u)
-	}
-	return out, errors.Join(errs...)
+		return "", inputerr.New(InputSeverity, s, "is not a severity", strings.Join(Severities, ", "))
+	})
 }
 
 // ParsePkgTypes reads the pkg-types input: os, library or both.
 func ParsePkgTypes(items []string) ([]string, error) {
-	var out []string
-	var errs []error
-	for _, p := range items {
-		p = strings.TrimSpace(p)
-		if p != PkgTypeOS && p != PkgTypeLibrary {
-			errs = append(errs, inputerr.New(InputPkgTypes, p, "is not a package type", "os, library, or both"))
-			continue
+	return parseItems(items, func(p string) (string, *inputerr.Error) {
+		if p == PkgTypeOS || p == PkgTypeLibrary {
+			return p, nil
 		}
-		out = append(out, p)
-	}
-	return out, errors.Join(errs...)
+		return "", inputerr.New(InputPkgTypes, p, "is not a package type", "os, library, or both")
+	})
 }
 
 // ParseDBRepositories reads the trivy-db-repository input: OCI references.
 func ParseDBRepositories(items []string) ([]string, error) {
+	return parseItems(items, func(r string) (string, *inputerr.Error) {
+		if _, err := name.ParseReference(r); err == nil {
+			return r, nil
+		}
+		return "", inputerr.New(InputDBRepository, r, "is not an OCI reference", "OCI references such as ghcr.io/aquasecurity/trivy-db:2, tried in order")
+	})
+}
+
+// parseItems checks each trimmed item of a list input, keeping the good
+// ones and joining one error per bad one.
+func parseItems(items []string, check func(string) (string, *inputerr.Error)) ([]string, error) {
 	var out []string
 	var errs []error
-	for _, r := range items {
-		r = strings.TrimSpace(r)
-		if _, err := name.ParseReference(r); err != nil {
-			errs = append(errs, inputerr.New(InputDBRepository, r, "is not an OCI reference", "OCI references such as ghcr.io/aquasecurity/trivy-db:2, tried in order"))
+	for _, it := range items {
+		v, bad := check(strings.TrimSpace(it))
+		if bad != nil {
+			errs = append(errs, bad)
 			continue
 		}
-		out = append(out, r)
+		out = append(out, v)
 	}
 	return out, errors.Join(errs...)
 }
