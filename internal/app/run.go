@@ -10,6 +10,7 @@ import (
 
 	"github.com/org/image-pipeline/internal/config"
 	"github.com/org/image-pipeline/internal/ghactions"
+	"github.com/org/image-pipeline/internal/inputerr"
 	"github.com/org/image-pipeline/internal/pipeline"
 	"github.com/org/image-pipeline/internal/registry"
 	"github.com/org/image-pipeline/internal/report"
@@ -215,8 +216,9 @@ func untrustedBuild(cfg *config.Config, ev *ghactions.Context, runner *ghactions
 		what = "code that may be the fork's (the checkout's commit cannot be read)"
 	}
 	if !cfg.AllowUntrustedBuild {
-		return fmt.Errorf("input %q is false, and this pull_request_target run from the fork %s would build %s: pull_request_target runs hold this repository's secrets; check out the base branch, or set allow-untrusted-build: true to build it as a fork's (no credentials, no secrets, nothing pushed or signed)",
-			"allow-untrusted-build", forkName(ev), what)
+		return inputerr.New("allow-untrusted-build", "false",
+			fmt.Sprintf("stops this pull_request_target run from the fork %s, which would build %s: pull_request_target runs hold this repository's secrets", forkName(ev), what),
+			"false with a checkout of the base branch, or true to build it as a fork's (no credentials, no secrets, nothing pushed or signed)")
 	}
 	runner.Warningf("allow-untrusted-build is true: this pull_request_target run builds %s from the fork %s, as a fork's build: no credentials, no build secrets, nothing pushed or signed", what, forkName(ev))
 	return nil

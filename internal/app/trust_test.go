@@ -134,7 +134,7 @@ func TestForkBuildGetsNoCredentialsNorSecrets(t *testing.T) {
 // fork's build.
 func TestPullRequestTargetRefusesTheForksCode(t *testing.T) {
 	r := runAsRunner(t, "pull_request_target", nil, nil)
-	if r.code != 2 || !strings.Contains(r.stdout, `::error::input "allow-untrusted-build" is false, and this pull_request_target run from the fork`) {
+	if r.code != 2 || !strings.Contains(r.stdout, `::error::input "allow-untrusted-build": "false" stops this pull_request_target run from the fork`) {
 		t.Fatalf("exit %d, want 2 with an error naming allow-untrusted-build:\n%s", r.code, r.stdout)
 	}
 	if r.outputs["result"] != "failure" {

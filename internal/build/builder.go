@@ -40,6 +40,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc/codes"
 
+	"github.com/org/image-pipeline/internal/inputerr"
 	"github.com/org/image-pipeline/internal/pipeline"
 )
 
@@ -244,7 +245,7 @@ func newRemote(ctx context.Context, o Options) (Builder, error) {
 	}
 	bk, err := NewRemoteClient(ctx, addr, copts...)
 	if err != nil {
-		return nil, fmt.Errorf("input %q: %w", "buildkit-address", err)
+		return nil, inputerr.Wrap("buildkit-address", addr, "cannot be reached", "the address of a running buildkitd: unix:///path or tcp://host:port", err)
 	}
 	b := &bkBuilder{opts: o, c: bk, dialer: bk.Dialer(), closers: []func() error{bk.Close}}
 	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
@@ -322,8 +323,9 @@ func (b *bkBuilder) Build(ctx context.Context, plan *pipeline.TagPlan, progress 
 		return nil, err
 	}
 	if len(o.Platforms) > 1 && !b.features.MultiPlatform {
-		return nil, fmt.Errorf("input %q: building %d platforms (%s) in one image needs a BuildKit that exports multi-platform images, and %s exports one platform only; set buildkit-address to a buildkitd, or enable the Docker Engine's containerd image store",
-			"platforms", len(o.Platforms), strings.Join(o.Platforms, ","), b.features.Description)
+		return nil, inputerr.New("platforms", strings.Join(o.Platforms, ","),
+			fmt.Sprintf("needs a BuildKit that exports multi-platform images, and %s exports one platform only", b.features.Description),
+			"one platform with this builder; several with buildkit-address (a buildkitd) or the Docker Engine's containerd image store")
 	}
 	cp, err := planCache(o, b.features.RegistryCache, plan)
 	if err != nil {
@@ -520,7 +522,7 @@ func (b *bkBuilder) newSession(ctx context.Context, secrets map[string][]byte, k
 	mount := func(input, dir string, exclude []string) (fsutil.FS, error) {
 		fs, err := fsutil.NewFS(dir)
 		if err != nil {
-			return nil, fmt.Errorf("input %q: open %s: %w", input, dir, err)
+			return nil, inputerr.Wrap(input, dir, "cannot be opened", "a directory in the workspace", err)
 		}
 		return fsutil.NewFilterFS(fs, &fsutil.FilterOpt{Map: resetOwner, ExcludePatterns: exclude})
 	}

@@ -7,6 +7,7 @@ import (
 
 	bkclient "github.com/moby/buildkit/client"
 
+	"github.com/org/image-pipeline/internal/inputerr"
 	"github.com/org/image-pipeline/internal/pipeline"
 	"github.com/org/image-pipeline/internal/tags"
 )
@@ -72,7 +73,7 @@ func planCache(o Options, registryCache bool, plan *pipeline.TagPlan) (*cachePla
 		return cp, nil
 	case CacheRegistry:
 		if !registryCache {
-			return nil, fmt.Errorf("input %q: %q needs a BuildKit that exports registry cache, and this one only exports inline cache (the Docker Engine's classic image store); use cache: branch or inline, enable the containerd image store, or set buildkit-address to a buildkitd", "cache", mode)
+			return nil, inputerr.New("cache", mode, "needs a BuildKit that exports registry cache, and this one only exports inline cache (the Docker Engine's classic image store)", "branch or inline with this builder; registry with the containerd image store or buildkit-address (a buildkitd)")
 		}
 		cp.Mode = CacheRegistry
 	case CacheInline:

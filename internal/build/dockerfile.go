@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+
+	"github.com/org/image-pipeline/internal/inputerr"
 )
 
 // stage is one FROM of a Dockerfile.
@@ -107,7 +109,7 @@ func (d *dockerfileInfo) lastStage() stage {
 func (d *dockerfileInfo) targets(o Options) (final, builder string, err error) {
 	final = strings.ToLower(o.Target)
 	if final != "" && len(d.Stages) > 0 && !d.hasStage(final) {
-		return "", "", fmt.Errorf("input %q: the Dockerfile %s has no stage %q; accepted values: %s", "target", o.dockerfileDisplay(), o.Target, d.stageNames())
+		return "", "", inputerr.New("target", o.Target, "is not a stage of the Dockerfile "+o.dockerfileDisplay(), d.stageNames())
 	}
 	finalName := final
 	if finalName == "" {
@@ -121,7 +123,7 @@ func (d *dockerfileInfo) targets(o Options) (final, builder string, err error) {
 		}
 	default:
 		if len(d.Stages) > 0 && !d.hasStage(bt) {
-			return "", "", fmt.Errorf("input %q: the Dockerfile %s has no stage %q; accepted values: %s, or none", "builder-target", o.dockerfileDisplay(), o.BuilderTarget, d.stageNames())
+			return "", "", inputerr.New("builder-target", o.BuilderTarget, "is not a stage of the Dockerfile "+o.dockerfileDisplay(), d.stageNames()+", or none")
 		}
 		builder = bt
 	}

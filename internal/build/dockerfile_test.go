@@ -50,8 +50,8 @@ func TestTargets(t *testing.T) {
 		{target: "Builder", final: "builder", builder: ""}, // the builder is the final image
 		{builderTarget: "none", builder: ""},
 		{builderTarget: "production", target: "debug", final: "debug", builder: "production"},
-		{target: "nope", err: `input "target": the Dockerfile Dockerfile has no stage "nope"; accepted values: builder, production, debug`},
-		{builderTarget: "nope", err: `input "builder-target": the Dockerfile Dockerfile has no stage "nope"; accepted values: builder, production, debug, or none`},
+		{target: "nope", err: `input "target": "nope" is not a stage of the Dockerfile Dockerfile; accepted values: builder, production, debug`},
+		{builderTarget: "nope", err: `input "builder-target": "nope" is not a stage of the Dockerfile Dockerfile; accepted values: builder, production, debug, or none`},
 	}
 	for _, tc := range tests {
 		final, builder, err := df.targets(Options{Target: tc.target, BuilderTarget: tc.builderTarget})

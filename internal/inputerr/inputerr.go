@@ -24,7 +24,13 @@ type Error struct {
 	Problem string
 	// Accepted lists what would be accepted; "" when the problem says it.
 	Accepted string
+	// Err is the cause, when there is one (a file that cannot be read);
+	// its text ends the problem in parentheses.
+	Err error
 }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
 
 func (e *Error) Error() string {
 	var b strings.Builder
@@ -40,6 +46,9 @@ func (e *Error) Error() string {
 	default:
 		b.WriteString(" " + e.Problem)
 	}
+	if e.Err != nil {
+		b.WriteString(" (" + e.Err.Error() + ")")
+	}
 	if e.Accepted != "" {
 		b.WriteString("; accepted values: " + e.Accepted)
 	}
@@ -49,4 +58,9 @@ func (e *Error) Error() string {
 // New returns an *Error.
 func New(input, value, problem, accepted string) *Error {
 	return &Error{Input: input, Value: value, Problem: problem, Accepted: accepted}
+}
+
+// Wrap returns an *Error caused by err.
+func Wrap(input, value, problem, accepted string, err error) *Error {
+	return &Error{Input: input, Value: value, Problem: problem, Accepted: accepted, Err: err}
 }

@@ -34,6 +34,7 @@ import (
 
 	_ "modernc.org/sqlite" // Trivy reads RPM databases with it, as its CLI does
 
+	"github.com/org/image-pipeline/internal/inputerr"
 	"github.com/org/image-pipeline/internal/scan"
 )
 
@@ -212,11 +213,11 @@ func loadIgnoreFiles(ctx context.Context, s scan.Settings) (result.IgnoreConfig,
 			if !explicit && errors.Is(err, os.ErrNotExist) {
 				continue
 			}
-			return result.IgnoreConfig{}, fmt.Errorf("input trivyignores: read %s: %w", p, err)
+			return result.IgnoreConfig{}, inputerr.Wrap("trivyignores", f, "cannot be read", ".trivyignore or .trivyignore.yaml files in the workspace", err)
 		}
 		conf, err := result.ParseIgnoreFile(ctx, p)
 		if err != nil {
-			return result.IgnoreConfig{}, fmt.Errorf("input trivyignores: %s is not a valid .trivyignore or .trivyignore.yaml file: %w", p, err)
+			return result.IgnoreConfig{}, inputerr.Wrap("trivyignores", f, "is not a valid .trivyignore or .trivyignore.yaml file", ".trivyignore or .trivyignore.yaml files in the workspace", err)
 		}
 		merged.Vulnerabilities = append(merged.Vulnerabilities, conf.Vulnerabilities...)
 		merged.Misconfigurations = append(merged.Misconfigurations, conf.Misconfigurations...)
