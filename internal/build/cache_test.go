@@ -74,6 +74,7 @@ func TestCrossBranchCache(t *testing.T) {
 		pr := pullRequestPlan(t, repo, "feature/pr")
 		pr.Labels = append(pr.Labels, "org.opencontainers.image.revision=pr-"+nonce(t))
 		prRes, _ := d.mustBuild(t, o, pr)
+		t.Logf("%s: steps run on the pull request: %q", d.name, prRes.StepsRun)
 		assertMostlyCached(t, "the pull request", prRes)
 		if !slices.Contains(prRes.Cache.Read, repo+":builder-main") {
 			t.Errorf("the pull request did not read builder-main: read %v", prRes.Cache.Read)
