@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	ibuild "github.com/org/image-pipeline/internal/build"
-	"github.com/org/image-pipeline/internal/testenv"
 )
 
 // BenchmarkWarmRebuild is a rebuild of unchanged sources on a builder that
@@ -15,15 +14,10 @@ import (
 // on each driver, reading the cache ladder and writing the branch's cache
 // as a push to a branch does.
 func BenchmarkWarmRebuild(b *testing.B) {
-	for _, name := range []string{ibuild.DriverDocker, ibuild.DriverRemote} {
+	for _, name := range backends {
 		b.Run(name, func(b *testing.B) {
-			d := &driver{name: name}
-			if name == ibuild.DriverDocker {
-				d.env, d.engine = testenv.RequireEngine(b)
-			} else {
-				d.env, d.bk = testenv.RequireBuildkitd(b)
-			}
-			lock := daemonLocks[name]
+			d := newDriver(b, name)
+			lock := daemonLock(name)
 			lock.RLock()
 			defer lock.RUnlock()
 			o := d.options(b, "ladder")

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	dockerimage "github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/client"
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
@@ -22,19 +24,19 @@ import (
 	"github.com/org/image-pipeline/internal/ghactions"
 	"github.com/org/image-pipeline/internal/pipeline"
 	"github.com/org/image-pipeline/internal/report"
-	"github.com/org/image-pipeline/internal/testenv"
 )
 
 // TestMultiPlatform: buildkitd writes an image index with both platforms to
-// the OCI layout; the classic engine refuses, naming the inputs to change.
+// the OCI layout, and the containerd image store keeps one in the engine;
+// a classic-store engine refuses, naming the inputs to change.
 func TestMultiPlatform(t *testing.T) {
 	forEachDriver(t, false, func(t *testing.T, d *driver) {
 		o := d.options(t, "multiplatform")
 		o.Platforms = []string{"linux/amd64", "linux/arm64"}
 		res, log, err := d.build(t, o, nil)
-		if d.name == ibuild.DriverDocker {
+		if d.classicEngine() {
 			if err == nil {
-				t.Fatal("the classic engine built two platforms")
+				t.Fatal("a classic-store engine built two platforms")
 			}
 			for _, want := range []string{`input "platforms"`, "buildkit-address", "containerd image store"} {
 				if !strings.Contains(err.Error(), want) {
@@ -47,37 +49,63 @@ func TestMultiPlatform(t *testing.T) {
 			t.Fatalf("build: %v\n%s", err, log)
 		}
 		final := res.Outcome.Final()
-		p, err := layout.FromPath(final.OCILayout)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h, _ := v1.NewHash(final.Digest)
-		idx, err := p.ImageIndex()
-		if err != nil {
-			t.Fatal(err)
-		}
-		sub, err := idx.ImageIndex(h)
-		if err != nil {
-			t.Fatalf("the layout's %s is not an image index: %v", final.Digest, err)
-		}
-		m, err := sub.IndexManifest()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, desc := range m.Manifests {
-			if desc.Platform != nil && desc.Platform.OS != "unknown" {
-				got = append(got, desc.Platform.OS+"/"+desc.Platform.Architecture)
-			}
-		}
-		slices.Sort(got)
+		got := indexPlatforms(t, d, final)
 		if !slices.Equal(got, []string{"linux/amd64", "linux/arm64"}) {
 			t.Errorf("index platforms %v, want linux/amd64 and linux/arm64", got)
 		}
-		if res.Outcome.ImageID != final.Digest {
+		if d.name == ibuild.DriverRemote && res.Outcome.ImageID != final.Digest {
 			t.Errorf("imageid %q, want the index digest %q", res.Outcome.ImageID, final.Digest)
 		}
 	})
+}
+
+// indexPlatforms lists the platforms of the built image index, sorted:
+// from the OCI layout (remote driver) or from the engine's image store
+// (containerd store), leaving out attestation manifests.
+func indexPlatforms(t *testing.T, d *driver, final *pipeline.BuiltImage) []string {
+	t.Helper()
+	var got []string
+	if final.OCILayout == "" {
+		id := final.EngineImageID
+		if id == "" {
+			id = final.EngineRef
+		}
+		info, err := d.engine.ImageInspect(t.Context(), id, client.ImageInspectWithManifests(true))
+		if err != nil {
+			t.Fatalf("inspect %s in the engine: %v", id, err)
+		}
+		for _, m := range info.Manifests {
+			if m.Kind == dockerimage.ManifestKindImage && m.ImageData != nil {
+				got = append(got, m.ImageData.Platform.OS+"/"+m.ImageData.Platform.Architecture)
+			}
+		}
+		slices.Sort(got)
+		return got
+	}
+	p, err := layout.FromPath(final.OCILayout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := v1.NewHash(final.Digest)
+	idx, err := p.ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := idx.ImageIndex(h)
+	if err != nil {
+		t.Fatalf("the layout's %s is not an image index: %v", final.Digest, err)
+	}
+	m, err := sub.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, desc := range m.Manifests {
+		if desc.Platform != nil && desc.Platform.OS != "unknown" {
+			got = append(got, desc.Platform.OS+"/"+desc.Platform.Architecture)
+		}
+	}
+	slices.Sort(got)
+	return got
 }
 
 // TestRegistryCredentialsGoThroughTheSession builds FROM an image behind a
@@ -179,10 +207,9 @@ func authProxy(t *testing.T, registry, user, password string) *proxyServer {
 // layout (shared blobs), each found by its digest.
 func TestRemoteInlineCacheWritesBothImagesToOneLayout(t *testing.T) {
 	t.Parallel()
-	d := &driver{name: ibuild.DriverRemote}
-	d.env, d.bk = testenv.RequireBuildkitd(t)
-	daemonLocks[d.name].RLock()
-	t.Cleanup(daemonLocks[d.name].RUnlock)
+	d := newDriver(t, backendRemote)
+	daemonLock(backendRemote).RLock()
+	t.Cleanup(daemonLock(backendRemote).RUnlock)
 	o := d.options(t, "ladder")
 	if err := os.WriteFile(filepath.Join(o.Workspace, "app.txt"), []byte(nonce(t)), 0o644); err != nil {
 		t.Fatal(err)
@@ -292,9 +319,8 @@ func TestStage(t *testing.T) {
 // engine's embedded BuildKit v0.8 speaks plain HTTP to loopback registries,
 // so this path is the remote driver's).
 func TestRemotePullsFromTheTLSAuthRegistry(t *testing.T) {
-	d := &driver{name: ibuild.DriverRemote}
-	d.env, d.bk = testenv.RequireBuildkitd(t)
-	lock := daemonLocks[d.name]
+	d := newDriver(t, backendRemote)
+	lock := daemonLock(backendRemote)
 	lock.RLock()
 	t.Cleanup(lock.RUnlock)
 	for _, tc := range []struct {

@@ -36,30 +36,69 @@ import (
 
 // daemonLocks serialise the tests that prune a daemon's cache against the
 // tests that use it: pruning takes the write lock, building the read lock.
-var daemonLocks = map[string]*sync.RWMutex{ibuild.DriverDocker: {}, ibuild.DriverRemote: {}}
+// One lock per daemon, by backend name.
+var (
+	daemonLocksMu sync.Mutex
+	daemonLocks   = map[string]*sync.RWMutex{}
+)
+
+func daemonLock(backend string) *sync.RWMutex {
+	daemonLocksMu.Lock()
+	defer daemonLocksMu.Unlock()
+	if daemonLocks[backend] == nil {
+		daemonLocks[backend] = &sync.RWMutex{}
+	}
+	return daemonLocks[backend]
+}
+
+// backendRemote names the standalone buildkitd among the engines.
+const backendRemote = "remote"
+
+// backends are every real BuildKit under test: Debian's Docker 20.10, Docker
+// 29 with the containerd image store, Docker 29 with the classic store
+// (all three the docker driver) and buildkitd (the remote driver).
+var backends = []string{testenv.EngineDocker20, testenv.EngineDocker29, testenv.EngineDocker29Classic, backendRemote}
 
 // driver is one real BuildKit backend under test.
 type driver struct {
-	name   string
-	env    *testenv.Env
-	engine *client.Client   // docker driver
-	bk     *bkclient.Client // remote driver (for prune)
+	// name is the build driver (ibuild.DriverDocker or DriverRemote);
+	// backend the daemon (one of backends).
+	name, backend string
+	// containerdStore is true for the engine with the containerd image
+	// store: registry cache and several platforms on the docker driver.
+	containerdStore bool
+	env             *testenv.Env
+	engine          *client.Client   // docker driver
+	bk              *bkclient.Client // remote driver (for prune)
 }
 
-// forEachDriver runs f against the Docker Engine's BuildKit and against
-// buildkitd, as parallel subtests. exclusive tests prune the daemon.
+// newDriver connects to one backend; a missing one fails under make test.
+func newDriver(t testing.TB, backend string) *driver {
+	t.Helper()
+	d := &driver{name: ibuild.DriverDocker, backend: backend}
+	if backend == backendRemote {
+		d.name = ibuild.DriverRemote
+		d.env, d.bk = testenv.RequireBuildkitd(t)
+		return d
+	}
+	env, en := testenv.RequireEngineNamed(t, backend)
+	d.env, d.engine, d.containerdStore = env, en.Client, en.ContainerdStore
+	return d
+}
+
+// classicEngine reports whether the backend is a Docker Engine with the
+// classic image store: inline cache only, one platform.
+func (d *driver) classicEngine() bool { return d.name == ibuild.DriverDocker && !d.containerdStore }
+
+// forEachDriver runs f against every backend, as parallel subtests.
+// exclusive tests prune the daemon.
 func forEachDriver(t *testing.T, exclusive bool, f func(t *testing.T, d *driver)) {
 	t.Helper()
-	for _, name := range []string{ibuild.DriverDocker, ibuild.DriverRemote} {
-		t.Run(name, func(t *testing.T) {
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
 			t.Parallel()
-			d := &driver{name: name}
-			if name == ibuild.DriverDocker {
-				d.env, d.engine = testenv.RequireEngine(t)
-			} else {
-				d.env, d.bk = testenv.RequireBuildkitd(t)
-			}
-			lock := daemonLocks[name]
+			d := newDriver(t, backend)
+			lock := daemonLock(backend)
 			if exclusive {
 				lock.Lock()
 				t.Cleanup(lock.Unlock)

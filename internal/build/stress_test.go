@@ -17,23 +17,22 @@ import (
 // every other build and container with it. The engine must answer after
 // every build, as the same process.
 func TestInlineCacheBuildsKeepTheDaemonUp(t *testing.T) {
-	env, engine := testenv.RequireEngine(t)
-	lock := daemonLocks[ibuild.DriverDocker]
+	d := newDriver(t, testenv.EngineDocker20)
+	lock := daemonLock(testenv.EngineDocker20)
 	lock.RLock()
 	t.Cleanup(lock.RUnlock)
-	d := &driver{name: ibuild.DriverDocker, env: env, engine: engine}
 	o := d.options(t, "ladder")
 	if err := os.WriteFile(filepath.Join(o.Workspace, "app.txt"), []byte(nonce(t)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	o.Secrets = []ibuild.Secret{{ID: "token", Value: nonce(t)}}
 	o.WriteCache = true
-	repo := env.UniqueRepo(t, env.Registry, "stress")
-	info, err := engine.Info(t.Context())
+	repo := d.env.UniqueRepo(t, d.env.Registry, "stress")
+	info, err := d.engine.Info(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	pidBefore := daemonPID(t, env)
+	pidBefore := daemonPID(t, d.env)
 	start := time.Now()
 	const rounds = 50
 	for i := range rounds {
@@ -41,11 +40,11 @@ func TestInlineCacheBuildsKeepTheDaemonUp(t *testing.T) {
 		if len(res.Solves) != 2 || res.Cache.Mode != ibuild.CacheInline {
 			t.Fatalf("round %d: %d solves, cache %q; want builder and final with inline cache\n%s", i, len(res.Solves), res.Cache.Mode, log)
 		}
-		if _, err := engine.Ping(t.Context()); err != nil {
+		if _, err := d.engine.Ping(t.Context()); err != nil {
 			t.Fatalf("round %d: the engine stopped answering after an inline-cache build: %v", i, err)
 		}
 	}
-	if pid := daemonPID(t, env); pidBefore != "" && pid != pidBefore {
+	if pid := daemonPID(t, d.env); pidBefore != "" && pid != pidBefore {
 		t.Errorf("dockerd was restarted during the builds (pid %s, then %s)", pidBefore, pid)
 	}
 	t.Logf("%d builder + final builds with inline cache on Docker %s in %s; the daemon stayed up", rounds, info.ServerVersion, time.Since(start).Round(time.Millisecond))

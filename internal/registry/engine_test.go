@@ -29,13 +29,26 @@ func loadIntoEngine(t testing.TB, docker *client.Client, img v1.Image) pipeline.
 	return pipeline.BuiltImage{Role: pipeline.RoleFinal, EngineImageID: id, EngineRef: tag}
 }
 
-// TestPushEngineImage pushes an image that lives only in the engine's
-// classic store to three repositories (two on the plain registry, one on
-// the TLS + htpasswd one) and checks every tag, the config digest (the
-// engine's image id) and every blob on the registries.
+// TestPushEngineImage pushes an image that lives only in an engine's image
+// store — on each engine: Debian's 20.10, Docker 29 with the containerd
+// image store, Docker 29 with the classic store — to three repositories
+// (two on the plain registry, one on the TLS + htpasswd one) and checks
+// every tag and every blob on the registries, and what the engine's image
+// id is: the config digest on a classic store, the manifest (or index)
+// digest on the containerd store.
 func TestPushEngineImage(t *testing.T) {
-	env, docker := testenv.RequireEngine(t)
+	env, engines := testenv.RequireEngines(t)
 	testenv.RequireRegistries(t)
+	for _, en := range engines {
+		t.Run(en.Name, func(t *testing.T) {
+			t.Parallel()
+			pushEngineImage(t, env, en)
+		})
+	}
+}
+
+func pushEngineImage(t *testing.T, env *testenv.Env, en testenv.Engine) {
+	docker := en.Client
 	img, err := random.Image(256<<10, 3)
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +72,7 @@ func TestPushEngineImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("pushed %s to 3 repositories, 9 tags, in %s with %d requests", res.Digest, res.Duration.Round(time.Millisecond), res.Stats.Requests)
+	t.Logf("%s: pushed %s to 3 repositories, 9 tags, in %s with %d requests", en.Name, res.Digest, res.Duration.Round(time.Millisecond), res.Stats.Requests)
 	if len(res.Refs) != len(tags) || res.ImageRef != a+"@"+res.Digest {
 		t.Fatalf("result = %+v", res)
 	}
@@ -76,8 +89,22 @@ func TestPushEngineImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg, err := pulled.ConfigName(); err != nil || cfg.String() != bi.EngineImageID {
-		t.Errorf("config digest = %v (%v), want the engine's image id %s", cfg, err, bi.EngineImageID)
+	cfg, err := pulled.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCfg, _ := img.ConfigName()
+	if cfg != wantCfg {
+		t.Errorf("config digest = %s, want the loaded image's %s", cfg, wantCfg)
+	}
+	if en.ContainerdStore {
+		// The containerd store names an image by its manifest: the id is
+		// not the config digest there.
+		if bi.EngineImageID == cfg.String() {
+			t.Errorf("%s: the engine's image id %s is the config digest; the containerd store names images by manifest", en.Name, bi.EngineImageID)
+		}
+	} else if bi.EngineImageID != cfg.String() {
+		t.Errorf("%s: the engine's image id %s is not the config digest %s (classic store)", en.Name, bi.EngineImageID, cfg)
 	}
 	if err := validate.Image(pulled); err != nil {
 		t.Errorf("the pushed image does not validate: %v", err)

@@ -406,8 +406,8 @@ func (s *savedTar) image(wantID string) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	if strings.HasPrefix(wantID, "sha256:") && cfgDigest.String() != wantID {
-		return nil, fmt.Errorf("its config is %s, not the built image id %s", cfgDigest, wantID)
+	if strings.HasPrefix(wantID, "sha256:") && !s.idNamesConfig(wantID, cfgDigest, 0) {
+		return nil, fmt.Errorf("its config is %s, which the built image id %s does not name (neither the config digest, as on a classic image store, nor a manifest or index of the save that leads to it, as on the containerd store)", cfgDigest, wantID)
 	}
 	cf, err := v1.ParseConfigFile(bytes.NewReader(cfg))
 	if err != nil {
@@ -438,6 +438,44 @@ func (s *savedTar) image(wantID string) (v1.Image, error) {
 		return nil, err
 	}
 	return partial.CompressedToImage(si)
+}
+
+// idNamesConfig reports whether the engine's image id names the saved
+// config: it is the config digest (a classic image store), or the digest of
+// a manifest, or of an index leading to one, saved in the OCI layout whose
+// config is cfg (the containerd image store names images by manifest or
+// index). Each blob read must hash to its name.
+func (s *savedTar) idNamesConfig(id string, cfg v1.Hash, depth int) bool {
+	if id == cfg.String() {
+		return true
+	}
+	h, err := v1.NewHash(id)
+	if err != nil || depth > 3 {
+		return false
+	}
+	b, ok := s.files[s.resolve("blobs/"+h.Algorithm+"/"+h.Hex)]
+	if !ok {
+		return false
+	}
+	if got, _, err := v1.SHA256(bytes.NewReader(b)); err != nil || got != h {
+		return false
+	}
+	var doc struct {
+		Config    *v1.Descriptor  `json:"config"`
+		Manifests []v1.Descriptor `json:"manifests"`
+	}
+	if json.Unmarshal(b, &doc) != nil {
+		return false
+	}
+	if doc.Config != nil {
+		return doc.Config.Digest == cfg
+	}
+	for _, m := range doc.Manifests {
+		if s.idNamesConfig(m.Digest.String(), cfg, depth+1) {
+			return true
+		}
+	}
+	return false
 }
 
 // savedImage is the core of an image streamed out of the engine.

@@ -79,10 +79,12 @@ func RequireBuildkitd(t testing.TB) (*Env, *bkclient.Client) {
 
 // EngineClient is a Docker Engine API client for e.DockerHost with API
 // version negotiation (the Debian engine speaks 1.41, runners speak newer).
-func (e *Env) EngineClient() (*client.Client, error) {
-	c, err := client.NewClientWithOpts(client.FromEnv, client.WithHost(e.DockerHost), client.WithAPIVersionNegotiation())
+func (e *Env) EngineClient() (*client.Client, error) { return newEngineClient(e.DockerHost) }
+
+func newEngineClient(host string) (*client.Client, error) {
+	c, err := client.NewClientWithOpts(client.FromEnv, client.WithHost(host), client.WithAPIVersionNegotiation())
 	if err != nil {
-		return nil, fmt.Errorf("create a Docker Engine client for %s: %w", e.DockerHost, err)
+		return nil, fmt.Errorf("create a Docker Engine client for %s: %w", host, err)
 	}
 	return c, nil
 }
@@ -150,15 +152,17 @@ func (c check) run(ctx context.Context) error {
 	return err
 }
 
-func engineCheck(e *Env) check {
-	return check{key: "engine " + e.DockerHost, probe: func(ctx context.Context) error {
-		c, err := e.EngineClient()
+func engineCheck(e *Env) check { return engineCheckAt(e.DockerHost) }
+
+func engineCheckAt(host string) check {
+	return check{key: "engine " + host, probe: func(ctx context.Context) error {
+		c, err := newEngineClient(host)
 		if err != nil {
 			return err
 		}
 		defer c.Close()
 		if _, err := c.Ping(ctx); err != nil {
-			return fmt.Errorf("the Docker Engine at %s does not answer: %w", e.DockerHost, err)
+			return fmt.Errorf("the Docker Engine at %s does not answer: %w", host, err)
 		}
 		return nil
 	}}

@@ -9,6 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	dockerimage "github.com/docker/docker/api/types/image"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+
 	"github.com/org/image-pipeline/internal/pipeline"
 	"github.com/org/image-pipeline/internal/scan"
 	"github.com/org/image-pipeline/internal/testenv"
@@ -281,4 +285,73 @@ func TestStageOnTestImage(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEngineImageOnEveryEngine scans the test image out of each engine —
+// Debian's 20.10, Docker 29 with the containerd image store (whose save is
+// an OCI layout with the image named by its manifest), Docker 29 with the
+// classic store — and requires the same findings and packages as from the
+// OCI layout: the save format does not change what is reported.
+func TestEngineImageOnEveryEngine(t *testing.T) {
+	layoutDir, _ := testImages(t)
+	env, engines := testenv.RequireEngines(t)
+	img := layoutTestImage(t, layoutDir)
+	wantCfg, err := img.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, en := range engines {
+		t.Run(en.Name, func(t *testing.T) {
+			tag := "image-pipeline-scan-test/" + filepath.Base(env.UniqueRepo(t, "x", "every-engine")) + ":latest"
+			id, err := testenv.LoadImage(t.Context(), en.Client, tag, img)
+			if err != nil {
+				t.Fatalf("load the test image into %s: %v", en.Name, err)
+			}
+			t.Cleanup(func() {
+				_, _ = en.Client.ImageRemove(context.WithoutCancel(t.Context()), tag, dockerimage.RemoveOptions{Force: true, PruneChildren: true})
+			})
+			if en.ContainerdStore == (id == wantCfg.String()) {
+				t.Errorf("%s names the image %s (config %s); want the config digest on a classic store only", en.Name, id, wantCfg)
+			}
+			opts := testOptions(t, &testenv.Log{})
+			opts.DockerHost = en.Host
+			sc, err := New(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := &recorder{Scanner: sc}
+			st := stateWith(pipeline.BuiltImage{EngineRef: tag, EngineImageID: id})
+			if err := scan.NewStage(opts, rec).Run(t.Context(), st); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if got := keysOf(rec.last.Findings); !slices.Equal(got, allFindings) {
+				t.Errorf("findings\n got %q\nwant %q", got, allFindings)
+			}
+			if got, want := packagesOf(rec.last.Packages), allPackages(); !slices.Equal(got, want) {
+				t.Errorf("packages\n got %q\nwant %q", got, want)
+			}
+		})
+	}
+}
+
+// layoutTestImage is the one image of the test OCI layout.
+func layoutTestImage(t *testing.T, dir string) v1.Image {
+	t.Helper()
+	p, err := layout.FromPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := p.ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := idx.IndexManifest()
+	if err != nil || len(m.Manifests) != 1 {
+		t.Fatalf("the test layout holds %v (%v), want one image", m, err)
+	}
+	img, err := idx.Image(m.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
 }
