@@ -74,10 +74,23 @@ func fixtureDB(t *testing.T, env *testenv.Env) string {
 	return fixtureDBOnce.ref
 }
 
+// TestEndToEndPushToBranch runs the action on a push to main against each
+// Docker Engine: Debian's 20.10, Docker 29 with the containerd image store
+// (the default of Docker 29) and Docker 29 with the classic store.
 func TestEndToEndPushToBranch(t *testing.T) {
 	env := testenv.Require(t)
+	_, engines := testenv.RequireEngines(t)
+	for _, en := range engines {
+		t.Run(en.Name, func(t *testing.T) {
+			t.Parallel()
+			endToEndPushToBranch(t, env, en)
+		})
+	}
+}
+
+func endToEndPushToBranch(t *testing.T, env *testenv.Env, en testenv.Engine) {
 	image := env.UniqueRepo(t, env.Registry, "e2e")
-	r := runAsRunner(t, "push_main", e2eInputs(t, env, image), map[string]string{"DOCKER_HOST": env.DockerHost})
+	r := runAsRunner(t, "push_main", e2eInputs(t, env, image), map[string]string{"DOCKER_HOST": en.Host})
 	if r.code != 0 {
 		t.Fatalf("exit code %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -97,9 +110,23 @@ func TestEndToEndPushToBranch(t *testing.T) {
 			t.Errorf("%s points at %q, want %s", tag, got, r.outputs["digest"])
 		}
 	}
-	// The branch cache ladder: builder-main was pushed for the next build.
-	if env.HeadDigest(t, image+":builder-main") == "" {
-		t.Errorf("builder-main cache image not pushed")
+	// The branch cache ladder for the next build: builder-main pushed
+	// (inline cache, classic stores), or BuildKit's registry cache
+	// buildcache-main written (mode=max, the containerd store).
+	if en.ContainerdStore {
+		if env.HeadDigest(t, image+":buildcache-main") == "" {
+			t.Errorf("%s: the registry cache buildcache-main was not written", en.Name)
+		}
+		if !strings.Contains(r.summary, "Cache (registry):") {
+			t.Errorf("%s: the summary does not say the cache was registry cache:\n%s", en.Name, r.summary)
+		}
+	} else {
+		if env.HeadDigest(t, image+":builder-main") == "" {
+			t.Errorf("%s: builder-main cache image not pushed", en.Name)
+		}
+		if !strings.Contains(r.summary, "Cache (inline):") {
+			t.Errorf("%s: the summary does not say the cache was inline cache:\n%s", en.Name, r.summary)
+		}
 	}
 	if !strings.HasPrefix(r.outputs["imageid"], "sha256:") || r.outputs["cache-hits"] == "" || r.outputs["cache-misses"] == "" {
 		t.Errorf("build outputs: %v", r.outputs)
