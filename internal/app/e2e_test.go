@@ -113,6 +113,10 @@ func endToEndPushToBranch(t *testing.T, env *testenv.Env, en testenv.Engine) {
 	// The branch cache ladder for the next build: builder-main pushed
 	// (inline cache, classic stores), or BuildKit's registry cache
 	// buildcache-main written (mode=max, the containerd store).
+	store := map[bool]string{true: "with the containerd image store", false: "with the classic image store"}[en.ContainerdStore]
+	if !strings.Contains(r.summary, store) {
+		t.Errorf("%s: the summary does not say the engine runs %q:\n%s", en.Name, store, r.summary)
+	}
 	if en.ContainerdStore {
 		if env.HeadDigest(t, image+":buildcache-main") == "" {
 			t.Errorf("%s: the registry cache buildcache-main was not written", en.Name)

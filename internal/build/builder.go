@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -80,6 +81,10 @@ type Features struct {
 	MultiPlatform bool
 	// Version is the BuildKit version, when the daemon tells it.
 	Version string
+	// InlineCacheNote, when set, says why inline cache read back from the
+	// registry may give few hits on this builder; it goes to the summary's
+	// cache notes when the ladder is read as inline cache.
+	InlineCacheNote string
 }
 
 // Result is the outcome of a build.
@@ -191,6 +196,9 @@ func newDocker(ctx context.Context, o Options, engine Engine) (Builder, error) {
 		f.Description = fmt.Sprintf("%s, Docker %s with the containerd image store: %s (images kept in the engine, registry cache, multi-platform)", host, info.ServerVersion, embedded)
 	} else {
 		f.Description = fmt.Sprintf("%s, Docker %s with the classic image store: %s (images kept in the engine, inline cache only, one platform)", host, info.ServerVersion, embedded)
+		if major, _, _ := strings.Cut(info.ServerVersion, "."); atoiOr(major, 0) >= 27 {
+			f.InlineCacheNote = fmt.Sprintf("Docker %s with the classic image store reuses few steps of inline cache read back from the registry (moby/buildkit#5242; seen with Docker 29 in this action's tests): with the containerd image store (Docker 29's default) or buildkit-address the ladder is registry cache, which it reuses", info.ServerVersion)
+		}
 	}
 	b.features = f
 	return b, nil
@@ -330,6 +338,9 @@ func (b *bkBuilder) Build(ctx context.Context, plan *pipeline.TagPlan, progress 
 	cp, err := planCache(o, b.features.RegistryCache, plan)
 	if err != nil {
 		return nil, err
+	}
+	if cp.Mode == CacheInline && b.features.InlineCacheNote != "" && len(cp.Read) > 0 {
+		cp.Notes = append(cp.Notes, b.features.InlineCacheNote)
 	}
 	attrs, err := b.frontendAttrs(plan)
 	if err != nil {
@@ -644,4 +655,13 @@ func keys(m map[string]string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// atoiOr is the number s, or def when s is not one.
+func atoiOr(s string, def int) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return def
+	}
+	return n
 }

@@ -33,7 +33,8 @@ type cachePlan struct {
 	BuilderRefs, FinalRefs []string
 	// Read and Written list the refs, for the log and the summary.
 	Read, Written []string
-	// Notes say why something is not written.
+	// Notes say why something is not written, or why reading may give
+	// few hits.
 	Notes []string
 }
 

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	ibuild "github.com/org/image-pipeline/internal/build"
@@ -112,6 +113,10 @@ func TestCrossBranchCache(t *testing.T) {
 // containerd image store and buildkitd are the ways out (docs/build.md).
 func (d *driver) assertLadderHits(t *testing.T, what string, r *ibuild.Result) {
 	t.Helper()
+	noted := slices.ContainsFunc(r.Cache.Notes, func(n string) bool { return strings.Contains(n, "moby/buildkit#5242") })
+	if noted != (d.backend == testenv.EngineDocker29Classic) {
+		t.Errorf("%s on %s: the cache notes %q say of moby/buildkit#5242: %v; want it only on Docker 29's classic store", what, d.backend, r.Cache.Notes, noted)
+	}
 	if d.backend == testenv.EngineDocker29Classic {
 		t.Logf("%s on %s: %d of %d steps cached from the inline cache refs (moby/buildkit#5242); read %q", what, d.backend, r.Steps.Cached, r.Steps.Total, r.Cache.Read)
 		if len(r.Cache.Read) == 0 {
