@@ -1,16 +1,21 @@
 package build_test
 
 import (
+	"archive/tar"
 	"bytes"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -353,4 +358,186 @@ func TestRemotePullsFromTheTLSAuthRegistry(t *testing.T) {
 			}
 		})
 	}
+}
+
+// probeSource is a program that writes the machine it runs on (uname -m)
+// to the file named by its argument: built for amd64 and arm64, it runs as
+// an exec-form RUN step in a FROM scratch image, where only emulation can
+// run the arm64 one on this machine.
+const probeSource = `package main
+
+import (
+	"os"
+	"syscall"
+)
+
+func main() {
+	var u syscall.Utsname
+	if err := syscall.Uname(&u); err != nil {
+		os.Exit(2)
+	}
+	var b []byte
+	for _, c := range u.Machine {
+		if c == 0 {
+			break
+		}
+		b = append(b, byte(c))
+	}
+	if err := os.WriteFile(os.Args[1], append(b, '\n'), 0o644); err != nil {
+		os.Exit(3)
+	}
+}
+`
+
+var probes struct {
+	once sync.Once
+	bins map[string][]byte // GOARCH → static binary
+	err  error
+}
+
+// probeBinaries builds probeSource for amd64 and arm64, once per test binary.
+func probeBinaries(t *testing.T) map[string][]byte {
+	t.Helper()
+	probes.once.Do(func() {
+		dir, err := os.MkdirTemp("", "image-pipeline-probe-")
+		if err != nil {
+			probes.err = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module probe\n\ngo 1.22\n"), 0o644); err != nil {
+			probes.err = err
+			return
+		}
+		if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(probeSource), 0o644); err != nil {
+			probes.err = err
+			return
+		}
+		probes.bins = map[string][]byte{}
+		for _, arch := range []string{"amd64", "arm64"} {
+			out := filepath.Join(dir, "probe-"+arch)
+			cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch, "GOFLAGS=", "GOWORK=off")
+			if b, err := cmd.CombinedOutput(); err != nil {
+				probes.err = fmt.Errorf("build the %s probe: %v\n%s", arch, err, b)
+				return
+			}
+			if probes.bins[arch], err = os.ReadFile(out); err != nil {
+				probes.err = err
+				return
+			}
+		}
+	})
+	if probes.err != nil {
+		t.Fatal(probes.err)
+	}
+	return probes.bins
+}
+
+// TestForeignPlatformRunStep runs a linux/arm64 RUN step on this amd64
+// machine, through the QEMU that scripts/testenv registers with
+// binfmt_misc: in one two-platform image on buildkitd and on the containerd
+// image store, and as a one-platform linux/arm64 build on the classic
+// stores (which build one platform at a time). On buildkitd the arm64
+// image's file says the step ran as aarch64.
+func TestForeignPlatformRunStep(t *testing.T) {
+	bins := probeBinaries(t)
+	forEachDriver(t, false, func(t *testing.T, d *driver) {
+		o := d.options(t, "multiplatform")
+		// The ENV before the RUN keeps an earlier run's cache from
+		// standing in for the emulated step.
+		df := "FROM scratch\nARG TARGETARCH\nCOPY probe-${TARGETARCH} /probe\nENV PROBE_NONCE=" + nonce(t) + "\nRUN [\"/probe\", \"/machine.txt\"]\n"
+		if err := os.WriteFile(filepath.Join(o.Workspace, "Dockerfile"), []byte(df), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for arch, b := range bins {
+			if err := os.WriteFile(filepath.Join(o.Workspace, "probe-"+arch), b, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		o.Platforms = []string{"linux/amd64", "linux/arm64"}
+		if d.classicEngine() {
+			o.Platforms = []string{"linux/arm64"}
+		}
+		res, log, err := d.build(t, o, nil)
+		if err != nil {
+			t.Fatalf("build %v: %v\n%s", o.Platforms, err, log)
+		}
+		final := res.Outcome.Final()
+		if d.name != ibuild.DriverRemote {
+			if len(o.Platforms) == 2 {
+				if got := indexPlatforms(t, d, final); !slices.Equal(got, []string{"linux/amd64", "linux/arm64"}) {
+					t.Errorf("index platforms %v, want linux/amd64 and linux/arm64", got)
+				}
+			} else if info, err := d.engine.ImageInspect(t.Context(), final.EngineImageID); err != nil || info.Architecture != "arm64" {
+				t.Errorf("the engine's image is %q (%v), want arm64", info.Architecture, err)
+			}
+			return
+		}
+		if got := layoutFile(t, final, "arm64", "machine.txt"); got != "aarch64\n" {
+			t.Errorf("the arm64 image's /machine.txt = %q, want aarch64", got)
+		}
+		if got := layoutFile(t, final, "amd64", "machine.txt"); got != "x86_64\n" {
+			t.Errorf("the amd64 image's /machine.txt = %q, want x86_64", got)
+		}
+	})
+}
+
+// layoutFile reads one file of the arch image of the built index in its
+// OCI layout (the last layer that has it).
+func layoutFile(t *testing.T, final *pipeline.BuiltImage, arch, file string) string {
+	t.Helper()
+	p, err := layout.FromPath(final.OCILayout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := v1.NewHash(final.Digest)
+	top, err := p.ImageIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := top.ImageIndex(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, desc := range m.Manifests {
+		if desc.Platform == nil || desc.Platform.Architecture != arch {
+			continue
+		}
+		img, err := idx.Image(desc.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		layers, err := img.Layers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		for _, l := range layers {
+			rc, err := l.Uncompressed()
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr := tar.NewReader(rc)
+			for {
+				hdr, err := tr.Next()
+				if err != nil {
+					break
+				}
+				if strings.TrimPrefix(hdr.Name, "./") == file {
+					b, _ := io.ReadAll(tr)
+					got = string(b)
+				}
+			}
+			_ = rc.Close()
+		}
+		return got
+	}
+	t.Fatalf("the index has no %s image", arch)
+	return ""
 }
