@@ -87,20 +87,7 @@ func indexPlatforms(t *testing.T, d *driver, final *pipeline.BuiltImage) []strin
 		slices.Sort(got)
 		return got
 	}
-	p, err := layout.FromPath(final.OCILayout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, _ := v1.NewHash(final.Digest)
-	idx, err := p.ImageIndex()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub, err := idx.ImageIndex(h)
-	if err != nil {
-		t.Fatalf("the layout's %s is not an image index: %v", final.Digest, err)
-	}
-	m, err := sub.IndexManifest()
+	m, err := layoutIndex(t, final).IndexManifest()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -484,9 +471,8 @@ func TestForeignPlatformRunStep(t *testing.T) {
 	})
 }
 
-// layoutFile reads one file of the arch image of the built index in its
-// OCI layout (the last layer that has it).
-func layoutFile(t *testing.T, final *pipeline.BuiltImage, arch, file string) string {
+// layoutIndex is the built image index in the build's OCI layout.
+func layoutIndex(t *testing.T, final *pipeline.BuiltImage) v1.ImageIndex {
 	t.Helper()
 	p, err := layout.FromPath(final.OCILayout)
 	if err != nil {
@@ -499,8 +485,16 @@ func layoutFile(t *testing.T, final *pipeline.BuiltImage, arch, file string) str
 	}
 	idx, err := top.ImageIndex(h)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("the layout's %s is not an image index: %v", final.Digest, err)
 	}
+	return idx
+}
+
+// layoutFile reads one file of the arch image of the built index in its
+// OCI layout (the last layer that has it).
+func layoutFile(t *testing.T, final *pipeline.BuiltImage, arch, file string) string {
+	t.Helper()
+	idx := layoutIndex(t, final)
 	m, err := idx.IndexManifest()
 	if err != nil {
 		t.Fatal(err)

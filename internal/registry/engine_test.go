@@ -3,6 +3,7 @@ package registry
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"slices"
 	"testing"
 	"time"
 
@@ -98,6 +99,12 @@ func pushEngineImage(t *testing.T, env *testenv.Env, en testenv.Engine) {
 		t.Errorf("config digest = %s, want the loaded image's %s", cfg, wantCfg)
 	}
 	if en.ContainerdStore {
+		// The containerd store keeps the loaded blobs compressed and saves
+		// them as they are: the push sends them without recompressing, so
+		// the registry holds the very layer digests that were loaded.
+		if got, want := layerDigests(t, pulled), layerDigests(t, img); !slices.Equal(got, want) {
+			t.Errorf("%s: pushed layers %v, want the engine's compressed blobs %v as they are", en.Name, got, want)
+		}
 		// The containerd store names an image by its manifest: the id is
 		// not the config digest there.
 		if bi.EngineImageID == cfg.String() {
@@ -109,4 +116,22 @@ func pushEngineImage(t *testing.T, env *testenv.Env, en testenv.Engine) {
 	if err := validate.Image(pulled); err != nil {
 		t.Errorf("the pushed image does not validate: %v", err)
 	}
+}
+
+// layerDigests lists an image's compressed layer digests.
+func layerDigests(t *testing.T, img v1.Image) []string {
+	t.Helper()
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range layers {
+		d, err := l.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, d.String())
+	}
+	return out
 }

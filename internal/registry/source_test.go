@@ -125,6 +125,77 @@ func ggcrSave(t *testing.T, img v1.Image) []byte {
 	return buf.Bytes()
 }
 
+// TestStreamFromEngineContainerdStoreIDs: the containerd image store names
+// an image by its manifest or its index, both saved as blobs of the OCI
+// layout; an id that leads to the saved config through them is the built
+// image, one whose blob does not hash to its name is not.
+func TestStreamFromEngineContainerdStoreIDs(t *testing.T) {
+	img, err := random.Image(3000, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgName, _ := img.ConfigName()
+	rawCfg, _ := img.RawConfigFile()
+	manifest, _ := json.Marshal(map[string]any{
+		"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+		"config": map[string]any{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cfgName.String(), "size": len(rawCfg)},
+		"layers": []any{},
+	})
+	mDigest, mSize, _ := v1.SHA256(bytes.NewReader(manifest))
+	index, _ := json.Marshal(map[string]any{
+		"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+		"manifests": []any{map[string]any{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": mDigest.String(), "size": mSize}},
+	})
+	iDigest, _, _ := v1.SHA256(bytes.NewReader(index))
+	forged := "sha256:" + strings.Repeat("ab", 32)
+	save := func(t *testing.T, extra ...tarEntry) []byte {
+		t.Helper()
+		var entries []tarEntry
+		tr := tar.NewReader(bytes.NewReader(ociSave(t, img)))
+		for {
+			hdr, err := tr.Next()
+			if err != nil {
+				break
+			}
+			b, _ := io.ReadAll(tr)
+			e := tarEntry{name: hdr.Name, data: b}
+			if hdr.Typeflag == tar.TypeSymlink {
+				e = tarEntry{name: hdr.Name, link: hdr.Linkname}
+			}
+			entries = append(entries, e)
+		}
+		return writeTar(t, append(entries, extra...))
+	}
+	blobs := []tarEntry{
+		{name: "blobs/sha256/" + mDigest.Hex, data: manifest},
+		{name: "blobs/sha256/" + iDigest.Hex, data: index},
+		// A blob that names the manifest's content under another digest.
+		{name: "blobs/sha256/" + strings.TrimPrefix(forged, "sha256:"), data: manifest},
+	}
+	for _, tc := range []struct {
+		name, id, want string
+	}{
+		{name: "the manifest digest", id: mDigest.String()},
+		{name: "the index digest", id: iDigest.String()},
+		{name: "a blob that does not hash to its name", id: forged, want: "which the built image id " + forged + " does not name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bi := pipeline.BuiltImage{Role: pipeline.RoleFinal, EngineImageID: tc.id}
+			art, err := openBuilt(t.Context(), bi, savedEngine{save(t, blobs...)}, t.TempDir())
+			if tc.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("err = %v, want %q", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			art.cleanup()
+		})
+	}
+}
+
 func TestStreamFromEngineFormats(t *testing.T) {
 	base, err := random.Image(3000, 2)
 	if err != nil {
@@ -150,7 +221,7 @@ func TestStreamFromEngineFormats(t *testing.T) {
 		{name: "OCI docker save with symlinks", img: base, save: ociSave},
 		{name: "gzipped layers", img: base, save: ggcrSave},
 		{name: "empty layer", img: withEmpty, save: legacySave},
-		{name: "another image than built", img: base, save: legacySave, id: func(v1.Image) string { return "sha256:" + strings.Repeat("0", 64) }, want: "not the built image id sha256:0000"},
+		{name: "another image than built", img: base, save: legacySave, id: func(v1.Image) string { return "sha256:" + strings.Repeat("0", 64) }, want: "which the built image id sha256:0000"},
 		{name: "no manifest.json", img: base, save: func(t *testing.T, _ v1.Image) []byte {
 			return writeTar(t, []tarEntry{{name: "x.json", data: []byte("{}")}})
 		}, want: "manifest.json is missing"},
