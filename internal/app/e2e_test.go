@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -286,5 +287,61 @@ func TestEndToEndSigningProblemStopsBeforeThePush(t *testing.T) {
 	}
 	if d := env.HeadDigest(t, image+":1.2.3"); d != "" {
 		t.Errorf("the release was pushed unsigned: %s", d)
+	}
+}
+
+// TestEndToEndMultiPlatformOnTheContainerdStore: with Docker 29's default
+// containerd image store, two platforms build in the engine, and the run
+// scans and pushes one image index holding both; a classic-store engine
+// refuses before building, naming the input.
+func TestEndToEndMultiPlatformOnTheContainerdStore(t *testing.T) {
+	env := testenv.Require(t)
+	_, engines := testenv.RequireEngines(t)
+	df := "FROM scratch\nARG TARGETPLATFORM\nCOPY Dockerfile /Dockerfile\nLABEL org.example.multi=" + filepath.Base(env.UniqueRepo(t, "x", "mp")) + "\n"
+	for _, en := range engines {
+		t.Run(en.Name, func(t *testing.T) {
+			t.Parallel()
+			image := env.UniqueRepo(t, env.Registry, "e2e-multi")
+			in := e2eInputs(t, env, image)
+			in["platforms"] = "linux/amd64,linux/arm64"
+			r := runAsRunner(t, "push_main", in, map[string]string{"DOCKER_HOST": en.Host, "TEST_DOCKERFILE": df})
+			if !en.ContainerdStore {
+				if r.code == 0 || !strings.Contains(r.stdout, `input "platforms"`) {
+					t.Fatalf("%s: exit %d, want a failure naming the platforms input\n%s", en.Name, r.code, r.stdout)
+				}
+				return
+			}
+			if r.code != 0 {
+				t.Fatalf("exit code %d\n%s\n%s", r.code, r.stdout, r.stderr)
+			}
+			ref, err := name.NewDigest(image + "@" + r.outputs["digest"])
+			if err != nil {
+				t.Fatalf("digest output %q: %v", r.outputs["digest"], err)
+			}
+			idx, err := remote.Index(ref, env.RemoteOptions(t.Context())...)
+			if err != nil {
+				t.Fatalf("the pushed %s is not an image index: %v", ref, err)
+			}
+			m, err := idx.IndexManifest()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, d := range m.Manifests {
+				if d.Platform != nil && d.Platform.OS != "unknown" {
+					got = append(got, d.Platform.OS+"/"+d.Platform.Architecture)
+				}
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, []string{"linux/amd64", "linux/arm64"}) {
+				t.Errorf("pushed index platforms %v, want linux/amd64 and linux/arm64", got)
+			}
+			if want := "The image has 2 platforms (linux/amd64, linux/arm64); the scan and the SBOM cover linux/amd64 only."; !strings.Contains(r.summary, want) {
+				t.Errorf("the summary does not say which platform was scanned (%q):\n%s", want, r.summary)
+			}
+			if env.HeadDigest(t, image+":main") != r.outputs["digest"] {
+				t.Errorf("%s:main does not point at the pushed index %s", image, r.outputs["digest"])
+			}
+		})
 	}
 }

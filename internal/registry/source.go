@@ -213,16 +213,258 @@ func streamFromEngine(ctx context.Context, eng Engine, bi pipeline.BuiltImage, t
 			}
 		}
 	}
-	img, err := s.image(bi.EngineImageID)
+	a, err := s.artifact(bi.EngineImageID)
 	if err != nil {
 		return nil, fmt.Errorf("the image %s saved by the Docker Engine: %w", ref, err)
 	}
-	a, err := newArtifact(img, nil)
+	a.cleanup = cleanup
+	return a, nil
+}
+
+// artifact is the saved image ready to push. On the containerd image store
+// the engine names the image by its manifest or index, and the save holds
+// that document and every blob it leads to, layers as compressed as the
+// store keeps them: those are pushed as they are, so the registry gets the
+// engine's own digest, and every platform (and attestation) of an index.
+// Otherwise — a classic store, whose id is the config digest and whose
+// layers are saved uncompressed — the image is assembled from manifest.json
+// over layers compressed here.
+func (s *savedTar) artifact(wantID string) (*artifact, error) {
+	if h, err := v1.NewHash(wantID); err == nil {
+		if raw, ok := s.blob(h); ok {
+			mt := documentType(raw)
+			switch {
+			case mt.IsIndex():
+				idx, err := s.index(h, raw, mt, 0)
+				if err != nil {
+					return nil, err
+				}
+				return newArtifact(nil, idx)
+			case mt.IsImage() && s.layersCompressed(raw):
+				img, err := s.manifestImage(h, raw, mt)
+				if err != nil {
+					return nil, err
+				}
+				return newArtifact(img, nil)
+			}
+		}
+	}
+	img, err := s.image(wantID)
 	if err != nil {
 		return nil, err
 	}
-	a.cleanup = cleanup
-	return a, nil
+	return newArtifact(img, nil)
+}
+
+// blob returns the small blob (a manifest, index, config or attestation)
+// of the saved OCI layout named h, if the save holds it and it hashes to h.
+func (s *savedTar) blob(h v1.Hash) ([]byte, bool) {
+	b, ok := s.files[s.resolve("blobs/"+h.Algorithm+"/"+h.Hex)]
+	if !ok {
+		return nil, false
+	}
+	if got, _, err := v1.SHA256(bytes.NewReader(b)); err != nil || got != h {
+		return nil, false
+	}
+	return b, true
+}
+
+// savedLayerBlob returns the layer blob named h stored compressed (as the
+// save had it), if its bytes hash to h.
+func (s *savedTar) savedLayerBlob(h v1.Hash) (*savedLayer, bool) {
+	l, ok := s.layers[s.resolve("blobs/"+h.Algorithm+"/"+h.Hex)]
+	if !ok || l.digest != h {
+		return nil, false
+	}
+	return l, true
+}
+
+// documentType is the media type a manifest or index declares, or the
+// one its fields imply when it declares none (OCI allows that).
+func documentType(raw []byte) types.MediaType {
+	var doc struct {
+		SchemaVersion int              `json:"schemaVersion"`
+		MediaType     types.MediaType  `json:"mediaType"`
+		Config        *v1.Descriptor   `json:"config"`
+		Manifests     *json.RawMessage `json:"manifests"`
+	}
+	// An image config is JSON too, with a "config" of its own: only a
+	// schemaVersion 2 document is a manifest or an index.
+	if json.Unmarshal(raw, &doc) != nil || doc.SchemaVersion != 2 {
+		return ""
+	}
+	switch {
+	case doc.MediaType != "":
+		return doc.MediaType
+	case doc.Manifests != nil:
+		return types.OCIImageIndex
+	case doc.Config != nil:
+		return types.OCIManifestSchema1
+	}
+	return ""
+}
+
+// layersCompressed reports whether every layer the manifest raw names is in
+// the save as a compressed blob (or a small non-tar blob such as an
+// attestation), so the manifest can be pushed as it is.
+func (s *savedTar) layersCompressed(raw []byte) bool {
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
+	if err != nil {
+		return false
+	}
+	for _, l := range m.Layers {
+		if _, ok := s.savedLayerBlob(l.Digest); ok {
+			continue
+		}
+		if _, ok := s.blob(l.Digest); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// maxIndexDepth bounds how deep indexes may nest in a save.
+const maxIndexDepth = 4
+
+// index is the saved index h with every child it names, each checked now,
+// so a missing or damaged blob stops the push before anything is sent.
+func (s *savedTar) index(h v1.Hash, raw []byte, mt types.MediaType, depth int) (*savedIndex, error) {
+	if depth > maxIndexDepth {
+		return nil, fmt.Errorf("the index %s nests more than %d indexes deep", h, maxIndexDepth)
+	}
+	im, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("read the index %s: %w", h, err)
+	}
+	idx := &savedIndex{raw: raw, mediaType: mt, digest: h, manifest: im, images: map[v1.Hash]v1.Image{}, indexes: map[v1.Hash]*savedIndex{}}
+	for _, d := range im.Manifests {
+		child, ok := s.blob(d.Digest)
+		if !ok {
+			return nil, fmt.Errorf("the index %s names %s (%s), which the save does not hold; push the image with every platform it lists present in the engine", h, d.Digest, platformOf(d))
+		}
+		switch {
+		case d.MediaType.IsIndex():
+			c, err := s.index(d.Digest, child, d.MediaType, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			idx.indexes[d.Digest] = c
+		case d.MediaType.IsImage():
+			if !s.layersCompressed(child) {
+				return nil, fmt.Errorf("the manifest %s (%s) of the index %s names a layer the save does not hold compressed", d.Digest, platformOf(d), h)
+			}
+			img, err := s.manifestImage(d.Digest, child, d.MediaType)
+			if err != nil {
+				return nil, fmt.Errorf("the manifest %s (%s) of the index %s: %w", d.Digest, platformOf(d), h, err)
+			}
+			idx.images[d.Digest] = img
+		default:
+			return nil, fmt.Errorf("the index %s names %s of media type %q, which the push stage cannot send", h, d.Digest, d.MediaType)
+		}
+	}
+	return idx, nil
+}
+
+func platformOf(d v1.Descriptor) string {
+	if d.Platform == nil {
+		return "no platform"
+	}
+	return d.Platform.String()
+}
+
+// manifestImage is the saved manifest h as it is, over the saved config and
+// layers; each layer must inflate to the diff id the config expects.
+func (s *savedTar) manifestImage(h v1.Hash, raw []byte, mt types.MediaType) (v1.Image, error) {
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("read the manifest %s: %w", h, err)
+	}
+	cfg, ok := s.blob(m.Config.Digest)
+	if !ok {
+		return nil, fmt.Errorf("the config %s of the manifest %s is missing from the save", m.Config.Digest, h)
+	}
+	si := &savedImage{config: cfg, manifest: raw, mediaType: mt, layers: map[v1.Hash]partial.CompressedLayer{}}
+	var diffIDs []v1.Hash
+	if m.Config.MediaType.IsConfig() {
+		cf, err := v1.ParseConfigFile(bytes.NewReader(cfg))
+		if err != nil {
+			return nil, fmt.Errorf("read the config %s: %w", m.Config.Digest, err)
+		}
+		diffIDs = cf.RootFS.DiffIDs
+		if len(diffIDs) != len(m.Layers) {
+			return nil, fmt.Errorf("the config %s lists %d layers but the manifest %s %d", m.Config.Digest, len(diffIDs), h, len(m.Layers))
+		}
+	}
+	for i, d := range m.Layers {
+		var l partial.CompressedLayer
+		diffID := d.Digest
+		if sl, ok := s.savedLayerBlob(d.Digest); ok {
+			l, diffID = &typedLayer{savedLayer: sl, mediaType: d.MediaType}, sl.diffID
+		} else if b, ok := s.blob(d.Digest); ok {
+			l = &bytesLayer{data: b, digest: d.Digest, mediaType: d.MediaType}
+		} else {
+			return nil, fmt.Errorf("the layer %s of the manifest %s is missing from the save", d.Digest, h)
+		}
+		if diffIDs != nil && diffID != diffIDs[i] {
+			return nil, fmt.Errorf("layer %d of the manifest %s is %s but its config expects %s", i+1, h, diffID, diffIDs[i])
+		}
+		si.layers[d.Digest] = l
+	}
+	return partial.CompressedToImage(si)
+}
+
+// savedIndex is an index of the save, pushed as the engine keeps it.
+type savedIndex struct {
+	raw       []byte
+	mediaType types.MediaType
+	digest    v1.Hash
+	manifest  *v1.IndexManifest
+	images    map[v1.Hash]v1.Image
+	indexes   map[v1.Hash]*savedIndex
+}
+
+func (i *savedIndex) MediaType() (types.MediaType, error) { return i.mediaType, nil }
+func (i *savedIndex) Digest() (v1.Hash, error)            { return i.digest, nil }
+func (i *savedIndex) Size() (int64, error)                { return int64(len(i.raw)), nil }
+func (i *savedIndex) RawManifest() ([]byte, error)        { return i.raw, nil }
+func (i *savedIndex) IndexManifest() (*v1.IndexManifest, error) {
+	return i.manifest.DeepCopy(), nil
+}
+
+func (i *savedIndex) Image(h v1.Hash) (v1.Image, error) {
+	if img, ok := i.images[h]; ok {
+		return img, nil
+	}
+	return nil, fmt.Errorf("%s is not an image of the index %s", h, i.digest)
+}
+
+func (i *savedIndex) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
+	if idx, ok := i.indexes[h]; ok {
+		return idx, nil
+	}
+	return nil, fmt.Errorf("%s is not an index in the index %s", h, i.digest)
+}
+
+// typedLayer is a saved compressed layer with the media type its manifest gives it.
+type typedLayer struct {
+	*savedLayer
+	mediaType types.MediaType
+}
+
+func (l *typedLayer) MediaType() (types.MediaType, error) { return l.mediaType, nil }
+
+// bytesLayer is a small blob used as a layer (an attestation's statement).
+type bytesLayer struct {
+	data      []byte
+	digest    v1.Hash
+	mediaType types.MediaType
+}
+
+func (l *bytesLayer) Digest() (v1.Hash, error)            { return l.digest, nil }
+func (l *bytesLayer) Size() (int64, error)                { return int64(len(l.data)), nil }
+func (l *bytesLayer) MediaType() (types.MediaType, error) { return l.mediaType, nil }
+func (l *bytesLayer) Compressed() (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(l.data)), nil
 }
 
 // maxMetadataSize bounds the non-layer files of a saved image kept in memory.
@@ -416,7 +658,7 @@ func (s *savedTar) image(wantID string) (v1.Image, error) {
 	if len(cf.RootFS.DiffIDs) != len(entries[0].Layers) {
 		return nil, fmt.Errorf("the config lists %d layers but manifest.json %d", len(cf.RootFS.DiffIDs), len(entries[0].Layers))
 	}
-	si := &savedImage{config: cfg, layers: map[v1.Hash]*savedLayer{}}
+	si := &savedImage{config: cfg, mediaType: types.DockerManifestSchema2, layers: map[v1.Hash]partial.CompressedLayer{}}
 	m := v1.Manifest{
 		SchemaVersion: 2,
 		MediaType:     types.DockerManifestSchema2,
@@ -453,11 +695,8 @@ func (s *savedTar) idNamesConfig(id string, cfg v1.Hash, depth int) bool {
 	if err != nil || depth > 3 {
 		return false
 	}
-	b, ok := s.files[s.resolve("blobs/"+h.Algorithm+"/"+h.Hex)]
+	b, ok := s.blob(h)
 	if !ok {
-		return false
-	}
-	if got, _, err := v1.SHA256(bytes.NewReader(b)); err != nil || got != h {
 		return false
 	}
 	var doc struct {
@@ -480,13 +719,14 @@ func (s *savedTar) idNamesConfig(id string, cfg v1.Hash, depth int) bool {
 
 // savedImage is the core of an image streamed out of the engine.
 type savedImage struct {
-	config   []byte
-	manifest []byte
-	layers   map[v1.Hash]*savedLayer
+	config    []byte
+	manifest  []byte
+	mediaType types.MediaType
+	layers    map[v1.Hash]partial.CompressedLayer
 }
 
 func (i *savedImage) RawConfigFile() ([]byte, error)      { return i.config, nil }
-func (i *savedImage) MediaType() (types.MediaType, error) { return types.DockerManifestSchema2, nil }
+func (i *savedImage) MediaType() (types.MediaType, error) { return i.mediaType, nil }
 func (i *savedImage) RawManifest() ([]byte, error)        { return i.manifest, nil }
 func (i *savedImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
 	if l, ok := i.layers[h]; ok {

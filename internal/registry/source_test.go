@@ -125,63 +125,118 @@ func ggcrSave(t *testing.T, img v1.Image) []byte {
 	return buf.Bytes()
 }
 
+// containerdSave is `docker save` of an image in Docker 29's containerd
+// image store: an OCI layout whose blobs are as the store keeps them —
+// layers gzipped, the engine's manifests and index byte for byte — and a
+// manifest.json naming only the first platform, as the engine writes it.
+// It returns the save and the digests of the manifests and the index.
+func containerdSave(t *testing.T, imgs []v1.Image, extra ...tarEntry) ([]byte, []v1.Hash, v1.Hash) {
+	t.Helper()
+	entries := []tarEntry{{name: "oci-layout", data: []byte(`{"imageLayoutVersion":"1.0.0"}`)}}
+	var descs []any
+	var manifests []v1.Hash
+	var first []string
+	for i, img := range imgs {
+		ls, err := img.Layers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var paths []string
+		for _, l := range ls {
+			d, _ := l.Digest()
+			rc, err := l.Compressed()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(rc)
+			rc.Close()
+			entries = append(entries, tarEntry{name: "blobs/sha256/" + d.Hex, data: b})
+			paths = append(paths, "blobs/sha256/"+d.Hex)
+		}
+		cfgName, _ := img.ConfigName()
+		cfg, _ := img.RawConfigFile()
+		raw, _ := img.RawManifest()
+		d, _ := img.Digest()
+		entries = append(entries, tarEntry{name: "blobs/sha256/" + cfgName.Hex, data: cfg}, tarEntry{name: "blobs/sha256/" + d.Hex, data: raw})
+		mt, _ := img.MediaType()
+		cf, _ := img.ConfigFile()
+		descs = append(descs, map[string]any{"mediaType": mt, "digest": d.String(), "size": len(raw), "platform": map[string]any{"os": cf.OS, "architecture": cf.Architecture}})
+		manifests = append(manifests, d)
+		if i == 0 {
+			first = append([]string{"blobs/sha256/" + cfgName.Hex}, paths...)
+		}
+	}
+	index, _ := json.MarshalIndent(map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": descs}, "", "   ")
+	iDigest, iSize, _ := v1.SHA256(bytes.NewReader(index))
+	mf, _ := json.Marshal([]map[string]any{{"Config": first[0], "Layers": first[1:]}})
+	top, _ := json.Marshal(map[string]any{"schemaVersion": 2, "manifests": []any{map[string]any{"mediaType": "application/vnd.oci.image.index.v1+json", "digest": iDigest.String(), "size": iSize}}})
+	entries = append(entries, tarEntry{name: "blobs/sha256/" + iDigest.Hex, data: index}, tarEntry{name: "index.json", data: top}, tarEntry{name: "manifest.json", data: mf})
+	return writeTar(t, append(entries, extra...)), manifests, iDigest
+}
+
 // TestStreamFromEngineContainerdStoreIDs: the containerd image store names
 // an image by its manifest or its index, both saved as blobs of the OCI
-// layout; an id that leads to the saved config through them is the built
-// image, one whose blob does not hash to its name is not.
+// layout. The push sends that document as it is — the engine's digest, every
+// platform of an index, the layers as the store compressed them — and refuses
+// a save that does not hold all of it, or a blob that does not hash to its
+// name.
 func TestStreamFromEngineContainerdStoreIDs(t *testing.T) {
-	img, err := random.Image(3000, 2)
-	if err != nil {
-		t.Fatal(err)
+	var imgs []v1.Image
+	for _, arch := range []string{"amd64", "arm64"} {
+		img, err := random.Image(3000, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf, _ := img.ConfigFile()
+		cf = cf.DeepCopy()
+		cf.OS, cf.Architecture = "linux", arch
+		if img, err = mutate.ConfigFile(img, cf); err != nil {
+			t.Fatal(err)
+		}
+		imgs = append(imgs, img)
 	}
-	cfgName, _ := img.ConfigName()
-	rawCfg, _ := img.RawConfigFile()
-	manifest, _ := json.Marshal(map[string]any{
-		"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-		"config": map[string]any{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cfgName.String(), "size": len(rawCfg)},
-		"layers": []any{},
-	})
-	mDigest, mSize, _ := v1.SHA256(bytes.NewReader(manifest))
-	index, _ := json.Marshal(map[string]any{
-		"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
-		"manifests": []any{map[string]any{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": mDigest.String(), "size": mSize}},
-	})
-	iDigest, _, _ := v1.SHA256(bytes.NewReader(index))
+	save, manifests, index := containerdSave(t, imgs)
 	forged := "sha256:" + strings.Repeat("ab", 32)
-	save := func(t *testing.T, extra ...tarEntry) []byte {
-		t.Helper()
+	withForged := func(t *testing.T) []byte {
+		raw, _ := imgs[0].RawManifest()
+		b, _, _ := containerdSave(t, imgs, tarEntry{name: "blobs/sha256/" + strings.Repeat("ab", 32), data: raw})
+		return b
+	}
+	// A save that lacks the second platform's manifest.
+	partialSave := func(t *testing.T) []byte {
 		var entries []tarEntry
-		tr := tar.NewReader(bytes.NewReader(ociSave(t, img)))
+		tr := tar.NewReader(bytes.NewReader(save))
 		for {
 			hdr, err := tr.Next()
 			if err != nil {
 				break
 			}
-			b, _ := io.ReadAll(tr)
-			e := tarEntry{name: hdr.Name, data: b}
-			if hdr.Typeflag == tar.TypeSymlink {
-				e = tarEntry{name: hdr.Name, link: hdr.Linkname}
+			if hdr.Name == "blobs/sha256/"+manifests[1].Hex {
+				continue
 			}
-			entries = append(entries, e)
+			b, _ := io.ReadAll(tr)
+			entries = append(entries, tarEntry{name: hdr.Name, data: b})
 		}
-		return writeTar(t, append(entries, extra...))
-	}
-	blobs := []tarEntry{
-		{name: "blobs/sha256/" + mDigest.Hex, data: manifest},
-		{name: "blobs/sha256/" + iDigest.Hex, data: index},
-		// A blob that names the manifest's content under another digest.
-		{name: "blobs/sha256/" + strings.TrimPrefix(forged, "sha256:"), data: manifest},
+		return writeTar(t, entries)
 	}
 	for _, tc := range []struct {
-		name, id, want string
+		name, id string
+		save     func(*testing.T) []byte
+		want     string // error substring, "" for success
+		children int    // images of the pushed index; 0: an image
 	}{
-		{name: "the manifest digest", id: mDigest.String()},
-		{name: "the index digest", id: iDigest.String()},
-		{name: "a blob that does not hash to its name", id: forged, want: "which the built image id " + forged + " does not name"},
+		{name: "the manifest digest", id: manifests[0].String()},
+		{name: "the index digest", id: index.String(), children: 2},
+		{name: "a blob that does not hash to its name", id: forged, save: withForged, want: "which the built image id " + forged + " does not name"},
+		{name: "an index whose platform is not saved", id: index.String(), save: partialSave, want: "names " + manifests[1].String() + " (linux/arm64), which the save does not hold"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			data := save
+			if tc.save != nil {
+				data = tc.save(t)
+			}
 			bi := pipeline.BuiltImage{Role: pipeline.RoleFinal, EngineImageID: tc.id}
-			art, err := openBuilt(t.Context(), bi, savedEngine{save(t, blobs...)}, t.TempDir())
+			art, err := openBuilt(t.Context(), bi, savedEngine{data}, t.TempDir())
 			if tc.want != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.want) {
 					t.Fatalf("err = %v, want %q", err, tc.want)
@@ -191,8 +246,60 @@ func TestStreamFromEngineContainerdStoreIDs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			art.cleanup()
+			t.Cleanup(art.cleanup)
+			if got := art.digest().String(); got != tc.id {
+				t.Errorf("pushed digest %s, want the engine's own %s", got, tc.id)
+			}
+			if tc.children == 0 {
+				if err := validate.Image(art.img); err != nil {
+					t.Errorf("the streamed image does not validate: %v", err)
+				}
+				assertSameLayers(t, art.img, imgs[0])
+				return
+			}
+			if art.idx == nil {
+				t.Fatalf("the index %s was pushed as an image", tc.id)
+			}
+			if err := validate.Index(art.idx); err != nil {
+				t.Errorf("the streamed index does not validate: %v", err)
+			}
+			m, err := art.idx.IndexManifest()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(m.Manifests) != tc.children {
+				t.Fatalf("index lists %d manifests, want %d", len(m.Manifests), tc.children)
+			}
+			for i, d := range m.Manifests {
+				img, err := art.idx.Image(d.Digest)
+				if err != nil {
+					t.Fatal(err)
+				}
+				assertSameLayers(t, img, imgs[i])
+			}
 		})
+	}
+}
+
+// assertSameLayers checks got sends want's compressed layers unchanged.
+func assertSameLayers(t *testing.T, got, want v1.Image) {
+	t.Helper()
+	gl, err := got.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wl, _ := want.Layers()
+	if len(gl) != len(wl) {
+		t.Fatalf("%d layers, want %d", len(gl), len(wl))
+	}
+	for i := range gl {
+		g, _ := gl[i].Digest()
+		w, _ := wl[i].Digest()
+		gm, _ := gl[i].MediaType()
+		wm, _ := wl[i].MediaType()
+		if g != w || gm != wm {
+			t.Errorf("layer %d is %s (%s), want %s (%s) as saved", i+1, g, gm, w, wm)
+		}
 	}
 }
 

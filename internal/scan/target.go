@@ -2,6 +2,8 @@ package scan
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/org/image-pipeline/internal/pipeline"
 )
@@ -15,11 +17,14 @@ type Target struct {
 	EngineImageID string
 	// OCILayout is the path of an OCI image layout directory.
 	OCILayout string
+	// Platforms are those the image was built for; of several, the scan
+	// reads the runner's (or the first) and says so.
+	Platforms []string
 }
 
 // TargetOf is the scan target for a built image.
 func TargetOf(img *pipeline.BuiltImage) Target {
-	return Target{EngineRef: img.EngineRef, EngineImageID: img.EngineImageID, OCILayout: img.OCILayout}
+	return Target{EngineRef: img.EngineRef, EngineImageID: img.EngineImageID, OCILayout: img.OCILayout, Platforms: img.Platforms}
 }
 
 // Name is how reports name the target.
@@ -35,7 +40,16 @@ func (t Target) Name() string {
 }
 
 // Empty reports whether the target names no image at all.
-func (t Target) Empty() bool { return t == Target{} }
+func (t Target) Empty() bool { return t.EngineRef == "" && t.EngineImageID == "" && t.OCILayout == "" }
+
+// PlatformNote is the summary's note when the image has several platforms
+// and the scan read only scanned (its config's "os/arch"); "" otherwise.
+func (t Target) PlatformNote(scanned string) string {
+	if len(t.Platforms) < 2 {
+		return ""
+	}
+	return fmt.Sprintf("The image has %d platforms (%s); the scan and the SBOM cover %s only.", len(t.Platforms), strings.Join(t.Platforms, ", "), scanned)
+}
 
 // EngineKey is how the scan and the push name an engine image: by its id,
 // so that both read the same save.

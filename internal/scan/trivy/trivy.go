@@ -82,6 +82,12 @@ func (ts *scanner) Scan(ctx context.Context, t scan.Target) (*scan.Analysis, err
 		return nil, err
 	}
 	defer cleanup()
+	var platformNote string
+	if cf, err := img.ConfigFile(); err == nil {
+		if platformNote = t.PlatformNote(cf.OS + "/" + cf.Architecture); platformNote != "" {
+			s.Log.Infof("scan: %s", platformNote)
+		}
+	}
 
 	layerDir := filepath.Join(s.CacheDir, filepath.FromSlash(LayerCacheSubdir))
 	if s.NoLayerCache {
@@ -117,6 +123,9 @@ func (ts *scanner) Scan(ctx context.Context, t scan.Target) (*scan.Analysis, err
 		DB:        dbInfo,
 		Notes:     []string{JavaNote},
 		Documents: trivyDocuments{full: report, filtered: filtered},
+	}
+	if platformNote != "" {
+		a.Notes = append(a.Notes, platformNote)
 	}
 	if osInfo := report.Metadata.OS; osInfo != nil {
 		a.OS = string(osInfo.Family) + " " + osInfo.Name
