@@ -370,7 +370,7 @@ func TestRunnerContractEveryBadInputIsOneError(t *testing.T) {
 	// registry-username without its password is not): every one is
 	// reported once, in one go, before anything runs.
 	r := runAsRunner(t, "push_main", map[string]string{
-		"push": "yes please", "no-cache": "maybe", "fail-on": "severe", "trivy-db-max-age": "a week", "fulcio-url": "fulcio",
+		"push": "yes please", "no-cache": "maybe", "fail-on": "severe", "trivy-db-max-age": "a week", "fulcio-url": "fulcio", "provenance": "full",
 		"file": "nope/Dockerfile", "cosign-key": "awskms://alias/x", "registry-username": "me",
 	}, nil)
 	if r.code != 2 {
@@ -379,7 +379,7 @@ func TestRunnerContractEveryBadInputIsOneError(t *testing.T) {
 	if strings.Contains(r.stdout, "::group::") {
 		t.Errorf("a stage ran despite the bad configuration:\n%s", r.stdout)
 	}
-	for _, input := range []string{"push", "no-cache", "fail-on", "trivy-db-max-age", "fulcio-url", "file", "cosign-key", "registry-password"} {
+	for _, input := range []string{"push", "no-cache", "fail-on", "trivy-db-max-age", "fulcio-url", "provenance", "file", "cosign-key", "registry-password"} {
 		n := strings.Count(r.stdout, "::error::input \""+input+"\"")
 		if n != 1 {
 			t.Errorf("%d ::error:: lines name %s, want 1:\n%s", n, input, r.stdout)

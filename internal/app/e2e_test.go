@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/sigstore/cosign/v3/pkg/cosign"
@@ -344,4 +345,79 @@ func TestEndToEndMultiPlatformOnTheContainerdStore(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEndToEndProvenance: with provenance asked for, an engine with the
+// containerd image store pushes one index holding the image and BuildKit's
+// attestation manifest for it, and the summary says so; a classic-store
+// engine stops before building, naming the input.
+func TestEndToEndProvenance(t *testing.T) {
+	env := testenv.Require(t)
+	_, engines := testenv.RequireEngines(t)
+	for _, en := range engines {
+		t.Run(en.Name, func(t *testing.T) {
+			t.Parallel()
+			image := env.UniqueRepo(t, env.Registry, "e2e-prov")
+			in := e2eInputs(t, env, image)
+			in["provenance"] = "mode=max"
+			df := "FROM scratch\nCOPY Dockerfile /Dockerfile\nLABEL org.example.prov=" + filepath.Base(image) + "\n"
+			r := runAsRunner(t, "push_main", in, map[string]string{"DOCKER_HOST": en.Host, "TEST_DOCKERFILE": df})
+			if !en.ContainerdStore {
+				if r.code == 0 || !strings.Contains(r.stdout, `input "provenance"`) {
+					t.Fatalf("%s: exit %d, want a failure naming the provenance input\n%s", en.Name, r.code, r.stdout)
+				}
+				if r.outputs["pushed"] == "true" {
+					t.Errorf("pushed although the build was refused")
+				}
+				return
+			}
+			if r.code != 0 {
+				t.Fatalf("exit code %d\n%s\n%s", r.code, r.stdout, r.stderr)
+			}
+			ref, err := name.NewDigest(image + "@" + r.outputs["digest"])
+			if err != nil {
+				t.Fatalf("digest output %q: %v", r.outputs["digest"], err)
+			}
+			idx, err := remote.Index(ref, env.RemoteOptions(t.Context())...)
+			if err != nil {
+				t.Fatalf("the pushed %s is not an image index: %v", ref, err)
+			}
+			m, err := idx.IndexManifest()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var imageDigest, refersTo string
+			for _, d := range m.Manifests {
+				if d.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
+					refersTo = d.Annotations["vnd.docker.reference.digest"]
+					att, err := idx.Image(d.Digest)
+					if err != nil {
+						t.Fatalf("the attestation manifest %s was not pushed: %v", d.Digest, err)
+					}
+					if ls, err := att.Layers(); err != nil || len(ls) == 0 {
+						t.Errorf("attestation layers: %v", err)
+					} else if _, err := remote.Layer(ref.Context().Digest(mustDigest(t, ls[0])), env.RemoteOptions(t.Context())...); err != nil {
+						t.Errorf("the attestation's statement is not in the registry: %v", err)
+					}
+				} else {
+					imageDigest = d.Digest.String()
+				}
+			}
+			if refersTo == "" || refersTo != imageDigest {
+				t.Errorf("the pushed index has no attestation for its image %s (attestation refers to %q): %+v", imageDigest, refersTo, m.Manifests)
+			}
+			if !strings.Contains(r.summary, "Provenance: BuildKit's SLSA provenance attestation (mode=max)") {
+				t.Errorf("the summary does not say provenance is attached:\n%s", r.summary)
+			}
+		})
+	}
+}
+
+func mustDigest(t *testing.T, l interface{ Digest() (v1.Hash, error) }) string {
+	t.Helper()
+	d, err := l.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.String()
 }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"os"
@@ -120,6 +121,7 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 		BuildArgs:       b.BuildArgs,
 		Secrets:         b.Secrets,
 		Platforms:       b.Platforms,
+		Provenance:      provenanceOf(b.Provenance, ev),
 		NoCache:         b.NoCache,
 		Pull:            b.Pull,
 		Cache:           b.Cache,
@@ -321,4 +323,21 @@ func engineClient() *client.Client {
 		return nil
 	}
 	return c
+}
+
+// provenanceOf is what the provenance attestation names: the run that
+// built the image, and the repository and commit it built.
+func provenanceOf(mode string, ev *ghactions.Context) build.Provenance {
+	p := build.Provenance{Mode: mode, Revision: ev.SHA}
+	if ev.Repository != "" {
+		server := strings.TrimSuffix(cmp.Or(ev.ServerURL, "https://github.com"), "/")
+		p.Source = server + "/" + ev.Repository
+		if ev.RunID != "" {
+			p.BuilderID = p.Source + "/actions/runs/" + ev.RunID
+			if ev.RunAttempt != "" {
+				p.BuilderID += "/attempts/" + ev.RunAttempt
+			}
+		}
+	}
+	return p
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -81,6 +82,10 @@ type Features struct {
 	MultiPlatform bool
 	// Version is the BuildKit version, when the daemon tells it.
 	Version string
+	// Attestations is true when the builder keeps attestation manifests
+	// in the image index it stores (buildkitd's OCI layout, the containerd
+	// image store); the classic image store has nowhere to keep them.
+	Attestations bool
 	// InlineCacheNote, when set, says why inline cache read back from the
 	// registry may give few hits on this builder; it goes to the summary's
 	// cache notes when the ladder is read as inline cache.
@@ -102,6 +107,9 @@ type Result struct {
 	Cache CacheReport
 	// Duration is the whole build, session included.
 	Duration time.Duration
+	// Provenance is the mode of the provenance attestation attached to
+	// the final image ("" when none was asked for).
+	Provenance string
 }
 
 // SolveReport is one solve of a build.
@@ -192,7 +200,7 @@ func newDocker(ctx context.Context, o Options, engine Engine) (Builder, error) {
 		embedded += " " + version
 	}
 	if containerd {
-		f.RegistryCache, f.MultiPlatform = true, true
+		f.RegistryCache, f.MultiPlatform, f.Attestations = true, true, true
 		f.Description = fmt.Sprintf("%s, Docker %s with the containerd image store: %s (images kept in the engine, registry cache, multi-platform)", host, info.ServerVersion, embedded)
 	} else {
 		f.Description = fmt.Sprintf("%s, Docker %s with the classic image store: %s (images kept in the engine, inline cache only, one platform)", host, info.ServerVersion, embedded)
@@ -273,7 +281,7 @@ func newRemote(ctx context.Context, o Options) (Builder, error) {
 	}
 	version := buildkitVersion(pctx, bk)
 	b.features = Features{
-		Driver: DriverRemote, Exporter: "oci", RegistryCache: true, MultiPlatform: true, Version: version,
+		Driver: DriverRemote, Exporter: "oci", RegistryCache: true, MultiPlatform: true, Attestations: true, Version: version,
 		Description: fmt.Sprintf("buildkitd %s at %s, platforms %s (OCI layout for the push stage, registry cache mode=max, multi-platform)",
 			version, addr, strings.Join(plats, ", ")),
 	}
@@ -334,6 +342,11 @@ func (b *bkBuilder) Build(ctx context.Context, plan *pipeline.TagPlan, progress 
 		return nil, inputerr.New("platforms", strings.Join(o.Platforms, ","),
 			fmt.Sprintf("needs a BuildKit that exports multi-platform images, and %s exports one platform only", b.features.Description),
 			"one platform with this builder; several with buildkit-address (a buildkitd) or the Docker Engine's containerd image store")
+	}
+	if o.Provenance.Mode != ProvenanceOff && !b.features.Attestations {
+		return nil, inputerr.New("provenance", "mode="+o.Provenance.Mode,
+			fmt.Sprintf("needs a builder that stores attestations, and %s has nowhere to keep them", b.features.Description),
+			"false with this builder; true, mode=min or mode=max with buildkit-address (a buildkitd) or the Docker Engine's containerd image store")
 	}
 	cp, err := planCache(o, b.features.RegistryCache, plan)
 	if err != nil {
@@ -457,10 +470,11 @@ func (b *bkBuilder) Build(ctx context.Context, plan *pipeline.TagPlan, progress 
 	}
 
 	res := &Result{
-		Solves:   reports,
-		Steps:    tr.counts(""),
-		StepsRun: tr.executedSteps(),
-		Cache:    CacheReport{Mode: cp.Mode, Read: cp.Read, Written: cp.Written, Notes: cp.Notes},
+		Solves:     reports,
+		Steps:      tr.counts(""),
+		StepsRun:   tr.executedSteps(),
+		Cache:      CacheReport{Mode: cp.Mode, Read: cp.Read, Written: cp.Written, Notes: cp.Notes},
+		Provenance: o.Provenance.Mode,
 	}
 	for i := range reports {
 		res.Solves[i].Steps = tr.counts(jobs[i].role)
@@ -581,6 +595,10 @@ func (b *bkBuilder) solveOpt(sess *session.Session, j job, common map[string]str
 	}
 	if j.target != "" {
 		attrs["target"] = j.target
+	}
+	if j.role == pipeline.RoleFinal {
+		// Only the image users run is attested; the builder image is cache.
+		maps.Copy(attrs, b.opts.Provenance.attestAttrs())
 	}
 	opt := bkclient.SolveOpt{
 		Frontend:              "dockerfile.v0",

@@ -73,6 +73,9 @@ type Options struct {
 	// SecretsWithheld, when set, says why the build gets no secrets (a
 	// fork's pull request); a step that fails for want of one says it.
 	SecretsWithheld string
+	// Provenance is the provenance input: BuildKit's SLSA provenance
+	// attestation attached to the final image, with what it names.
+	Provenance Provenance
 	// Platforms is the platforms input, parsed (ParsePlatforms), e.g.
 	// linux/amd64, linux/arm64. Empty: the builder's own platform.
 	Platforms []string
@@ -343,6 +346,56 @@ func ParsePlatforms(list []string) ([]string, error) {
 		out = append(out, p)
 	}
 	return out, errors.Join(errs...)
+}
+
+// Provenance modes: the values ParseProvenance gives.
+const (
+	ProvenanceOff = ""    // no attestation (the default)
+	ProvenanceMin = "min" // BuildKit's mode=min: no build args, no secrets' ids
+	ProvenanceMax = "max" // mode=max: build args and the build's steps too
+)
+
+// Provenance is what the build asks BuildKit's provenance attestation for.
+type Provenance struct {
+	// Mode is ProvenanceOff, ProvenanceMin or ProvenanceMax.
+	Mode string
+	// BuilderID names the run that built the image (its URL); Source and
+	// Revision the repository and commit built (the vcs: attributes).
+	BuilderID, Source, Revision string
+}
+
+// ParseProvenance reads the provenance input as build-push-action takes
+// it: false (or empty), true (= mode=min), mode=min or mode=max.
+func ParseProvenance(v string) (string, error) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "", "false":
+		return ProvenanceOff, nil
+	case "true", "mode=min", "min":
+		return ProvenanceMin, nil
+	case "mode=max", "max":
+		return ProvenanceMax, nil
+	}
+	return "", inputerr.New("provenance", v, "is not a provenance setting", "false, true (mode=min), mode=min or mode=max")
+}
+
+// attestAttrs are the frontend attributes that ask for the provenance
+// attestation: none when it is off.
+func (p Provenance) attestAttrs() map[string]string {
+	if p.Mode == ProvenanceOff {
+		return nil
+	}
+	v := "mode=" + p.Mode
+	if p.BuilderID != "" && !strings.ContainsAny(p.BuilderID, ",\"") {
+		v += ",builder-id=" + p.BuilderID
+	}
+	attrs := map[string]string{"attest:provenance": v}
+	if p.Source != "" {
+		attrs["vcs:source"] = p.Source
+	}
+	if p.Revision != "" {
+		attrs["vcs:revision"] = p.Revision
+	}
+	return attrs
 }
 
 // secretValues resolves the secrets into id → value, reading secret-envs'

@@ -83,6 +83,9 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 	s.result = res
 	st.Build = &res.Outcome
 	s.logCache(res.Cache)
+	if res.Provenance != "" {
+		s.log.Infof("Provenance: attestation mode=%s attached to the final image", res.Provenance)
+	}
 	s.log.Infof("Built in %s: %s", res.Duration.Round(100*time.Millisecond), stepsText(res.Steps))
 	for _, img := range res.Outcome.Images {
 		where := img.EngineImageID
@@ -184,6 +187,9 @@ func summaryMarkdown(f Features, r *Result) string {
 	b.WriteString("\n")
 	for _, n := range r.Cache.Notes {
 		fmt.Fprintf(&b, "- %s\n", n)
+	}
+	if r.Provenance != "" {
+		fmt.Fprintf(&b, "\nProvenance: BuildKit's SLSA provenance attestation (mode=%s) is attached to the image index.\n", r.Provenance)
 	}
 	return b.String()
 }

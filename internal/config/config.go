@@ -73,6 +73,7 @@ type BuildConfig struct {
 	BuildArgs                                      []build.BuildArg
 	Secrets                                        []build.Secret
 	Platforms                                      []string
+	Provenance                                     string // a build.Provenance mode
 	NoCache, Pull                                  bool
 	Cache                                          string
 	BuildkitAddress                                string
@@ -225,6 +226,9 @@ func Parse(src Source) (*Config, error) {
 		p.FailErr(err)
 	}
 	if c.Build.Platforms, err = build.ParsePlatforms(p.List("platforms")); err != nil {
+		p.FailErr(err)
+	}
+	if c.Build.Provenance, err = build.ParseProvenance(p.String("provenance")); err != nil {
 		p.FailErr(err)
 	}
 	if c.Scan.Severities, err = scan.ParseSeverities(p.List("severity")); err != nil {

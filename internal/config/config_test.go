@@ -92,6 +92,18 @@ func TestParseBuildInputs(t *testing.T) {
 	wanterr.Check(t, err, `input "build-args": line 1 has no NAME=`, `input "secrets": line 1 has no id=`, `input "platforms": "windows//" is not a platform`)
 }
 
+// provenance takes build-push-action's values; true is mode=min.
+func TestParseProvenance(t *testing.T) {
+	for in, want := range map[string]string{"": "", "false": "", "true": "min", "mode=min": "min", "mode=max": "max", "MODE=MAX": "max"} {
+		c, err := Parse(source(map[string]string{"provenance": in}))
+		if err != nil || c.Build.Provenance != want {
+			t.Errorf("provenance %q: mode %q, err %v; want %q", in, c.Build.Provenance, err, want)
+		}
+	}
+	_, err := Parse(source(map[string]string{"provenance": "mode=full,builder-id=x"}))
+	wanterr.Check(t, err, `input "provenance": "mode=full,builder-id=x" is not a provenance setting; accepted values: false, true (mode=min), mode=min or mode=max`)
+}
+
 func TestParseLabels(t *testing.T) {
 	c, err := Parse(source(map[string]string{"labels": "a=b\nc=d=e"}))
 	if err != nil || strings.Join(c.Labels, ",") != "a=b,c=d=e" {

@@ -68,6 +68,8 @@ var Inputs = []Input{
 		Description: "Build secrets read from environment variables, `id=ENVVAR` one per line."},
 	{Name: "platforms", Group: "build", Kind: List,
 		Description: "Target platforms, comma-separated (`linux/amd64,linux/arm64`). More than one needs `buildkit-address` (a remote BuildKit) or the containerd image store. Default: the builder's platform."},
+	{Name: "provenance", Default: "false", Group: "build", Kind: String,
+		Description: "Attach BuildKit's SLSA provenance attestation to the image: `false`, `true` (= `mode=min`: no build-arg values), `mode=min` or `mode=max` (build-arg values and the build's steps too). Needs `buildkit-address` or the Docker Engine's containerd image store; the image is then pushed as an index."},
 	{Name: "allow-untrusted-build", Default: "false", Group: "build", Kind: Bool,
 		Description: "Allow a `pull_request_target` run to build a fork's code (the pull request's head checked out). It is then built as a fork's: no credentials, no build secrets, nothing pushed or signed. Without it such a run stops before building."},
 	{Name: "no-cache", Default: "false", Group: "build", Kind: Bool,

@@ -98,8 +98,8 @@ func pickImage(idx v1.ImageIndex) (v1.Image, error) {
 	var first *v1.Descriptor
 	for i := range m.Manifests {
 		d := &m.Manifests[i]
-		if !d.MediaType.IsImage() && !d.MediaType.IsIndex() {
-			continue
+		if !d.MediaType.IsImage() && !d.MediaType.IsIndex() || d.Platform != nil && d.Platform.OS == "unknown" {
+			continue // not an image, or an attestation manifest (unknown/unknown)
 		}
 		if d.Platform != nil && (d.Platform.OS != runtime.GOOS || d.Platform.Architecture != runtime.GOARCH) {
 			if first == nil && d.MediaType.IsImage() {
