@@ -1,9 +1,14 @@
 package registry
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
+	"net/http"
 	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -134,4 +139,87 @@ func layerDigests(t *testing.T, img v1.Image) []string {
 		out = append(out, d.String())
 	}
 	return out
+}
+
+// countingEngine counts the engine exports a push asks for.
+type countingEngine struct {
+	Engine
+	saves atomic.Int64
+}
+
+func (c *countingEngine) ImageSave(ctx context.Context, images []string, opts ...client.ImageSaveOption) (io.ReadCloser, error) {
+	c.saves.Add(1)
+	return c.Engine.ImageSave(ctx, images, opts...)
+}
+
+// TestWarmEnginePushUploadsNothing: a warm run pushes the image it pushed
+// last time. Through a recording proxy, the second push of the same engine
+// image to the same tags (plus one new tag) exports nothing from the engine
+// — so compresses nothing — uploads no blob, and writes one manifest PUT
+// per tag; every tag still points at the first push's digest. On every
+// engine.
+func TestWarmEnginePushUploadsNothing(t *testing.T) {
+	env, engines := testenv.RequireEngines(t)
+	for _, en := range engines {
+		t.Run(en.Name, func(t *testing.T) {
+			t.Parallel()
+			img, err := random.Image(512<<10, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bi := loadIntoEngine(t, en.Client, img)
+			p := startProxy(t, env, env.Registry, proxyConfig{})
+			repo := env.UniqueRepo(t, p.Host, "warm")
+			eng := &countingEngine{Engine: en.Client}
+			pusher, err := New(Options{Transport: p.Transport, Retry: fastRetry, TempDir: t.TempDir()}, eng)
+			if err != nil {
+				t.Fatal(err)
+			}
+			first, err := pusher.Push(t.Context(), Request{Image: bi, Tags: tagsOf(repo, "sha-abc", "main")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if eng.saves.Load() != 1 || first.Reused != "" {
+				t.Fatalf("first push: %d exports, reused %q; want 1 export", eng.saves.Load(), first.Reused)
+			}
+			before := len(p.requests())
+			tags := tagsOf(repo, "sha-abc", "main", "pr-7")
+			second, err := pusher.Push(t.Context(), Request{Image: bi, Tags: tags})
+			if err != nil {
+				t.Fatal(err)
+			}
+			reqs := p.requests()[before:]
+			var uploads, manifestPuts int
+			for _, r := range reqs {
+				switch {
+				case strings.Contains(r.Path, "/blobs/uploads"):
+					uploads++
+				case r.Method == http.MethodPut && strings.Contains(r.Path, "/manifests/"):
+					manifestPuts++
+				}
+			}
+			if n := eng.saves.Load(); n != 1 {
+				t.Errorf("the warm push exported the image from the engine again (%d exports in all)", n)
+			}
+			if uploads != 0 {
+				t.Errorf("the warm push made %d blob upload requests, want none", uploads)
+			}
+			if manifestPuts != len(tags) {
+				t.Errorf("the warm push made %d manifest PUTs, want one per tag (%d)", manifestPuts, len(tags))
+			}
+			if second.Digest != first.Digest || second.Reused == "" {
+				t.Errorf("warm push digest %s (reused %q), want the first push's %s", second.Digest, second.Reused, first.Digest)
+			}
+			for _, tag := range tags {
+				if got := env.HeadDigest(t, direct(tag, p.Host, env.Registry)); got != first.Digest {
+					t.Errorf("%s points at %q, want %s", tag, got, first.Digest)
+				}
+			}
+			var lines []string
+			for _, r := range reqs {
+				lines = append(lines, r.Method+" "+r.Path)
+			}
+			t.Logf("%s: warm push, %d requests: %s", en.Name, len(reqs), strings.Join(lines, "; "))
+		})
+	}
 }

@@ -69,6 +69,10 @@ type Result struct {
 	// Rerun is set when the release tags already held this commit's
 	// image, built from the same inputs: Digest is that image.
 	Rerun *Rerun
+	// Reused, when set, says which ref of the registry already held the
+	// built image, which was then pushed from there: no engine export, no
+	// compression.
+	Reused string
 	// Cancelled is set when the run was cancelled while the tags were
 	// being written: they were finished, nothing after them was done.
 	Cancelled bool
@@ -262,8 +266,11 @@ func (p *Pusher) Push(ctx context.Context, req Request) (*Result, error) {
 	if len(targets) == 0 {
 		return fail(errors.New("there are no tags to push"))
 	}
-	art, err := openBuilt(ctx, req.Image, p.engine, p.opts.TempDir)
-	if err != nil {
+	art, known := run.knownImage(req.Image, probeRefs(targets, req.Image.CacheRefs))
+	if art != nil {
+		res.Reused = known
+		run.logf("the registry already holds the built image (%s): nothing is exported from the engine or compressed", known)
+	} else if art, err = openBuilt(ctx, req.Image, p.engine, p.opts.TempDir); err != nil {
 		return fail(err)
 	}
 	defer art.cleanup()
@@ -833,19 +840,24 @@ func (r *pushRun) pushCache(req Request, final *artifact) (written, warnings []s
 		if bi.Target != "" {
 			what = fmt.Sprintf("the %s image (stage %s)", bi.Role, bi.Target)
 		}
-		art := final
-		if !sameImage(bi, req.Image) {
-			a, err := openBuilt(r.ctx, bi, r.p.engine, r.p.opts.TempDir)
-			if err != nil {
-				warnings = append(warnings, fmt.Sprintf("%s was not pushed as build cache: %v", what, err))
-				continue
-			}
-			defer a.cleanup()
-			art = a
-		}
 		targets, err := groupTags(bi.CacheRefs)
 		if err != nil {
 			warnings = append(warnings, fmt.Sprintf("%s was not pushed as build cache: %v", what, err))
+		}
+		art := final
+		if !sameImage(bi, req.Image) {
+			if a, known := r.knownImage(bi, probeRefs(targets, nil)); a != nil {
+				r.logf("the registry already holds %s (%s): nothing is exported or compressed", what, known)
+				art = a
+			} else {
+				a, err := openBuilt(r.ctx, bi, r.p.engine, r.p.opts.TempDir)
+				if err != nil {
+					warnings = append(warnings, fmt.Sprintf("%s was not pushed as build cache: %v", what, err))
+					continue
+				}
+				defer a.cleanup()
+				art = a
+			}
 		}
 		for _, t := range targets {
 			if err := r.pushByDigest(t.repo, art, req.MountFrom); err != nil {

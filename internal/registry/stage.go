@@ -143,6 +143,9 @@ func summaryMarkdown(r *Result) string {
 	}
 	fmt.Fprintf(&b, "Pushed %s to %s; every tag was read back from the registry and points at it.\n\n",
 		textfmt.Code(r.Digest), textfmt.Count(len(r.Repositories), "repository", "repositories"))
+	if r.Reused != "" {
+		fmt.Fprintf(&b, "The registry already held this image (%s): it was not exported from the engine or compressed again; the push wrote manifests only where it was missing.\n\n", textfmt.Cell(r.Reused))
+	}
 	b.WriteString("| Reference | Digest |\n|---|---|\n")
 	for _, ref := range r.Refs {
 		fmt.Fprintf(&b, "| %s | %s |\n", textfmt.Code(ref), textfmt.Code(r.Digest))
