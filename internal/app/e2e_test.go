@@ -421,3 +421,35 @@ func mustDigest(t *testing.T, l interface{ Digest() (v1.Hash, error) }) string {
 	}
 	return d.String()
 }
+
+// TestEndToEndWarmRunPushesOnlyTags: the same commit and inputs run twice
+// (a warm run, or the re-run button) give the same digest on every engine,
+// and the second run's push takes the image from the registry: the summary
+// says so.
+func TestEndToEndWarmRunPushesOnlyTags(t *testing.T) {
+	env := testenv.Require(t)
+	_, engines := testenv.RequireEngines(t)
+	for _, en := range engines {
+		t.Run(en.Name, func(t *testing.T) {
+			t.Parallel()
+			image := env.UniqueRepo(t, env.Registry, "e2e-warm")
+			in := e2eInputs(t, env, image)
+			df := "FROM scratch\nCOPY Dockerfile /Dockerfile\nLABEL org.example.warm=" + filepath.Base(image) + "\n"
+			var digests []string
+			for run := range 2 {
+				r := runAsRunner(t, "push_main", in, map[string]string{"DOCKER_HOST": en.Host, "TEST_DOCKERFILE": df})
+				if r.code != 0 {
+					t.Fatalf("run %d: exit code %d\n%s\n%s", run+1, r.code, r.stdout, r.stderr)
+				}
+				digests = append(digests, r.outputs["digest"])
+				reused := strings.Contains(r.summary, "The registry already held this image")
+				if reused != (run == 1) {
+					t.Errorf("run %d: the summary says the registry held the image: %v\n%s", run+1, reused, r.summary)
+				}
+			}
+			if digests[0] != digests[1] {
+				t.Errorf("the same commit and inputs gave %s, then %s", digests[0], digests[1])
+			}
+		})
+	}
+}
