@@ -10,7 +10,6 @@ import (
 	"github.com/docker/docker/client"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/org/image-pipeline/internal/enginesave"
 	"github.com/org/image-pipeline/internal/scan"
@@ -18,39 +17,22 @@ import (
 
 // openImage gives Trivy the image: from the engine it is read from one
 // `docker save` (kept by the EngineSaves the push stage shares, so the
-// engine exports it once per run); an OCI layout is read in place.
-func openImage(ctx context.Context, t scan.Target, s scan.Settings) (ftypes.Image, func(), error) {
+// engine exports it once per run), or not exported at all when store holds
+// its config and the layer cache every layer's analysis (engineImage); an
+// OCI layout is read in place. exported tells, after the analysis, whether
+// the engine exported the image.
+func openImage(ctx context.Context, t scan.Target, s scan.Settings, store blobStore) (img ftypes.Image, exported func() bool, cleanup func(), err error) {
 	switch {
 	case t.OCILayout != "":
 		img, err := layoutImage(t.OCILayout)
 		if err != nil {
-			return nil, nil, fmt.Errorf("read the built image from the OCI layout %s: %w", t.OCILayout, err)
+			return nil, nil, nil, fmt.Errorf("read the built image from the OCI layout %s: %w", t.OCILayout, err)
 		}
-		return img, func() {}, nil
+		return img, func() bool { return false }, func() {}, nil
 	case t.EngineRef != "" || t.EngineImageID != "":
-		ref := t.EngineKey()
-		saves, cleanup, err := engineSaves(s)
-		if err != nil {
-			return nil, nil, err
-		}
-		s.Log.Infof("scan: exporting %s from the Docker Engine", ref)
-		file, err := saves.File(ctx, ref)
-		if err != nil {
-			cleanup()
-			return nil, nil, fmt.Errorf("read the built image %s from the Docker Engine: %w", ref, err)
-		}
-		img, err := tarball.ImageFromPath(file, nil)
-		if err != nil {
-			cleanup()
-			return nil, nil, fmt.Errorf("read the image %s saved by the Docker Engine: %w", ref, err)
-		}
-		var tags []string
-		if t.EngineRef != "" {
-			tags = []string{t.EngineRef}
-		}
-		return scanImage{Image: img, name: t.Name(), repoTags: tags}, cleanup, nil
+		return engineImage(ctx, t, s, store)
 	default:
-		return nil, nil, fmt.Errorf("the build left no image to scan (neither an engine image nor an OCI layout)")
+		return nil, nil, nil, fmt.Errorf("the build left no image to scan (neither an engine image nor an OCI layout)")
 	}
 }
 

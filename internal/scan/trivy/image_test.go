@@ -35,7 +35,8 @@ func (f *fileSaves) File(_ context.Context, ref string) (string, error) {
 
 // dockerSave writes the test image as Docker 25+ saves it: blobs named by
 // digest (the layers uncompressed from the classic store, or gzipped as
-// the containerd image store keeps them) and manifest.json naming them.
+// the containerd image store keeps them, with the manifest) and
+// manifest.json naming them.
 func dockerSave(t *testing.T, layoutDir string, compressed bool) string {
 	t.Helper()
 	img := layoutV1Image(t, layoutDir)
@@ -78,6 +79,13 @@ func dockerSave(t *testing.T, layoutDir string, compressed bool) string {
 		}
 		names = append(names, "blobs/sha256/"+h.Hex)
 		add(names[len(names)-1], int64(len(b)), bytesReader(b))
+	}
+	if compressed {
+		// The containerd store's save also holds the manifest its image
+		// id names.
+		raw, _ := img.RawManifest()
+		dig, _ := img.Digest()
+		add("blobs/sha256/"+dig.Hex, int64(len(raw)), bytesReader(raw))
 	}
 	mf, _ := json.Marshal([]map[string]any{{"Config": "blobs/sha256/" + cfgName.Hex, "RepoTags": []string{"built:latest"}, "Layers": names}})
 	add("manifest.json", int64(len(mf)), bytesReader(mf))

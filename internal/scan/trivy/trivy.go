@@ -77,7 +77,11 @@ func (ts *scanner) Scan(ctx context.Context, t scan.Target) (*scan.Analysis, err
 	}
 	defer trivydb.Close()
 
-	img, cleanup, err := openImage(ctx, t, s)
+	layerDir := filepath.Join(s.CacheDir, filepath.FromSlash(LayerCacheSubdir))
+	if s.NoLayerCache {
+		layerDir = ""
+	}
+	img, exported, cleanup, err := openImage(ctx, t, s, blobStore{dir: layerDir})
 	if err != nil {
 		return nil, err
 	}
@@ -89,10 +93,6 @@ func (ts *scanner) Scan(ctx context.Context, t scan.Target) (*scan.Analysis, err
 		}
 	}
 
-	layerDir := filepath.Join(s.CacheDir, filepath.FromSlash(LayerCacheSubdir))
-	if s.NoLayerCache {
-		layerDir = ""
-	}
 	mem := newLayerCache(layerDir, s.Log)
 	defer mem.Close()
 	defer func() {
@@ -111,6 +111,9 @@ func (ts *scanner) Scan(ctx context.Context, t scan.Target) (*scan.Analysis, err
 		return nil, fmt.Errorf("analyse %s: %w", t.Name(), err)
 	}
 	report.Trivy.Version = trivyVersion()
+	if t.OCILayout == "" && !exported() {
+		s.Log.Infof("scan: every layer's analysis was in the layer cache: the image was not exported from the Docker Engine")
+	}
 
 	filtered := cloneResults(report)
 	for i := range filtered.Results {
