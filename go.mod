@@ -16,6 +16,7 @@ require (
 	github.com/go-openapi/runtime v0.29.2
 	github.com/go-openapi/swag/conv v0.25.4
 	github.com/google/go-containerregistry v0.20.7
+	github.com/google/uuid v1.6.0
 	github.com/klauspost/compress v1.18.1
 	github.com/moby/buildkit v0.26.2
 	github.com/moby/patternmatcher v0.6.0
@@ -200,7 +201,6 @@ require (
 	github.com/google/licenseclassifier/v2 v2.0.0 // indirect
 	github.com/google/s2a-go v0.1.9 // indirect
 	github.com/google/shlex v0.0.0-20191202100458-e7afc7fbc510 // indirect
-	github.com/google/uuid v1.6.0 // indirect
 	github.com/googleapis/enterprise-certificate-proxy v0.3.9 // indirect
 	github.com/googleapis/gax-go/v2 v2.16.0 // indirect
 	github.com/gorilla/websocket v1.5.4-0.20250319132907-e064f32e3674 // indirect

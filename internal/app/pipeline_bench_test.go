@@ -14,9 +14,10 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,7 +51,7 @@ func (a benchApp) dockerfile() string {
 	per := max(1, a.sizeMB*1024/a.layers)
 	fmt.Fprintf(&b, "ARG BASE\nFROM $BASE AS builder\n")
 	fmt.Fprintf(&b, "RUN mkdir /deps && for i in $(seq 1 %d); do dd if=/dev/urandom of=/deps/part$i bs=1024 count=%d 2>/dev/null; done\n", a.layers, per)
-	fmt.Fprintf(&b, "COPY src/ /src/\nRUN cat /src/* | sha256sum > /app && cat /src/* >> /app\n")
+	fmt.Fprintf(&b, "COPY src/ /src/\nRUN sha256sum /src/* > /app && cat /src/* >> /app\n")
 	fmt.Fprintf(&b, "FROM scratch AS production\n")
 	for i := 1; i <= a.layers; i++ {
 		fmt.Fprintf(&b, "COPY --from=builder /deps/part%d /deps/part%d\n", i, i)
@@ -393,16 +394,8 @@ func (b *benchEnv) newRun(t *testing.T, repo, branch, version string) benchRun {
 		t.Fatal(err)
 	}
 	writeSource(t, ws, b.app, version)
-	sum := fmt.Sprintf("%040x", rand.New(rand.NewPCG(uint64(len(version)), hash(version))).Uint64())
-	return benchRun{repo: repo, branch: branch, sha: (sum + strings.Repeat("0", 40))[:40], workspace: ws}
-}
-
-func hash(s string) uint64 {
-	var h uint64 = 14695981039346656037
-	for _, c := range []byte(s) {
-		h = (h ^ uint64(c)) * 1099511628211
-	}
-	return h
+	sum := sha1.Sum([]byte(version))
+	return benchRun{repo: repo, branch: branch, sha: hex.EncodeToString(sum[:]), workspace: ws}
 }
 
 type benchResult struct {

@@ -3,18 +3,23 @@ package trivy
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/aquasecurity/trivy/pkg/cache"
+	"github.com/aquasecurity/trivy/pkg/clock"
 	ftypes "github.com/aquasecurity/trivy/pkg/fanal/types"
 	"github.com/aquasecurity/trivy/pkg/report"
 	"github.com/aquasecurity/trivy/pkg/report/cyclonedx"
 	"github.com/aquasecurity/trivy/pkg/report/spdx"
 	"github.com/aquasecurity/trivy/pkg/types"
+	"github.com/google/uuid"
 
 	"github.com/org/image-pipeline/internal/scan"
 	"github.com/org/image-pipeline/internal/textfmt"
@@ -50,10 +55,14 @@ func (d trivyDocuments) WriteSBOM(ctx context.Context, w io.Writer, format scan.
 	}
 	switch format {
 	case scan.FormatCycloneDX:
-		return cyclonedx.NewWriter(w, trivyVersion()).Write(ctx, r)
+		return reproducibly(ctx, r, func(ctx context.Context) error {
+			return cyclonedx.NewWriter(w, trivyVersion()).Write(ctx, r)
+		})
 	case scan.FormatSPDXJSON:
 		var buf bytes.Buffer
-		if err := spdx.NewWriter(&buf, trivyVersion(), types.FormatSPDXJSON).Write(ctx, r); err != nil {
+		if err := reproducibly(ctx, r, func(ctx context.Context) error {
+			return spdx.NewWriter(&buf, trivyVersion(), types.FormatSPDXJSON).Write(ctx, r)
+		}); err != nil {
 			return err
 		}
 		_, err := w.Write(osPurpose.ReplaceAll(buf.Bytes(), []byte(`$1"OPERATING_SYSTEM"`)))
@@ -61,6 +70,30 @@ func (d trivyDocuments) WriteSBOM(ctx context.Context, w io.Writer, format scan.
 	default:
 		return fmt.Errorf("SBOM format %q is not one of %s, %s (the sbom-format input is parsed by the configuration: this is a caller's bug)", format, scan.FormatCycloneDX, scan.FormatSPDXJSON)
 	}
+}
+
+// reproducibly runs write with the parts Trivy draws at random or from the
+// clock fixed by the image: the UUIDs (CycloneDX's serial number and the
+// bom-refs of components without a purl, SPDX's document namespace) come
+// from a stream seeded by the image's config digest and diff ids, and the
+// document's time is the image's creation time. The same image gives the
+// same SBOM bytes, so a warm run's SBOM attestation is the one the registry
+// already holds (the sign stage then signs nothing new). The UUID source
+// is the uuid package's, process-wide: trivyMu keeps the scans' own use of
+// it out while the SBOM is written.
+func reproducibly(ctx context.Context, r types.Report, write func(context.Context) error) error {
+	if r.Metadata.ImageID == "" {
+		return write(ctx)
+	}
+	seed := sha256.Sum256([]byte("image-pipeline SBOM\x00" + r.Metadata.ImageID + "\x00" + strings.Join(r.Metadata.DiffIDs, ",")))
+	if created := r.Metadata.ImageConfig.Created.Time; !created.IsZero() {
+		ctx = clock.With(ctx, created)
+	}
+	trivyMu.Lock()
+	defer trivyMu.Unlock()
+	uuid.SetRand(rand.NewChaCha8(seed))
+	defer uuid.SetRand(nil)
+	return write(ctx)
 }
 
 // progressCache logs the layer analysis: Trivy stores each analysed layer

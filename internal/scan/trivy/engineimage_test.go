@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -170,5 +171,54 @@ func TestEngineImageNotExportedWhenWarm(t *testing.T) {
 				t.Errorf("the changed config was not written again: %v", err)
 			}
 		})
+	}
+}
+
+// TestSBOMIsReproducible: two scans of the same image write the same SBOM
+// bytes in both formats (serial number, bom-refs, document namespace and
+// time fixed by the image), dated with the image's creation time; another
+// image gets another serial number.
+func TestSBOMIsReproducible(t *testing.T) {
+	layoutDir, _ := testImages(t)
+	write := func(a *scan.Analysis, format scan.SBOMFormat) string {
+		t.Helper()
+		var b strings.Builder
+		if err := a.Documents.WriteSBOM(t.Context(), &b, format); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	first := scanTarget(t, scan.Target{OCILayout: layoutDir}, nil)
+	second := scanTarget(t, scan.Target{OCILayout: layoutDir}, nil)
+	cf, err := layoutV1Image(t, layoutDir).ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []scan.SBOMFormat{scan.FormatCycloneDX, scan.FormatSPDXJSON} {
+		a, b := write(first, format), write(second, format)
+		if a != b {
+			t.Errorf("%s: two scans of one image wrote different SBOMs:\n%s\n---\n%s", format, a, b)
+		}
+		layout := map[scan.SBOMFormat]string{scan.FormatCycloneDX: "2006-01-02T15:04:05+00:00", scan.FormatSPDXJSON: time.RFC3339}[format]
+		if created := cf.Created.UTC().Format(layout); cf.Created.IsZero() || !strings.Contains(a, created) {
+			t.Errorf("%s: the SBOM is not dated %s (the image's creation time)", format, created)
+		}
+	}
+	// The draw is the image's: another image, another serial number.
+	other := *first
+	docs := other.Documents.(trivyDocuments)
+	docs.full.Metadata.ImageID = "sha256:" + strings.Repeat("0", 64)
+	other.Documents = docs
+	serial := func(doc string) string {
+		var b struct {
+			SerialNumber string `json:"serialNumber"`
+		}
+		if err := json.Unmarshal([]byte(doc), &b); err != nil || b.SerialNumber == "" {
+			t.Fatalf("no serial number: %v", err)
+		}
+		return b.SerialNumber
+	}
+	if serial(write(first, scan.FormatCycloneDX)) == serial(write(&other, scan.FormatCycloneDX)) {
+		t.Error("two images got the same CycloneDX serial number")
 	}
 }
