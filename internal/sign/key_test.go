@@ -73,7 +73,7 @@ func TestKeySignOnTestRegistries(t *testing.T) {
 				t.Fatalf("second sign: %v", err)
 			}
 			assertCounts(t, env, p, 1, 1)
-			if !strings.Contains(st2.Sections[0].Markdown, "already there, unchanged") {
+			if !strings.Contains(st2.Sections[0].Markdown, "already there, unchanged") || !strings.Contains(st2.Sections[0].Markdown, "was already signed") {
 				t.Errorf("the second summary does not say the signature was already there:\n%s", st2.Sections[0].Markdown)
 			}
 

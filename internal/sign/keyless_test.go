@@ -202,4 +202,46 @@ func TestKeySignWithRekor(t *testing.T) {
 		t.Errorf("verify command\n%s\nwant\n%s", st.Sign.VerifyCommand, want)
 	}
 	assertCounts(t, env, p, 1, 1)
+
+	// A warm run of the same digest and SBOM: the signature and the
+	// attestation found are verified, and nothing is logged or written.
+	sigBefore := env.HeadDigest(t, p.repo+":"+digestTag(p.digest, "sig"))
+	attBefore := env.HeadDigest(t, p.repo+":"+digestTag(p.digest, "att"))
+	log := &testenv.Log{}
+	o.Log = log
+	st2 := p.state(t)
+	if err := NewStage(o).Run(t.Context(), st2); err != nil {
+		t.Fatalf("second sign: %v", err)
+	}
+	if _, _, entries := f.counts(); len(entries) != 2 {
+		t.Errorf("the second run logged %v, want nothing new", entries[2:])
+	}
+	if got := env.HeadDigest(t, p.repo+":"+digestTag(p.digest, "sig")); got != sigBefore {
+		t.Errorf("the signature manifest changed: %s, then %s", sigBefore, got)
+	}
+	if got := env.HeadDigest(t, p.repo+":"+digestTag(p.digest, "att")); got != attBefore {
+		t.Errorf("the attestation manifest changed: %s, then %s", attBefore, got)
+	}
+	if !st2.Sign.Signed || !st2.Sign.Attested || st2.Sign.SignatureRef != p.repo+":"+digestTag(p.digest, "sig") {
+		t.Errorf("second outcome %+v", st2.Sign)
+	}
+	if sum := st2.Sections[0].Markdown; !strings.Contains(sum, "was already signed with the key") || !strings.Contains(log.String(), "not signed again") {
+		t.Errorf("the second run does not say the digest was signed before:\n%s\n%s", sum, log.String())
+	}
+
+	// Another SBOM for the same digest (a new DB found other packages, say):
+	// attested again, the old attestation of this key replaced; the
+	// signature found is kept, not made again.
+	st3 := p.state(t)
+	st3.Scan.SBOMPath = writeFile(t, "other.cdx.json", []byte(strings.Replace(testSBOM, `"components"`, `"services": [], "components"`, 1)))
+	if err := NewStage(o).Run(t.Context(), st3); err != nil {
+		t.Fatalf("third sign: %v", err)
+	}
+	if _, _, entries := f.counts(); !slices.Equal(entries[2:], []string{"dsse"}) {
+		t.Errorf("another SBOM logged %v, want [dsse] (the attestation alone)", entries[2:])
+	}
+	if got := env.HeadDigest(t, p.repo+":"+digestTag(p.digest, "sig")); got != sigBefore {
+		t.Errorf("the signature manifest changed with the SBOM: %s, then %s", sigBefore, got)
+	}
+	assertCounts(t, env, p, 1, 1)
 }

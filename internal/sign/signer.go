@@ -33,6 +33,7 @@ import (
 	rekorclient "github.com/sigstore/rekor/pkg/client"
 	rekorgen "github.com/sigstore/rekor/pkg/generated/client"
 	"github.com/sigstore/rekor/pkg/generated/models"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/sigstore/sigstore/pkg/signature/dsse"
 	sigpayload "github.com/sigstore/sigstore/pkg/signature/payload"
@@ -86,8 +87,12 @@ type Result struct {
 	// SBOM was not attested).
 	PredicateType string
 	// Verified is true once the cosign library verified every signature
-	// and attestation written.
+	// and attestation written (or found).
 	Verified bool
+	// SignedBefore is true when every repository already held a valid
+	// signature (and attestation of the same SBOM) by this identity:
+	// nothing was signed, logged or written.
+	SignedBefore bool
 	// Duration is how long signing, writing and verifying took.
 	Duration time.Duration
 }
@@ -237,22 +242,51 @@ func (s *cosignSigner) Sign(ctx context.Context, req Request) (*Result, error) {
 		}
 	}
 
-	// Sign everything (and log it in Rekor) before writing anything.
-	preps := make([]*prepared, 0, len(repos))
+	ropts := s.remoteOptions(ctx)
+	ociOpts := []ociremote.Option{ociremote.WithRemoteOptions(ropts...)}
+
+	// A digest this identity signed (and attested the same SBOM for)
+	// before — a warm run of an unchanged commit, a re-run — is not signed
+	// or logged again.
+	var before []Written
+	var unsigned []name.Repository
+	sigKept := map[string]bool{} // signed before, the SBOM attestation to make again
 	for _, repo := range repos {
-		p, err := s.prepare(ctx, id, rekor, repo.Digest(req.Digest), res.PredicateType, predicate)
+		w, sigOK, all := s.signedBefore(ctx, id, trust, repo.Digest(req.Digest), res.PredicateType, predicate, ociOpts)
+		if all {
+			before = append(before, w)
+			continue
+		}
+		sigKept[repo.Name()] = sigOK
+		unsigned = append(unsigned, repo)
+	}
+	if len(before) > 0 {
+		what := "a signature"
+		if predicate != nil {
+			what = "a signature and an attestation of this SBOM"
+		}
+		s.logf("sign: %s already carries %s by this identity in %s: not signed again there", req.Digest, what, joinRepos(before))
+	}
+
+	// Sign everything (and log it in Rekor) before writing anything.
+	preps := make([]*prepared, 0, len(unsigned))
+	for _, repo := range unsigned {
+		p, err := s.prepare(ctx, id, rekor, repo.Digest(req.Digest), res.PredicateType, predicate, sigKept[repo.Name()])
 		if err != nil {
 			return nil, err
 		}
 		res.LogIndexes = append(res.LogIndexes, p.logIndexes...)
 		preps = append(preps, p)
 	}
-	if res.Tlog {
+	if res.Tlog && len(preps) > 0 {
 		s.logf("sign: logged in %s: entries %s", res.RekorURL, joinInts(res.LogIndexes))
 	}
 
-	ropts := s.remoteOptions(ctx)
-	ociOpts := []ociremote.Option{ociremote.WithRemoteOptions(ropts...)}
+	written := map[string]Written{}
+	for _, w := range before {
+		written[w.Repository] = w
+	}
+	res.Repositories = append(res.Repositories, before...)
 	for _, p := range preps {
 		w, err := s.write(id, p, ropts, ociOpts)
 		if err != nil {
@@ -263,9 +297,15 @@ func (s *cosignSigner) Sign(ctx context.Context, req Request) (*Result, error) {
 			}
 			return res, we
 		}
+		written[w.Repository] = w
 		res.Repositories = append(res.Repositories, w)
 		s.logf("sign: wrote %s", w.SignatureRef)
 	}
+	res.Repositories = res.Repositories[:0]
+	for _, repo := range repos {
+		res.Repositories = append(res.Repositories, written[repo.Name()])
+	}
+	res.SignedBefore = len(preps) == 0
 
 	for _, p := range preps {
 		if err := s.verify(ctx, id, trust, p, ociOpts); err != nil {
@@ -276,6 +316,66 @@ func (s *cosignSigner) Sign(ctx context.Context, req Request) (*Result, error) {
 	res.Duration = time.Since(start)
 	s.logf("sign: verified with the cosign library in %s", res.Duration.Round(time.Millisecond))
 	return res, nil
+}
+
+// signedBefore reports whether d already carries a signature by id that
+// the cosign library verifies and, when predicate is given, an attestation
+// by id of that very predicate (the SBOM is reproducible, so an unchanged
+// image has the same one). The bundle format is always signed: finding
+// one's own bundle among the referrers is left for later.
+//
+// sigOK alone (the SBOM changed) means only the attestation is made again.
+func (s *cosignSigner) signedBefore(ctx context.Context, id *signingIdentity, tm root.TrustedMaterial, d name.Digest, predicateType string, predicate []byte, ociOpts []ociremote.Option) (w Written, sigOK, all bool) {
+	w = Written{Repository: d.Repository.Name(), Unchanged: true}
+	if s.o.format() == FormatBundle {
+		return w, false, false
+	}
+	co, err := s.checkOpts(id, tm, ociOpts)
+	if err != nil {
+		return w, false, false
+	}
+	co.ClaimVerifier = cosign.SimpleClaimVerifier
+	if sigs, _, err := cosign.VerifyImageSignatures(ctx, d, co); err != nil || len(sigs) == 0 {
+		return w, false, false
+	}
+	sigTag, err := ociremote.SignatureTag(d, ociOpts...)
+	if err != nil {
+		return w, false, false
+	}
+	w.SignatureRef = sigTag.String()
+	if predicate == nil {
+		return w, true, true
+	}
+	co.ClaimVerifier = cosign.IntotoSubjectClaimVerifier
+	atts, _, err := cosign.VerifyImageAttestations(ctx, d, co)
+	if err != nil || !slices.ContainsFunc(atts, func(a oci.Signature) bool { return samePredicate(a, predicateType, predicate) }) {
+		return w, true, false
+	}
+	attTag, err := ociremote.AttestationTag(d, ociOpts...)
+	if err != nil {
+		return w, true, false
+	}
+	w.AttestationRef = attTag.String()
+	return w, true, true
+}
+
+// samePredicate reports whether att's in-toto statement has predicateType
+// and predicate (compared as compact JSON).
+func samePredicate(att oci.Signature, predicateType string, predicate []byte) bool {
+	st, err := statementOf(att)
+	if err != nil || st.PredicateType != predicateType {
+		return false
+	}
+	var a, b bytes.Buffer
+	return json.Compact(&a, st.Predicate) == nil && json.Compact(&b, predicate) == nil && bytes.Equal(a.Bytes(), b.Bytes())
+}
+
+func joinRepos(ws []Written) string {
+	names := make([]string, len(ws))
+	for i, w := range ws {
+		names[i] = w.Repository
+	}
+	return strings.Join(names, ", ")
 }
 
 // identity loads cosign-key, or gets a Fulcio certificate for a fresh key.
@@ -329,7 +429,9 @@ type prepared struct {
 	logIndexes           []int64
 }
 
-func (s *cosignSigner) prepare(ctx context.Context, id *signingIdentity, rekor *rekorgen.Rekor, d name.Digest, predicateType string, predicate []byte) (*prepared, error) {
+// sigKept (the legacy format) leaves out the signature: the digest holds a
+// valid one by id, only the attestation is new.
+func (s *cosignSigner) prepare(ctx context.Context, id *signingIdentity, rekor *rekorgen.Rekor, d name.Digest, predicateType string, predicate []byte, sigKept bool) (*prepared, error) {
 	p := &prepared{digest: d, predicateType: predicateType}
 	if s.o.format() == FormatBundle {
 		stmt, err := statement(d, ctypes.CosignSignPredicateType, nil)
@@ -351,27 +453,29 @@ func (s *cosignSigner) prepare(ctx context.Context, id *signingIdentity, rekor *
 		return p, nil
 	}
 
-	payload, err := (&sigpayload.Cosign{Image: d}).MarshalJSON()
-	if err != nil {
-		return nil, fmt.Errorf("make the signature payload for %s: %w", d, err)
-	}
-	raw, err := id.sv.SignMessage(bytes.NewReader(payload))
-	if err != nil {
-		return nil, fmt.Errorf("sign %s: %w", d, err)
-	}
-	opts := id.staticOptions()
-	if rekor != nil {
-		h := sha256.New()
-		h.Write(payload)
-		entry, err := cosign.TLogUpload(ctx, rekor, raw, h, id.signerBytes())
+	if !sigKept {
+		payload, err := (&sigpayload.Cosign{Image: d}).MarshalJSON()
 		if err != nil {
-			return nil, rekorError(s.o.rekorURL(), err)
+			return nil, fmt.Errorf("make the signature payload for %s: %w", d, err)
 		}
-		p.logIndexes = append(p.logIndexes, *entry.LogIndex)
-		opts = append(opts, static.WithBundle(cbundle.EntryToBundle(entry)))
-	}
-	if p.sig, err = static.NewSignature(payload, base64.StdEncoding.EncodeToString(raw), opts...); err != nil {
-		return nil, err
+		raw, err := id.sv.SignMessage(bytes.NewReader(payload))
+		if err != nil {
+			return nil, fmt.Errorf("sign %s: %w", d, err)
+		}
+		opts := id.staticOptions()
+		if rekor != nil {
+			h := sha256.New()
+			h.Write(payload)
+			entry, err := cosign.TLogUpload(ctx, rekor, raw, h, id.signerBytes())
+			if err != nil {
+				return nil, rekorError(s.o.rekorURL(), err)
+			}
+			p.logIndexes = append(p.logIndexes, *entry.LogIndex)
+			opts = append(opts, static.WithBundle(cbundle.EntryToBundle(entry)))
+		}
+		if p.sig, err = static.NewSignature(payload, base64.StdEncoding.EncodeToString(raw), opts...); err != nil {
+			return nil, err
+		}
 	}
 
 	if predicate == nil {
@@ -385,7 +489,7 @@ func (s *cosignSigner) prepare(ctx context.Context, id *signingIdentity, rekor *
 	if err != nil {
 		return nil, fmt.Errorf("attest the SBOM of %s: %w", d, err)
 	}
-	opts = append(id.staticOptions(),
+	opts := append(id.staticOptions(),
 		static.WithLayerMediaType(ctypes.DssePayloadType),
 		static.WithAnnotations(map[string]string{"predicateType": predicateType}))
 	if rekor != nil {
@@ -567,6 +671,10 @@ func (s *cosignSigner) write(id *signingIdentity, p *prepared, ropts []remote.Op
 		se = withAtt
 	}
 
+	if p.sig == nil { // signed before: the attestation alone was new
+		w.Unchanged = true
+		return w, nil
+	}
 	existing, err := se.Signatures()
 	if err != nil {
 		return w, fmt.Errorf("read the signatures of %s: %w", p.digest, err)

@@ -74,7 +74,11 @@ func summaryMarkdown(o Options, res *Result, cmds Commands, req Request) string 
 	if res.Keyless {
 		how = fmt.Sprintf("keyless: a Fulcio certificate for %s (issuer %s)", textfmt.Code(res.Identity), textfmt.Code(res.Issuer))
 	}
-	fmt.Fprintf(&b, "Signed %s once, %s. Why: %s.\n\n", textfmt.Code(res.Digest), how, o.whySigned())
+	if res.SignedBefore {
+		fmt.Fprintf(&b, "%s was already signed %s (a run before this one): nothing new was signed, logged or written; the signatures found were verified. Why signed: %s.\n\n", textfmt.Code(res.Digest), how, o.whySigned())
+	} else {
+		fmt.Fprintf(&b, "Signed %s once, %s. Why: %s.\n\n", textfmt.Code(res.Digest), how, o.whySigned())
+	}
 	b.WriteString("| Repository | Signature | SBOM attestation |\n|---|---|---|\n")
 	for _, w := range res.Repositories {
 		sig := textfmt.Code(w.SignatureRef)
@@ -97,13 +101,19 @@ func summaryMarkdown(o Options, res *Result, cmds Commands, req Request) string 
 		b.WriteString("The SBOM was not attested: the scan stage produced no SBOM.\n")
 	}
 	fmt.Fprintf(&b, "Storage: %s. ", textfmt.Code(string(res.Format)))
-	if res.Tlog {
+	if res.Tlog && len(res.LogIndexes) == 0 {
+		fmt.Fprintf(&b, "Transparency log: %s (the entries of the run that signed it). ", res.RekorURL)
+	} else if res.Tlog {
 		fmt.Fprintf(&b, "Transparency log: %s, entries %s. ", res.RekorURL, joinInts(res.LogIndexes))
 	} else {
 		fmt.Fprintf(&b, "Transparency log: none (%s is false). ", InputTlog)
 	}
 	if res.Verified {
-		b.WriteString("Verified with the cosign library after writing.\n")
+		if res.SignedBefore {
+			b.WriteString("Verified with the cosign library.\n")
+		} else {
+			b.WriteString("Verified with the cosign library after writing.\n")
+		}
 	}
 	b.WriteString("\nVerify it (cosign v2.6 or v3):\n\n```sh\n" + cmds.Signature + "\n")
 	if cmds.Attestation != "" {

@@ -124,25 +124,27 @@ func requirePredicates(p *prepared, atts []oci.Signature, want []string) error {
 // predicateTypeOf reads the predicate type of a DSSE-wrapped in-toto
 // statement.
 func predicateTypeOf(att oci.Signature) (string, error) {
+	st, err := statementOf(att)
+	return st.PredicateType, err
+}
+
+// statementOf reads the in-toto statement a DSSE envelope wraps.
+func statementOf(att oci.Signature) (inTotoStatement, error) {
+	var st inTotoStatement
 	payload, err := att.Payload()
 	if err != nil {
-		return "", err
+		return st, err
 	}
 	var env struct {
 		Payload string `json:"payload"`
 	}
 	if err := json.Unmarshal(payload, &env); err != nil {
-		return "", err
+		return st, err
 	}
 	stmt, err := base64.StdEncoding.DecodeString(env.Payload)
 	if err != nil {
-		return "", err
+		return st, err
 	}
-	var st struct {
-		PredicateType string `json:"predicateType"`
-	}
-	if err := json.Unmarshal(stmt, &st); err != nil {
-		return "", err
-	}
-	return st.PredicateType, nil
+	err = json.Unmarshal(stmt, &st)
+	return st, err
 }
