@@ -423,9 +423,11 @@ func mustDigest(t *testing.T, l interface{ Digest() (v1.Hash, error) }) string {
 }
 
 // TestEndToEndWarmRunPushesOnlyTags: the same commit and inputs run twice
-// (a warm run, or the re-run button) give the same digest on every engine,
-// and the second run's push takes the image from the registry: the summary
-// says so.
+// (a warm run, or the re-run button) give the same digest and the same
+// SBOM on every engine; the second run exports nothing from the engine (the
+// scan finds the config and every layer's analysis in its cache, the push
+// takes the image from the registry) and signs nothing new (the signature
+// and SBOM attestation found are verified): log and summary say so.
 func TestEndToEndWarmRunPushesOnlyTags(t *testing.T) {
 	env := testenv.Require(t)
 	_, engines := testenv.RequireEngines(t)
@@ -434,18 +436,47 @@ func TestEndToEndWarmRunPushesOnlyTags(t *testing.T) {
 			t.Parallel()
 			image := env.UniqueRepo(t, env.Registry, "e2e-warm")
 			in := e2eInputs(t, env, image)
+			keys, err := cosign.GenerateKeyPair(func(bool) ([]byte, error) { return []byte("warm-pw"), nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			in["cosign-key"], in["cosign-password"], in["cosign-tlog"] = string(keys.PrivateBytes), "warm-pw", "false"
+			in["trivy-cache-dir"] = t.TempDir() // kept between the runs, as actions/cache does
 			df := "FROM scratch\nCOPY Dockerfile /Dockerfile\nLABEL org.example.warm=" + filepath.Base(image) + "\n"
-			var digests []string
+			var digests, sboms []string
 			for run := range 2 {
 				r := runAsRunner(t, "push_main", in, map[string]string{"DOCKER_HOST": en.Host, "TEST_DOCKERFILE": df})
 				if r.code != 0 {
 					t.Fatalf("run %d: exit code %d\n%s\n%s", run+1, r.code, r.stdout, r.stderr)
 				}
 				digests = append(digests, r.outputs["digest"])
-				reused := strings.Contains(r.summary, "The registry already held this image")
-				if reused != (run == 1) {
-					t.Errorf("run %d: the summary says the registry held the image: %v\n%s", run+1, reused, r.summary)
+				sbom, err := os.ReadFile(filepath.Join(r.workspace, r.outputs["sbom-path"]))
+				if err != nil {
+					t.Fatal(err)
 				}
+				sboms = append(sboms, string(sbom))
+				warm := run == 1
+				for _, c := range []struct {
+					what, text string
+					in         string
+				}{
+					{"the registry held the image", "The registry already held this image", r.summary},
+					{"the digest was signed before", "was already signed with the key", r.summary},
+					{"the scan read no export", "the image was not exported from the Docker Engine", r.stdout},
+				} {
+					if strings.Contains(c.in, c.text) != warm {
+						t.Errorf("run %d: says %s: %v, want %v\n%s", run+1, c.what, !warm, warm, c.in)
+					}
+				}
+				if n := strings.Count(r.stdout, "from the Docker Engine: "); warm && n != 0 {
+					t.Errorf("the warm run exported the image %d times, want none:\n%s", n, r.stdout)
+				}
+				if r.outputs["signed"] != "true" {
+					t.Errorf("run %d: signed=%q", run+1, r.outputs["signed"])
+				}
+			}
+			if sboms[0] != sboms[1] {
+				t.Errorf("the same image gave two SBOMs:\n%s\n---\n%s", sboms[0], sboms[1])
 			}
 			if digests[0] != digests[1] {
 				t.Errorf("the same commit and inputs gave %s, then %s", digests[0], digests[1])
