@@ -178,13 +178,14 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 		Getenv:              getenv,
 		Log:                 runner,
 	}
+	var key *sign.LoadedKey
 	if err := signOpts.Validate(); err != nil {
 		errs = append(errs, err)
-	} else if err := signOpts.Preflight(); err != nil {
+	} else if key, err = signOpts.Preflight(); err != nil {
 		errs = append(errs, err)
 	}
 	set.secrets = append(set.secrets, signOpts.Secrets()...)
-	set.sign = sign.NewStage(signOpts)
+	set.sign = sign.NewStage(signOpts, sign.WithLoadedKey(key))
 
 	return set, errors.Join(errs...)
 }

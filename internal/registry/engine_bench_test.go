@@ -205,3 +205,86 @@ func enginePush(ctx context.Context, docker *client.Client, id, ref string) (str
 	}
 	return digest, nil
 }
+
+// BenchmarkPushFromEngine times the push stage on the three cases of the
+// pipeline bench, in isolation, from Docker 29's classic store (the hosted
+// runners' default; its saves name layers by diff id):
+//
+//   - cold: a fresh image to an empty repository (every layer gzipped and
+//     uploaded);
+//
+//   - warm: the image the repository's tag already holds (manifest PUTs
+//     only: no export, no gzip);
+//
+//   - new-branch: an image sharing 2 of its 3 layers with the one the
+//     repository's main tag holds (only the new layer gzipped and uploaded).
+//
+//     go test ./internal/registry -run '^$' -bench PushFromEngine -benchtime 5x
+func BenchmarkPushFromEngine(b *testing.B) {
+	env, en := testenv.RequireEngineNamed(b, testenv.EngineDocker29Classic)
+	mb := 48
+	if v, err := strconv.Atoi(os.Getenv("IMAGE_PIPELINE_BENCH_MB")); err == nil && v > 0 {
+		mb = v
+	}
+	seed := rand.Uint64()
+	pusher, err := New(Options{Retry: fastRetry, TempDir: b.TempDir()}, en.Client)
+	if err != nil {
+		b.Fatal(err)
+	}
+	push := func(b *testing.B, req Request) *Result {
+		b.Helper()
+		res, err := pusher.Push(b.Context(), req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return res
+	}
+	b.Run("cold", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			seed++
+			bi := loadIntoEngine(b, en.Client, compressibleImage(b, 3, int64(mb)<<20/3, seed))
+			repo := env.UniqueRepo(b, env.Registry, "bench-cold")
+			b.StartTimer()
+			push(b, Request{Image: bi, Tags: []string{repo + ":main"}})
+		}
+		b.SetBytes(int64(mb) << 20)
+	})
+	b.Run("warm", func(b *testing.B) {
+		seed++
+		bi := loadIntoEngine(b, en.Client, compressibleImage(b, 3, int64(mb)<<20/3, seed))
+		repo := env.UniqueRepo(b, env.Registry, "bench-warm")
+		push(b, Request{Image: bi, Tags: []string{repo + ":main", repo + ":sha-1"}})
+		for b.Loop() {
+			if res := push(b, Request{Image: bi, Tags: []string{repo + ":main", repo + ":sha-1"}}); res.Reused == "" {
+				b.Fatal("the warm push did not take the image from the registry")
+			}
+		}
+	})
+	b.Run("new-branch", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			b.StopTimer()
+			seed++
+			base := compressibleImage(b, 2, int64(mb)<<20/3, seed)
+			repo := env.UniqueRepo(b, env.Registry, "bench-branch")
+			push(b, Request{Image: loadIntoEngine(b, en.Client, base), Tags: []string{repo + ":main"}})
+			seed++
+			top := compressibleImage(b, 1, int64(mb)<<20/3, seed)
+			ls, err := top.Layers()
+			if err != nil {
+				b.Fatal(err)
+			}
+			branch, err := mutate.AppendLayers(base, ls...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			bi := loadIntoEngine(b, en.Client, branch)
+			b.StartTimer()
+			res := push(b, Request{Image: bi, Tags: []string{repo + ":feature-" + strconv.Itoa(i)}, MountFrom: []string{repo + ":main"}})
+			if res.LayersReused != 2 {
+				b.Fatalf("%d layers taken from the registry, want 2", res.LayersReused)
+			}
+		}
+		b.SetBytes(int64(mb) << 20)
+	})
+}

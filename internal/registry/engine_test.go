@@ -15,8 +15,10 @@ import (
 	"github.com/docker/docker/client"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/org/image-pipeline/internal/pipeline"
@@ -220,6 +222,90 @@ func TestWarmEnginePushUploadsNothing(t *testing.T) {
 				lines = append(lines, r.Method+" "+r.Path)
 			}
 			t.Logf("%s: warm push, %d requests: %s", en.Name, len(reqs), strings.Join(lines, "; "))
+		})
+	}
+}
+
+// TestNewBranchPushReusesKnownLayers: a new branch's image shares two of
+// its three layers with the default branch's image, which the registry
+// holds (the build read its cache from there: MountFrom). The push learns
+// those layers from that image's manifest and config and neither uploads
+// them nor, on Docker 25+ classic saves (blobs named by diff id), gzips
+// them again: only the new layer and the config are uploaded, and the
+// pushed image reads back whole (validate.Image inflates every layer and
+// checks its diff id).
+func TestNewBranchPushReusesKnownLayers(t *testing.T) {
+	env, engines := testenv.RequireEngines(t)
+	for _, en := range engines {
+		t.Run(en.Name, func(t *testing.T) {
+			t.Parallel()
+			mainImg, err := random.Image(512<<10, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			extra, err := random.Layer(256<<10, types.DockerLayer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			branchImg, err := mutate.AppendLayers(mainImg, extra)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := startProxy(t, env, env.Registry, proxyConfig{})
+			repo := env.UniqueRepo(t, p.Host, "newbranch")
+			pusher, err := New(Options{Transport: p.Transport, Retry: fastRetry, TempDir: t.TempDir()}, en.Client)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := pusher.Push(t.Context(), Request{Image: loadIntoEngine(t, en.Client, mainImg), Tags: tagsOf(repo, "main")}); err != nil {
+				t.Fatal(err)
+			}
+			before := len(p.requests())
+			log := &testenv.Log{}
+			pusher, err = New(Options{Transport: p.Transport, Retry: fastRetry, TempDir: t.TempDir(), Log: log}, en.Client)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := pusher.Push(t.Context(), Request{Image: loadIntoEngine(t, en.Client, branchImg), Tags: tagsOf(repo, "sha-def", "feature-x"), MountFrom: []string{repo + ":main"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var uploads int
+			for _, r := range p.requests()[before:] {
+				if r.Method == http.MethodPost && strings.Contains(r.Path, "/blobs/uploads") {
+					uploads++
+				}
+			}
+			if uploads != 2 {
+				t.Errorf("the branch push started %d uploads, want 2 (the new layer and the config)", uploads)
+			}
+			// Docker 20.10 saves layers as <id>/layer.tar: their diff id is
+			// known only once hashed, and they are compressed (to the same
+			// bytes, so still not uploaded). The containerd store saves
+			// them compressed already.
+			wantReused := map[string]int{testenv.EngineDocker29Classic: 2}[en.Name]
+			if res.LayersReused != wantReused {
+				t.Errorf("%d layers taken from the registry, want %d:\n%s", res.LayersReused, wantReused, log.String())
+			}
+			if wantReused > 0 && !strings.Contains(log.String(), "2 of the image's layers are in the registry already") {
+				t.Errorf("the log does not say which layers were reused:\n%s", log.String())
+			}
+			ref, err := name.ParseReference(direct(repo+"@"+res.Digest, p.Host, env.Registry))
+			if err != nil {
+				t.Fatal(err)
+			}
+			pushed, err := remote.Image(ref, env.RemoteOptions(t.Context())...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := validate.Image(pushed); err != nil {
+				t.Errorf("the pushed branch image does not read back whole: %v", err)
+			}
+			got, _ := pushed.ConfigFile()
+			want, _ := branchImg.ConfigFile()
+			if !slices.Equal(got.RootFS.DiffIDs, want.RootFS.DiffIDs) {
+				t.Errorf("pushed diff ids %v, want %v", got.RootFS.DiffIDs, want.RootFS.DiffIDs)
+			}
 		})
 	}
 }

@@ -7,39 +7,46 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/org/image-pipeline/internal/pipeline"
 )
 
 // maxKnownProbes bounds the manifest reads spent looking for the built
 // image in the registry before exporting it from the engine.
-const maxKnownProbes = 4
+const maxKnownProbes = 6
 
 // knownImage looks for the engine's built image among refs the run is
-// about to write (a tag, a cache ref): a warm run on an unchanged commit
-// builds the image it pushed last time. When one of refs already points at
-// it — the same digest (the containerd store names images by manifest or
-// index), or a single-image manifest over the same config (a classic
-// store's image id is its config digest, and the config holds every
-// layer's diff id) — the registry's copy is pushed instead: nothing is
-// exported from the engine or compressed, and the repositories that hold it
-// already get manifest PUTs only. It returns nil (and no error) when no ref
-// holds the image; a ref that cannot be read counts as not holding it.
-func (r *pushRun) knownImage(bi pipeline.BuiltImage, refs []name.Tag) (*artifact, string) {
+// about to write (a tag, a cache ref) or read its cache from: a warm run on
+// an unchanged commit builds the image it pushed last time. When one of
+// refs already points at it — the same digest (the containerd store names
+// images by manifest or index), or a single-image manifest over the same
+// config (a classic store's image id is its config digest, and the config
+// holds every layer's diff id) — the registry's copy is pushed instead:
+// nothing is exported from the engine or compressed, and the repositories
+// that hold it already get manifest PUTs only. It returns nil (and no
+// error) when no ref holds the image; a ref that cannot be read counts as
+// not holding it.
+//
+// Otherwise the layers of the images it read are returned by diff id: a
+// new branch's image shares most of its layers with the default branch's,
+// and those are not compressed again (streamFromEngine).
+func (r *pushRun) knownImage(bi pipeline.BuiltImage, refs []name.Tag) (*artifact, string, knownLayers) {
 	if bi.OCILayout != "" || r.p.engine == nil || !strings.HasPrefix(bi.EngineImageID, "sha256:") {
-		return nil, ""
+		return nil, "", nil
 	}
 	want, err := v1.NewHash(bi.EngineImageID)
 	if err != nil {
-		return nil, ""
+		return nil, "", nil
 	}
+	layers := knownLayers{}
 	for i, ref := range refs {
 		if i == maxKnownProbes {
 			break
 		}
 		s, err := r.session(ref.RegistryStr())
 		if err != nil {
-			return nil, ""
+			return nil, "", nil
 		}
 		desc, err := s.puller.Get(r.ctx, ref)
 		if err != nil {
@@ -50,13 +57,13 @@ func (r *pushRun) knownImage(bi pipeline.BuiltImage, refs []name.Tag) (*artifact
 			if err != nil {
 				continue
 			}
-			return a, fmt.Sprintf("%s already is %s, the engine's image", ref.Name(), desc.Digest)
+			return a, fmt.Sprintf("%s already is %s, the engine's image", ref.Name(), desc.Digest), nil
 		}
 		if !desc.MediaType.IsImage() {
 			continue
 		}
 		m, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))
-		if err != nil || m.Config.Digest != want {
+		if err != nil {
 			continue
 		}
 		img, err := desc.Image()
@@ -69,25 +76,61 @@ func (r *pushRun) knownImage(bi pipeline.BuiltImage, refs []name.Tag) (*artifact
 		if err != nil || len(cf.RootFS.DiffIDs) != len(m.Layers) {
 			continue
 		}
-		a, err := newArtifact(img, nil)
-		if err != nil {
-			continue
+		if m.Config.Digest == want {
+			a, err := newArtifact(img, nil)
+			if err != nil {
+				continue
+			}
+			return a, fmt.Sprintf("%s already is %s, whose config is the engine's image %s", ref.Name(), desc.Digest, want), nil
 		}
-		return a, fmt.Sprintf("%s already is %s, whose config is the engine's image %s", ref.Name(), desc.Digest, want)
+		for i, l := range m.Layers {
+			if _, seen := layers[cf.RootFS.DiffIDs[i]]; seen || l.MediaType != types.DockerLayer {
+				continue // only what a classic store's push would write
+			}
+			blob, err := img.LayerByDigest(l.Digest)
+			if err != nil {
+				continue
+			}
+			layers[cf.RootFS.DiffIDs[i]] = knownLayer{desc: l, from: ref.Context(), blob: blob}
+		}
 	}
-	return nil, ""
+	return nil, "", layers
 }
 
-// probeRefs are the refs knownImage reads for the final image: the first
-// repository's tags, then the image's cache refs.
-func probeRefs(targets []*target, cacheRefs []string) []name.Tag {
+// knownLayer is a layer blob that a repository of the run's registries
+// already holds, learnt from the manifest and config of a ref it read.
+type knownLayer struct {
+	desc v1.Descriptor
+	from name.Repository
+	// blob is the registry's copy, read only when a target repository
+	// neither holds the blob nor can mount it (another registry).
+	blob v1.Layer
+}
+
+// knownLayers are known layers by diff id.
+type knownLayers map[v1.Hash]knownLayer
+
+// probeRefs are the refs knownImage reads for the final image, each once:
+// the first repository's tags, then the refs the build read its cache from
+// (the default branch's image, for a new branch), then the image's cache
+// refs.
+func probeRefs(targets []*target, read, cacheRefs []string) []name.Tag {
 	var out []name.Tag
-	if len(targets) > 0 {
-		out = append(out, targets[0].tags...)
-	}
-	for _, c := range cacheRefs {
-		if t, err := name.NewTag(c, name.StrictValidation); err == nil {
+	seen := map[string]bool{}
+	add := func(t name.Tag) {
+		if !seen[t.Name()] {
+			seen[t.Name()] = true
 			out = append(out, t)
+		}
+	}
+	if len(targets) > 0 {
+		for _, t := range targets[0].tags {
+			add(t)
+		}
+	}
+	for _, c := range append(append([]string{}, read...), cacheRefs...) {
+		if t, err := name.NewTag(c, name.StrictValidation); err == nil {
+			add(t)
 		}
 	}
 	return out

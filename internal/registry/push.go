@@ -73,6 +73,10 @@ type Result struct {
 	// built image, which was then pushed from there: no engine export, no
 	// compression.
 	Reused string
+	// LayersReused counts the layers of the built image that the registry
+	// already held (learnt from the refs it read): they were neither
+	// compressed nor uploaded again.
+	LayersReused int
 	// Cancelled is set when the run was cancelled while the tags were
 	// being written: they were finished, nothing after them was done.
 	Cancelled bool
@@ -266,12 +270,15 @@ func (p *Pusher) Push(ctx context.Context, req Request) (*Result, error) {
 	if len(targets) == 0 {
 		return fail(errors.New("there are no tags to push"))
 	}
-	art, known := run.knownImage(req.Image, probeRefs(targets, req.Image.CacheRefs))
+	art, known, layers := run.knownImage(req.Image, probeRefs(targets, req.MountFrom, req.Image.CacheRefs))
 	if art != nil {
 		res.Reused = known
 		run.logf("the registry already holds the built image (%s): nothing is exported from the engine or compressed", known)
-	} else if art, err = openBuilt(ctx, req.Image, p.engine, p.opts.TempDir); err != nil {
+	} else if art, err = openBuilt(ctx, req.Image, p.engine, p.opts.TempDir, layers); err != nil {
 		return fail(err)
+	} else if n := len(art.mounts); n > 0 {
+		res.LayersReused = n
+		run.logf("%d of the image's layers are in the registry already (%s): not compressed again", n, art.mountsFrom())
 	}
 	defer art.cleanup()
 	digest := art.digest()
@@ -846,11 +853,11 @@ func (r *pushRun) pushCache(req Request, final *artifact) (written, warnings []s
 		}
 		art := final
 		if !sameImage(bi, req.Image) {
-			if a, known := r.knownImage(bi, probeRefs(targets, nil)); a != nil {
+			if a, known, layers := r.knownImage(bi, probeRefs(targets, req.MountFrom, nil)); a != nil {
 				r.logf("the registry already holds %s (%s): nothing is exported or compressed", what, known)
 				art = a
 			} else {
-				a, err := openBuilt(r.ctx, bi, r.p.engine, r.p.opts.TempDir)
+				a, err := openBuilt(r.ctx, bi, r.p.engine, r.p.opts.TempDir, layers)
 				if err != nil {
 					warnings = append(warnings, fmt.Sprintf("%s was not pushed as build cache: %v", what, err))
 					continue

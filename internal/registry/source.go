@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/docker/docker/client"
@@ -41,6 +42,21 @@ type artifact struct {
 	idx      v1.ImageIndex // set for an index
 	manifest rawManifest
 	cleanup  func()
+	// mounts are the layers the registry already held, by digest, with
+	// the repository to mount each from.
+	mounts map[v1.Hash]name.Reference
+}
+
+// mountsFrom names the repositories the known layers are in.
+func (a *artifact) mountsFrom() string {
+	var repos []string
+	for _, ref := range a.mounts {
+		if r := ref.Context().Name(); !slices.Contains(repos, r) {
+			repos = append(repos, r)
+		}
+	}
+	slices.Sort(repos)
+	return strings.Join(repos, ", ")
 }
 
 func (a *artifact) digest() v1.Hash { return a.manifest.digest }
@@ -56,7 +72,7 @@ func (a *artifact) taggable(from string) remote.Taggable {
 		}
 	}
 	if a.img != nil {
-		return &pushImage{Image: a.img, from: ref}
+		return &pushImage{Image: a.img, from: ref, mounts: a.mounts}
 	}
 	return &pushIndex{idx: a.idx, from: ref}
 }
@@ -98,7 +114,10 @@ func newArtifact(img v1.Image, idx v1.ImageIndex) (*artifact, error) {
 
 // openBuilt returns the built image as an artifact, from its OCI layout or
 // out of the Docker Engine.
-func openBuilt(ctx context.Context, bi pipeline.BuiltImage, eng Engine, tempDir string) (*artifact, error) {
+//
+// known are layers the registry already holds, by diff id: an engine
+// layer among them is not compressed again (nil: none).
+func openBuilt(ctx context.Context, bi pipeline.BuiltImage, eng Engine, tempDir string, known knownLayers) (*artifact, error) {
 	switch {
 	case bi.OCILayout != "":
 		return openLayout(bi)
@@ -106,7 +125,7 @@ func openBuilt(ctx context.Context, bi pipeline.BuiltImage, eng Engine, tempDir 
 		if eng == nil {
 			return nil, errors.New("the image is in the Docker Engine, but the push stage has no Engine client (this is a bug in image-pipeline's wiring)")
 		}
-		return streamFromEngine(ctx, eng, bi, tempDir)
+		return streamFromEngine(ctx, eng, bi, tempDir, known)
 	default:
 		return nil, errors.New("the build stage handed on an image with neither an OCI layout nor an engine image id (this is a bug in image-pipeline)")
 	}
@@ -170,7 +189,12 @@ func openLayout(bi pipeline.BuiltImage) (*artifact, error) {
 // pushes straight to a tag), our retries with Retry-After and our error
 // messages, our credentials without handing them to the daemon, registries
 // whose CA only the action trusts, and no extra tags left in the engine.
-func streamFromEngine(ctx context.Context, eng Engine, bi pipeline.BuiltImage, tempDir string) (_ *artifact, rerr error) {
+//
+// A layer saved uncompressed under its diff id (Docker 25+) that is among
+// known is not compressed: it is read through (hashed, to check it is what
+// its name says) and pushed as the registry's blob, mounted or found by a
+// HEAD request.
+func streamFromEngine(ctx context.Context, eng Engine, bi pipeline.BuiltImage, tempDir string, known knownLayers) (_ *artifact, rerr error) {
 	ref := bi.EngineImageID
 	if ref == "" {
 		ref = bi.EngineRef
@@ -191,7 +215,7 @@ func streamFromEngine(ctx context.Context, eng Engine, bi pipeline.BuiltImage, t
 		}
 	}()
 
-	s := &savedTar{files: map[string][]byte{}, layers: map[string]*savedLayer{}, links: map[string]string{}, dir: dir}
+	s := &savedTar{files: map[string][]byte{}, layers: map[string]*savedLayer{}, links: map[string]string{}, dir: dir, known: known}
 	tr := tar.NewReader(rc)
 	for {
 		hdr, err := tr.Next()
@@ -218,6 +242,24 @@ func streamFromEngine(ctx context.Context, eng Engine, bi pipeline.BuiltImage, t
 		return nil, fmt.Errorf("the image %s saved by the Docker Engine: %w", ref, err)
 	}
 	a.cleanup = cleanup
+	if a.img != nil {
+		if ls, err := a.img.Layers(); err == nil {
+			for _, l := range ls {
+				d, err := l.Digest()
+				if err != nil {
+					continue
+				}
+				for _, sl := range s.layers {
+					if sl.remote != nil && sl.digest == d {
+						if a.mounts == nil {
+							a.mounts = map[v1.Hash]name.Reference{}
+						}
+						a.mounts[d] = sl.from.Digest(d.String())
+					}
+				}
+			}
+		}
+	}
 	return a, nil
 }
 
@@ -475,6 +517,7 @@ const maxMetadataSize = 64 << 20
 // of Docker 25+ (blobs/sha256/…, with symlinks from the legacy names), both
 // described by manifest.json.
 type savedTar struct {
+	known  knownLayers // layers the registry holds, by diff id
 	dir    string
 	files  map[string][]byte      // small files (JSON), by path
 	layers map[string]*savedLayer // layer tars, compressed into dir, by path
@@ -486,12 +529,46 @@ type savedLayer struct {
 	digest v1.Hash // of the compressed bytes
 	diffID v1.Hash // of the uncompressed tar
 	size   int64
+	// remote, for a layer the registry already held: its blob there (in
+	// the repository from), read only if a target can neither find nor
+	// mount it; file is then "".
+	remote v1.Layer
+	from   name.Repository
 }
 
 func (l *savedLayer) Digest() (v1.Hash, error)            { return l.digest, nil }
 func (l *savedLayer) Size() (int64, error)                { return l.size, nil }
 func (l *savedLayer) MediaType() (types.MediaType, error) { return types.DockerLayer, nil }
-func (l *savedLayer) Compressed() (io.ReadCloser, error)  { return os.Open(l.file) }
+func (l *savedLayer) Compressed() (io.ReadCloser, error) {
+	if l.remote != nil {
+		return l.remote.Compressed()
+	}
+	return os.Open(l.file)
+}
+
+// knownBlob is the known layer a save entry named blobs/sha256/<diff id>
+// (an uncompressed layer of a Docker 25+ save) is.
+func (s *savedTar) knownBlob(name string) (knownLayer, v1.Hash, bool) {
+	hexPart, ok := strings.CutPrefix(name, "blobs/sha256/")
+	if !ok || len(s.known) == 0 {
+		return knownLayer{}, v1.Hash{}, false
+	}
+	h := v1.Hash{Algorithm: "sha256", Hex: hexPart}
+	kl, ok := s.known[h]
+	return kl, h, ok
+}
+
+// reuse reads a known layer through, checking it hashes to its name.
+func (s *savedTar) reuse(r io.Reader, kl knownLayer, diffID v1.Hash) (*savedLayer, error) {
+	got, _, err := v1.SHA256(r)
+	if err != nil {
+		return nil, err
+	}
+	if got != diffID {
+		return nil, fmt.Errorf("the layer saved as %s hashes to %s", diffID, got)
+	}
+	return &savedLayer{digest: kl.desc.Digest, diffID: diffID, size: kl.desc.Size, remote: kl.blob, from: kl.from}, nil
+}
 
 func (s *savedTar) readEntry(name string, size int64, r io.Reader) error {
 	br := bufio.NewReaderSize(r, 1<<16)
@@ -504,6 +581,14 @@ func (s *savedTar) readEntry(name string, size int64, r io.Reader) error {
 		}
 		s.layers[name] = l
 	case looksLikeTar(head, size):
+		if kl, diffID, ok := s.knownBlob(name); ok {
+			l, err := s.reuse(br, kl, diffID)
+			if err != nil {
+				return err
+			}
+			s.layers[name] = l
+			return nil
+		}
 		l, err := s.compress(br)
 		if err != nil {
 			return err

@@ -21,6 +21,9 @@ import (
 type pushImage struct {
 	v1.Image
 	from name.Reference // nil: no mount
+	// mounts name, for layers the registry already held, the repository
+	// each is mounted from instead.
+	mounts map[v1.Hash]name.Reference
 }
 
 func (p *pushImage) Layers() ([]v1.Layer, error) {
@@ -56,8 +59,12 @@ func (p *pushImage) ConfigLayer() (v1.Layer, error) {
 
 func (p *pushImage) wrap(l v1.Layer) v1.Layer {
 	var out v1.Layer = &labelledLayer{Layer: l}
-	if p.from != nil {
-		out = &remote.MountableLayer{Layer: out, Reference: p.from}
+	from := p.from
+	if d, err := l.Digest(); err == nil && p.mounts[d] != nil {
+		from = p.mounts[d]
+	}
+	if from != nil {
+		out = &remote.MountableLayer{Layer: out, Reference: from}
 	}
 	return out
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/org/image-pipeline/internal/inputerr"
 	"github.com/org/image-pipeline/internal/pipeline"
@@ -252,14 +253,21 @@ func (o Options) Validate() error {
 // the release left unsigned. Nothing is checked when this event does not
 // sign (a fork, sign: false, sign: auto off a release). Call it after
 // Validate passed.
-func (o Options) Preflight() error {
+//
+// The key it decrypted is returned, for the stage to sign with
+// (WithLoadedKey): the key derivation runs once per run, not twice.
+func (o Options) Preflight() (*LoadedKey, error) {
 	if !o.mightSign() {
-		return nil
+		return nil, nil
 	}
 	var errs []error
+	var key *LoadedKey
 	if !o.keyless() {
-		if _, err := loadKey(o); err != nil {
+		sv, err := loadKey(o)
+		if err != nil {
 			errs = append(errs, inputerr.New(InputKey, "", err.Error(), "a cosign key and its cosign-password (checked before building, so that no release is pushed unsigned)"))
+		} else {
+			key = &LoadedKey{sv: sv}
 		}
 	} else if o.mode() == SignTrue && !o.hasIDToken() {
 		errs = append(errs, inputerr.New(InputSign, "true", fmt.Sprintf("with no %q needs an OIDC token, and the job has none (no ACTIONS_ID_TOKEN_REQUEST_URL)", InputKey), "`permissions: id-token: write` on the job for keyless signing, or a cosign-key"))
@@ -269,8 +277,14 @@ func (o Options) Preflight() error {
 			errs = append(errs, inputerr.New(InputTrustedRoot, o.TrustedRoot, fmt.Sprintf("is not a Sigstore trusted_root.json (%v)", err), "the path of the instance's trusted_root.json"))
 		}
 	}
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return key, nil
 }
+
+// LoadedKey is cosign-key decrypted by Preflight.
+type LoadedKey struct{ sv signature.SignerVerifier }
 
 // validateKeyRef checks the form of cosign-key without reading a secret
 // into a message.

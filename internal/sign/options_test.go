@@ -235,7 +235,7 @@ func TestPreflight(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := tc.o.Preflight()
+			_, err := tc.o.Preflight()
 			switch {
 			case tc.want == "" && err != nil:
 				t.Errorf("Preflight() = %v, want nil", err)

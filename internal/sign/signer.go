@@ -129,7 +129,10 @@ func (e *WriteError) Unwrap() error { return e.Err }
 
 // NewSigner returns the cosign-library Signer for the options.
 // The options were validated by the app (Validate, Preflight).
-func NewSigner(o Options) (Signer, error) {
+func NewSigner(o Options) (Signer, error) { return newSigner(o, nil) }
+
+// newSigner signs with key when it is given (already decrypted).
+func newSigner(o Options, key *LoadedKey) (Signer, error) {
 	kc := o.Keychain
 	if kc == nil {
 		k, err := o.Registry.Keychain()
@@ -142,13 +145,14 @@ func NewSigner(o Options) (Signer, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 60 * time.Second}
 	}
-	return &cosignSigner{o: o, kc: kc, hc: hc}, nil
+	return &cosignSigner{o: o, kc: kc, hc: hc, key: key}, nil
 }
 
 type cosignSigner struct {
-	o  Options
-	kc authn.Keychain
-	hc *http.Client
+	o   Options
+	kc  authn.Keychain
+	hc  *http.Client
+	key *LoadedKey // decrypted by Preflight; nil: decrypt cosign-key
 }
 
 // signingIdentity is the key that signs, and what vouches for it.
@@ -379,10 +383,12 @@ func joinRepos(ws []Written) string {
 }
 
 // identity loads cosign-key, or gets a Fulcio certificate for a fresh key.
-func (s *cosignSigner) identity(ctx context.Context) (*signingIdentity, error) {
+func (s *cosignSigner) identity(ctx context.Context) (_ *signingIdentity, err error) {
 	if !s.o.keyless() {
-		sv, err := loadKey(s.o)
-		if err != nil {
+		var sv signature.SignerVerifier
+		if s.key != nil {
+			sv = s.key.sv
+		} else if sv, err = loadKey(s.o); err != nil {
 			return nil, err
 		}
 		pubPEM, pub, err := publicKeyPEM(sv)

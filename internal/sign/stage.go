@@ -23,8 +23,13 @@ const (
 type Stage struct {
 	opts   Options
 	signer Signer
+	key    *LoadedKey
 	result *Result
 }
+
+// WithLoadedKey signs with the key Preflight decrypted (nil: the stage
+// decrypts cosign-key itself).
+func WithLoadedKey(k *LoadedKey) StageOption { return func(st *Stage) { st.key = k } }
 
 // StageOption configures the stage.
 type StageOption func(*Stage)
@@ -127,7 +132,7 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 	}
 	signer := s.signer
 	if signer == nil {
-		if signer, err = NewSigner(s.opts); err != nil {
+		if signer, err = newSigner(s.opts, s.key); err != nil {
 			st.Sign.Reason = "the sign inputs are invalid"
 			return err
 		}

@@ -222,3 +222,47 @@ func TestSBOMIsReproducible(t *testing.T) {
 		t.Error("two images got the same CycloneDX serial number")
 	}
 }
+
+// BenchmarkScanFromEngine times the scan of the test image (base image, Go
+// binary) in the Docker Engine: cold, without the layer cache (exported,
+// every layer analysed), and warm, with the layer cache and kept config of
+// an earlier scan (nothing exported, nothing analysed). The DB is in the
+// shared cache directory, downloaded before the timing.
+//
+//	go test ./internal/scan/trivy -run '^$' -bench ScanFromEngine -benchtime 5x
+func BenchmarkScanFromEngine(b *testing.B) {
+	_, engineRef := testImages(b)
+	_, docker := testenv.RequireEngine(b)
+	inspect, err := docker.ImageInspect(b.Context(), engineRef)
+	if err != nil {
+		b.Fatal(err)
+	}
+	target := scan.Target{EngineRef: engineRef, EngineImageID: inspect.ID}
+	scanOnce := func(b *testing.B, layerCache bool) string {
+		b.Helper()
+		log := &testenv.Log{}
+		opts := testOptions(b, log) // the shared cache dir: the DB is downloaded once
+		opts.NoLayerCache = !layerCache
+		sc, err := New(opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := sc.Scan(b.Context(), target); err != nil {
+			b.Fatal(err)
+		}
+		return log.String()
+	}
+	scanOnce(b, true) // the DB, the layer analyses and the config, kept
+	b.Run("cold", func(b *testing.B) {
+		for b.Loop() {
+			scanOnce(b, false)
+		}
+	})
+	b.Run("warm", func(b *testing.B) {
+		for b.Loop() {
+			if log := scanOnce(b, true); !strings.Contains(log, "the image was not exported") {
+				b.Fatalf("the warm scan exported the image:\n%s", log)
+			}
+		}
+	})
+}

@@ -128,7 +128,7 @@ func buildFixtureDB(dir string, meta metadata.Metadata) error {
 // fixtureDBRepo pushes the fixture DB to the plain test registry as Trivy's
 // DB artifact (one tar+gzip layer with a title annotation) and returns its
 // reference.
-func fixtureDBRepo(t *testing.T) string {
+func fixtureDBRepo(t testing.TB) string {
 	t.Helper()
 	env := testenv.RequireRegistries(t)
 	shared.dbOnce.Do(func() {
@@ -241,7 +241,7 @@ func rootfsLayer(gobin string) (v1.Layer, error) {
 // testImages builds the test image once — the test base image from the
 // registry plus testdata/rootfs (Alpine package DB and os-release, npm
 // packages) — and leaves it both as an OCI layout and in the engine.
-func testImages(t *testing.T) (layoutDir, engineRef string) {
+func testImages(t testing.TB) (layoutDir, engineRef string) {
 	t.Helper()
 	env := testenv.RequireRegistries(t)
 	_, docker := testenv.RequireEngine(t)

@@ -54,7 +54,7 @@ func without(all []string, drop ...string) []string {
 // testOptions for the tests: the fixture DB, a cache shared by the tests of
 // this binary, a fresh workspace. Everything else is the zero value, i.e.
 // the inputs' defaults.
-func testOptions(t *testing.T, log scan.Logger) scan.Options {
+func testOptions(t testing.TB, log scan.Logger) scan.Options {
 	t.Helper()
 	return scan.Options{
 		Enabled:        true,
