@@ -637,14 +637,11 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// compress gzips an uncompressed layer to a file, hashing both sides.
+// compress gzips an uncompressed layer to a file on every core
+// (gzipParallel), hashing both sides.
 func (s *savedTar) compress(r io.Reader) (*savedLayer, error) {
 	return s.storeLayer(func(gz, tarSide io.Writer) error {
-		zw := gzip.NewWriter(gz)
-		if _, err := io.Copy(io.MultiWriter(zw, tarSide), r); err != nil {
-			return err
-		}
-		return zw.Close()
+		return gzipParallel(gz, io.TeeReader(r, tarSide), 0)
 	})
 }
 
