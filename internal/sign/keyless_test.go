@@ -113,6 +113,23 @@ func TestKeylessSign(t *testing.T) {
 			if strings.Contains(sum, f.idToken) || strings.Contains(sum, f.requestToken) {
 				t.Error("the summary holds a token")
 			}
+
+			// A warm run: a new certificate for the same workflow identity.
+			// In the legacy format the signature and attestation found are
+			// verified against that identity and nothing new is logged; the
+			// bundle format signs again (not looked for yet).
+			st2 := p.state(t)
+			if err := NewStage(o).Run(t.Context(), st2); err != nil {
+				t.Fatalf("second keyless sign: %v", err)
+			}
+			_, _, again := f.counts()
+			wantAgain := map[Format]int{FormatLegacy: 0, FormatBundle: len(tc.wantEntries)}[tc.format]
+			if got := len(again) - len(entries); got != wantAgain {
+				t.Errorf("the second run logged %d entries, want %d", got, wantAgain)
+			}
+			if before := strings.Contains(st2.Sections[0].Markdown, "was already signed"); before != (tc.format == FormatLegacy) {
+				t.Errorf("the second summary says signed before: %v\n%s", before, st2.Sections[0].Markdown)
+			}
 		})
 	}
 }
