@@ -271,11 +271,14 @@ func TestNewBranchPushReusesKnownLayers(t *testing.T) {
 				t.Fatal(err)
 			}
 			var uploads int
+			var lines []string
 			for _, r := range p.requests()[before:] {
 				if r.Method == http.MethodPost && strings.Contains(r.Path, "/blobs/uploads") {
 					uploads++
 				}
+				lines = append(lines, r.Method+" "+strings.TrimPrefix(r.Path, "/v2/"+strings.TrimPrefix(repo, p.Host+"/")))
 			}
+			t.Logf("%s: branch push, %d requests: %s", en.Name, len(lines), strings.Join(lines, "; "))
 			if uploads != 2 {
 				t.Errorf("the branch push started %d uploads, want 2 (the new layer and the config)", uploads)
 			}
