@@ -83,15 +83,16 @@ func (r *pushRun) knownImage(bi pipeline.BuiltImage, refs []name.Tag) (*artifact
 			}
 			return a, fmt.Sprintf("%s already is %s, whose config is the engine's image %s", ref.Name(), desc.Digest, want), nil
 		}
-		for i, l := range m.Layers {
-			if _, seen := layers[cf.RootFS.DiffIDs[i]]; seen || l.MediaType != types.DockerLayer {
+		for j, l := range m.Layers {
+			diffID := cf.RootFS.DiffIDs[j]
+			if _, seen := layers[diffID]; seen || l.MediaType != types.DockerLayer {
 				continue // only what a classic store's push would write
 			}
 			blob, err := img.LayerByDigest(l.Digest)
 			if err != nil {
 				continue
 			}
-			layers[cf.RootFS.DiffIDs[i]] = knownLayer{desc: l, from: ref.Context(), blob: blob}
+			layers[diffID] = knownLayer{desc: l, from: ref.Context(), blob: blob}
 		}
 	}
 	return nil, "", layers

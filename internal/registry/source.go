@@ -242,23 +242,14 @@ func streamFromEngine(ctx context.Context, eng Engine, bi pipeline.BuiltImage, t
 		return nil, fmt.Errorf("the image %s saved by the Docker Engine: %w", ref, err)
 	}
 	a.cleanup = cleanup
-	if a.img != nil {
-		if ls, err := a.img.Layers(); err == nil {
-			for _, l := range ls {
-				d, err := l.Digest()
-				if err != nil {
-					continue
-				}
-				for _, sl := range s.layers {
-					if sl.remote != nil && sl.digest == d {
-						if a.mounts == nil {
-							a.mounts = map[v1.Hash]name.Reference{}
-						}
-						a.mounts[d] = sl.from.Digest(d.String())
-					}
-				}
-			}
+	for _, sl := range s.layers {
+		if sl.remote == nil {
+			continue
 		}
+		if a.mounts == nil {
+			a.mounts = map[v1.Hash]name.Reference{}
+		}
+		a.mounts[sl.digest] = sl.from.Digest(sl.digest.String())
 	}
 	return a, nil
 }

@@ -4,8 +4,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -83,9 +81,12 @@ func (b blobStore) put(h v1.Hash, data []byte) error {
 }
 
 func checkDigest(h v1.Hash, data []byte) error {
-	sum := sha256.Sum256(data)
-	if got := hex.EncodeToString(sum[:]); got != h.Hex {
-		return fmt.Errorf("blob %s hashes to sha256:%s", h, got)
+	got, _, err := v1.SHA256(bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
+	if got != h {
+		return fmt.Errorf("blob %s hashes to %s", h, got)
 	}
 	return nil
 }
@@ -108,7 +109,6 @@ func resolveChain(id v1.Hash, get func(v1.Hash) ([]byte, error)) (imageChain, er
 		return imageChain{}, err
 	}
 	var probe struct {
-		MediaType types.MediaType `json:"mediaType"`
 		Manifests json.RawMessage `json:"manifests"`
 		Config    *v1.Descriptor  `json:"config"`
 		Layers    json.RawMessage `json:"layers"`

@@ -1,8 +1,7 @@
 package trivy
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -18,8 +17,8 @@ import (
 )
 
 func digestOf(b []byte) v1.Hash {
-	sum := sha256.Sum256(b)
-	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])}
+	h, _, _ := v1.SHA256(bytes.NewReader(b))
+	return h
 }
 
 func TestResolveChain(t *testing.T) {
@@ -110,15 +109,7 @@ func TestEngineImageNotExportedWhenWarm(t *testing.T) {
 				log := &testenv.Log{}
 				opts := testOptions(t, log)
 				opts.CacheDir, opts.NoLayerCache, opts.EngineSaves = cacheDir, false, saves
-				sc, err := New(opts)
-				if err != nil {
-					t.Fatal(err)
-				}
-				a, err := sc.Scan(t.Context(), target)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return a, log.String()
+				return scanWith(t, opts, target), log.String()
 			}
 			const notExported = "the image was not exported"
 			first, log := run()
@@ -243,13 +234,7 @@ func BenchmarkScanFromEngine(b *testing.B) {
 		log := &testenv.Log{}
 		opts := testOptions(b, log) // the shared cache dir: the DB is downloaded once
 		opts.NoLayerCache = !layerCache
-		sc, err := New(opts)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := sc.Scan(b.Context(), target); err != nil {
-			b.Fatal(err)
-		}
+		scanWith(b, opts, target)
 		return log.String()
 	}
 	scanOnce(b, true) // the DB, the layer analyses and the config, kept

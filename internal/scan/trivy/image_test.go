@@ -145,6 +145,16 @@ func scanTarget(t *testing.T, target scan.Target, saves scan.EngineSaves) *scan.
 	t.Helper()
 	opts := testOptions(t, &testenv.Log{})
 	opts.EngineSaves = saves
+	a := scanWith(t, opts, target)
+	if len(a.Findings) == 0 || len(a.Packages) == 0 {
+		t.Fatalf("found %d findings and %d packages", len(a.Findings), len(a.Packages))
+	}
+	return a
+}
+
+// scanWith scans target with this package's scanner over opts.
+func scanWith(t testing.TB, opts scan.Options, target scan.Target) *scan.Analysis {
+	t.Helper()
 	sc, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -152,9 +162,6 @@ func scanTarget(t *testing.T, target scan.Target, saves scan.EngineSaves) *scan.
 	a, err := sc.Scan(t.Context(), target)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if len(a.Findings) == 0 || len(a.Packages) == 0 {
-		t.Fatalf("found %d findings and %d packages", len(a.Findings), len(a.Packages))
 	}
 	return a
 }
