@@ -265,9 +265,11 @@ func TestBuildCommandLintsAndBuildsOnly(t *testing.T) {
 	}
 }
 
-// A release whose signing would fail stops before anything is built: a
+// A release whose signing would fail stops before anything is pushed: a
 // wrong cosign-password used to surface only after the tags were pushed,
-// publishing an unsigned release.
+// publishing an unsigned release. The key decrypts while the build runs
+// (the build may start), the push waits for it, and the wrong password
+// stops the run with the configuration error.
 func TestEndToEndSigningProblemStopsBeforeThePush(t *testing.T) {
 	env := testenv.Require(t)
 	image := env.UniqueRepo(t, env.Registry, "e2e-presign")
@@ -283,8 +285,13 @@ func TestEndToEndSigningProblemStopsBeforeThePush(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stdout, "cannot be decrypted with cosign-password") {
 		t.Fatalf("exit %d, want 2 naming the password:\n%s", r.code, r.stdout)
 	}
-	if strings.Contains(r.stdout, "::group::") {
-		t.Errorf("a stage ran:\n%s", r.stdout)
+	for _, stage := range []string{"scan", "push", "sign"} {
+		if strings.Contains(r.stdout, "::group::image-pipeline: "+stage) {
+			t.Errorf("the %s stage ran:\n%s", stage, r.stdout)
+		}
+	}
+	if !strings.Contains(r.summary, "cosign-password") || r.outputs["result"] != "failure" {
+		t.Errorf("the summary does not name the password, or result is %q:\n%s", r.outputs["result"], r.summary)
 	}
 	if d := env.HeadDigest(t, image+":1.2.3"); d != "" {
 		t.Errorf("the release was pushed unsigned: %s", d)

@@ -102,7 +102,24 @@ func (e *environment) run(ctx context.Context, cmd string, args []string) int {
 	if ev.IsFork() {
 		st.Notice("This pull request comes from the fork %s: nothing is pushed or signed, and no secrets are needed; its build gets no credentials and no build secrets (base images and the build cache are read anonymously).", forkName(ev))
 	}
-	res := pipeline.Run(ctx, st, set.list(cfg), pipeline.WithObserver(&logObserver{runner: runner}))
+	runCtx, stopRun := context.WithCancelCause(ctx)
+	defer stopRun(nil)
+	if set.key != nil {
+		// cosign-key decrypts while the build runs; a wrong password stops
+		// the run at once, and the push waits for it (afterKey).
+		go func() {
+			if err := set.key.Wait(runCtx); err != nil && runCtx.Err() == nil {
+				stopRun(err)
+			}
+		}()
+	}
+	res := pipeline.Run(runCtx, st, set.list(cfg), pipeline.WithObserver(&logObserver{runner: runner}))
+	if err := set.key.Wait(ctx); err != nil && ctx.Err() == nil {
+		// The same configuration error as a bad input found before the
+		// run: nothing was pushed (the push waits for the key).
+		e.reportConfigError(runner, src, ev, err)
+		return ExitConfig
+	}
 	rep := report.New(res, st, cfg.Workspace)
 	rep.Context = describeEvent(ev)
 	if werr := writeReports(runner, cfg, rep); werr != nil {

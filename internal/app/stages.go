@@ -37,6 +37,10 @@ type stageSet struct {
 	// secrets are values the stages' options hold that the runner must
 	// mask one by one (each password of the registries input, …).
 	secrets []string
+	// key is cosign-key, decrypted in the background while the build
+	// runs (nil: no key to sign with). Nothing is pushed before it is
+	// decrypted, and a wrong password stops the run (exit 2).
+	key *sign.LoadedKey
 	// saves keeps the engine's export of the built image for the scan and
 	// the push; close removes it.
 	saves *enginesave.Spool
@@ -185,6 +189,7 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 		errs = append(errs, err)
 	}
 	set.secrets = append(set.secrets, signOpts.Secrets()...)
+	set.key = key
 	set.sign = sign.NewStage(signOpts, sign.WithLoadedKey(key))
 
 	return set, errors.Join(errs...)
@@ -193,7 +198,11 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 // list returns the stages in pipeline order.
 func (s *stageSet) list(cfg *config.Config) []pipeline.Stage {
 	stages := []pipeline.Stage{s.lint, s.tags}
-	rest := []pipeline.Stage{s.build, s.scan, s.push, s.sign}
+	var push pipeline.Stage = s.push
+	if s.key != nil {
+		push = afterKey{s.push, s.key}
+	}
+	rest := []pipeline.Stage{s.build, s.scan, push, s.sign}
 	switch {
 	case cfg.Plan:
 		for i, st := range rest {
@@ -205,6 +214,27 @@ func (s *stageSet) list(cfg *config.Config) []pipeline.Stage {
 		}
 	}
 	return append(stages, rest...)
+}
+
+// afterKey runs a stage once cosign-key is decrypted: the push, so that
+// a release whose signing would fail is never pushed.
+type afterKey struct {
+	pipeline.Stage
+	key *sign.LoadedKey
+}
+
+func (a afterKey) Run(ctx context.Context, st *pipeline.State) error {
+	if err := a.key.Wait(ctx); err != nil {
+		return err
+	}
+	return a.Stage.Run(ctx, st)
+}
+
+func (a afterKey) Fact(st *pipeline.State) string {
+	if f, ok := a.Stage.(pipeline.Facter); ok {
+		return f.Fact(st)
+	}
+	return ""
 }
 
 // unavailable stands in for a stage this binary lacks.

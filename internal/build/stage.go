@@ -77,6 +77,11 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 	_ = w.Close()
 	end()
 	if err != nil {
+		if ctx.Err() != nil {
+			// Stopped (the runner's cancel, or the run's stop cause): the
+			// Dockerfile is not at fault, so nothing is annotated.
+			return fmt.Errorf("the build was stopped before it ended: %w", context.Cause(ctx))
+		}
 		s.reportFailure(st, err)
 		return err
 	}

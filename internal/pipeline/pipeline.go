@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -110,10 +111,10 @@ func Run(ctx context.Context, st *State, stages []Stage, opts ...Option) *Result
 	for _, s := range stages {
 		r := StageResult{Name: s.Name()}
 		switch {
+		case ctx.Err() != nil:
+			r.Status, r.SkipReason = StatusSkipped, stoppedReason(ctx)
 		case failed != "":
 			r.Status, r.SkipReason = StatusSkipped, fmt.Sprintf("stage %s failed", failed)
-		case ctx.Err() != nil:
-			r.Status, r.SkipReason = StatusSkipped, "the run was cancelled"
 		default:
 			r.SkipReason = s.SkipReason(st)
 			if r.SkipReason != "" {
@@ -151,6 +152,18 @@ func Run(ctx context.Context, st *State, stages []Stage, opts ...Option) *Result
 	res.Err = errors.Join(errs...)
 	res.Cancelled = ctx.Err() != nil
 	return res
+}
+
+// stoppedReason is the skip reason of the stages after a cancel: the
+// runner's cancel, or the cause the run was stopped with
+// (context.WithCancelCause), in its first line.
+func stoppedReason(ctx context.Context) string {
+	cause := context.Cause(ctx)
+	if cause == nil || errors.Is(cause, context.Canceled) || errors.Is(cause, context.DeadlineExceeded) {
+		return "the run was cancelled"
+	}
+	msg, _, _ := strings.Cut(cause.Error(), "\n")
+	return "the run was stopped: " + msg
 }
 
 // runStage turns a panic in a stage into an error so that the reports are

@@ -152,6 +152,38 @@ func TestRunCancelledDuringAStage(t *testing.T) {
 	}
 }
 
+// A run stopped with a cause (the app's wrong cosign-password) names the
+// cause in the skip reasons, also after a stage that failed because of the
+// stop.
+func TestRunStoppedWithACause(t *testing.T) {
+	ctx, stop := context.WithCancelCause(t.Context())
+	var ran []string
+	build := stopping{fakeStage{name: "build", ran: &ran}, func() { stop(errors.New("input \"cosign-key\" cannot be decrypted\nmore")) }}
+	res := Run(ctx, &State{}, []Stage{build, fakeStage{name: "push", ran: &ran}})
+	if len(ran) != 1 || res.Stages[0].Status != StatusFailed {
+		t.Fatalf("ran %v, stages %+v", ran, res.Stages)
+	}
+	if got, want := res.Stages[1].SkipReason, `the run was stopped: input "cosign-key" cannot be decrypted`; got != want {
+		t.Errorf("skip reason %q, want %q", got, want)
+	}
+	if !res.Cancelled {
+		t.Errorf("a stopped run is not marked cancelled: %+v", res)
+	}
+}
+
+// stopping stops the run while it runs, and fails as a stage whose work
+// was cancelled does.
+type stopping struct {
+	fakeStage
+	stop func()
+}
+
+func (s stopping) Run(ctx context.Context, st *State) error {
+	_ = s.fakeStage.Run(ctx, st)
+	s.stop()
+	return ctx.Err()
+}
+
 type cancelling struct {
 	fakeStage
 	cancel context.CancelFunc

@@ -6,6 +6,7 @@
 package sign
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -254,8 +255,13 @@ func (o Options) Validate() error {
 // sign (a fork, sign: false, sign: auto off a release). Call it after
 // Validate passed.
 //
-// The key it decrypted is returned, for the stage to sign with
-// (WithLoadedKey): the key derivation runs once per run, not twice.
+// Everything but the key's decryption is checked before it returns. The
+// decryption (cosign's scrypt key derivation, 0.1–0.2 s) starts in the
+// background, so that it overlaps the build: the returned key's Wait says
+// whether the password was right, and the caller waits for it before
+// anything is pushed (and stops the run when it fails). The key is then
+// the one the stage signs with (WithLoadedKey): the derivation runs once
+// per run.
 func (o Options) Preflight() (*LoadedKey, error) {
 	if !o.mightSign() {
 		return nil, nil
@@ -263,11 +269,11 @@ func (o Options) Preflight() (*LoadedKey, error) {
 	var errs []error
 	var key *LoadedKey
 	if !o.keyless() {
-		sv, err := loadKey(o)
+		k, err := readKey(o)
 		if err != nil {
-			errs = append(errs, inputerr.New(InputKey, "", err.Error(), "a cosign key and its cosign-password (checked before building, so that no release is pushed unsigned)"))
+			errs = append(errs, keyInputError(err))
 		} else {
-			key = &LoadedKey{sv: sv}
+			key = decryptInBackground(k, o.Password)
 		}
 	} else if o.mode() == SignTrue && !o.hasIDToken() {
 		errs = append(errs, inputerr.New(InputSign, "true", fmt.Sprintf("with no %q needs an OIDC token, and the job has none (no ACTIONS_ID_TOKEN_REQUEST_URL)", InputKey), "`permissions: id-token: write` on the job for keyless signing, or a cosign-key"))
@@ -283,8 +289,42 @@ func (o Options) Preflight() (*LoadedKey, error) {
 	return key, nil
 }
 
-// LoadedKey is cosign-key decrypted by Preflight.
-type LoadedKey struct{ sv signature.SignerVerifier }
+func keyInputError(err error) error {
+	return inputerr.New(InputKey, "", err.Error(), "a cosign key and its cosign-password (checked before anything is pushed, so that no release is pushed unsigned)")
+}
+
+// LoadedKey is cosign-key as Preflight decrypts it, in the background.
+type LoadedKey struct {
+	done chan struct{}
+	sv   signature.SignerVerifier
+	err  error // an input error naming cosign-key
+}
+
+func decryptInBackground(k encryptedKey, password string) *LoadedKey {
+	l := &LoadedKey{done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		if l.sv, l.err = k.decrypt(password); l.err != nil {
+			l.err = keyInputError(l.err)
+		}
+	}()
+	return l
+}
+
+// Wait blocks until the key is decrypted and returns why it could not be
+// (an input error naming cosign-key and cosign-password), or ctx's error
+// if ctx ends first. A nil key has nothing to wait for.
+func (k *LoadedKey) Wait(ctx context.Context) error {
+	if k == nil {
+		return nil
+	}
+	select {
+	case <-k.done:
+		return k.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // validateKeyRef checks the form of cosign-key without reading a secret
 // into a message.

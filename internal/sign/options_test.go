@@ -214,8 +214,10 @@ func TestVerifyCommands(t *testing.T) {
 	}
 }
 
-// Preflight finds, before anything is built, what would otherwise fail
-// only after the push and leave a release unsigned.
+// Preflight finds, before anything is pushed, what would otherwise fail
+// only after the push and leave a release unsigned. All of it is found
+// before Preflight returns, except a wrong password: the key's decryption
+// runs in the background, and its Wait says so.
 func TestPreflight(t *testing.T) {
 	k := newTestKey(t, "pw")
 	notRoot := writeFile(t, "trusted_root.json", []byte("{}"))
@@ -223,9 +225,12 @@ func TestPreflight(t *testing.T) {
 		name string
 		o    Options
 		want string // "" : no problem
+		// later: the problem is found by the key's Wait, not by Preflight.
+		later bool
 	}{
 		{name: "key and password", o: Options{Key: string(k.private), Password: "pw", IsTag: true}},
-		{name: "wrong password", o: Options{Key: string(k.private), Password: "nope", IsTag: true}, want: "cannot be decrypted with cosign-password"},
+		{name: "wrong password", o: Options{Key: string(k.private), Password: "nope", IsTag: true}, want: "cannot be decrypted with cosign-password", later: true},
+		{name: "damaged key", o: Options{Key: "-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\neyJrZGYiOnt9fQ==\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----", Password: "pw", IsTag: true}, want: "is damaged"},
 		{name: "garbage key", o: Options{Key: "-----BEGIN NOTHING-----\nabc\n-----END NOTHING-----", IsTag: true}, want: `input "cosign-key"`},
 		{name: "keyless sign true without a token", o: Options{Sign: SignTrue, IsTag: true}, want: "permissions: id-token: write"},
 		{name: "keyless with a token", o: Options{Sign: SignTrue, IsTag: true, IDTokenRequestURL: "https://t", IDTokenRequestToken: "x"}},
@@ -235,7 +240,17 @@ func TestPreflight(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := tc.o.Preflight()
+			key, err := tc.o.Preflight()
+			if tc.later && err != nil {
+				t.Fatalf("Preflight() = %v, want the problem from Wait", err)
+			}
+			if err == nil {
+				if werr := key.Wait(t.Context()); werr != nil && !tc.later {
+					t.Errorf("Wait() = %v, want nil", werr)
+				} else {
+					err = werr
+				}
+			}
 			switch {
 			case tc.want == "" && err != nil:
 				t.Errorf("Preflight() = %v, want nil", err)

@@ -387,6 +387,9 @@ func (s *cosignSigner) identity(ctx context.Context) (_ *signingIdentity, err er
 	if !s.o.keyless() {
 		var sv signature.SignerVerifier
 		if s.key != nil {
+			if err := s.key.Wait(ctx); err != nil {
+				return nil, err
+			}
 			sv = s.key.sv
 		} else if sv, err = loadKey(s.o); err != nil {
 			return nil, err
