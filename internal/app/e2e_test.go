@@ -298,6 +298,41 @@ func TestEndToEndSigningProblemStopsBeforeThePush(t *testing.T) {
 	}
 }
 
+// A wrong cosign-password stops a long build at once: the key decrypts
+// while the build runs, and its failure cancels the build instead of
+// waiting for it.
+func TestEndToEndWrongPasswordStopsTheBuild(t *testing.T) {
+	env := testenv.Require(t)
+	image := env.UniqueRepo(t, env.Registry, "e2e-presign-slow")
+	keys, err := cosign.GenerateKeyPair(func(bool) ([]byte, error) { return []byte("right-pw"), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := e2eInputs(t, env, image)
+	in["cosign-key"] = string(keys.PrivateBytes)
+	in["cosign-password"] = "wrong-pw"
+	in["cosign-tlog"] = "false"
+	df := "FROM " + env.BaseImage + "\nRUN echo " + filepath.Base(image) + " && sleep 120\n"
+	start := time.Now()
+	r := runAsRunner(t, "push_tag", in, map[string]string{"DOCKER_HOST": env.DockerHost, "TEST_DOCKERFILE": df})
+	if r.code != 2 || !strings.Contains(r.stdout, "cannot be decrypted with cosign-password") {
+		t.Fatalf("exit %d, want 2 naming the password:\n%s", r.code, r.stdout)
+	}
+	if !strings.Contains(r.stdout, "build failed after") || strings.Contains(r.stdout, "build ok") {
+		t.Errorf("the build was not stopped:\n%s", r.stdout)
+	}
+	if strings.Contains(r.stdout, "::error file=Dockerfile") {
+		t.Errorf("the stopped build annotated the Dockerfile:\n%s", r.stdout)
+	}
+	// The build's RUN sleeps 120 s: a run that waited for it took that long.
+	if d := time.Since(start); d > 60*time.Second {
+		t.Errorf("the run took %s: the build was waited for, not stopped", d.Round(time.Second))
+	}
+	if d := env.HeadDigest(t, image+":1.2.3"); d != "" {
+		t.Errorf("the release was pushed unsigned: %s", d)
+	}
+}
+
 // TestEndToEndMultiPlatformOnTheContainerdStore: with Docker 29's default
 // containerd image store, two platforms build in the engine, and the run
 // scans and pushes one image index holding both; a classic-store engine
