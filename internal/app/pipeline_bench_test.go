@@ -262,6 +262,13 @@ func (s pipelineSide) run(t *testing.T, r benchRun) benchTiming {
 	if err != nil {
 		t.Fatalf("image-pipeline: %v\n%s", err, tail(string(out), 6000))
 	}
+	if dir := os.Getenv("IMAGE_PIPELINE_BENCH_LOGS"); dir != "" {
+		f, err := os.CreateTemp(dir, "image-pipeline-"+r.branch+"-*.log")
+		if err == nil {
+			_, _ = f.Write(out)
+			_ = f.Close()
+		}
+	}
 	data, _ := os.ReadFile(env["GITHUB_OUTPUT"])
 	outputs := parseOutputFile(t, data)
 	if outputs["pushed"] != "true" || outputs["signed"] != "true" || len(strings.Fields(outputs["tags"])) != len(benchTags(s.app, r)) {
@@ -473,7 +480,10 @@ func overheadOf(tm benchTiming) time.Duration { return tm.total - tm.solve }
 // pairs per case (default 5), IMAGE_PIPELINE_BENCH_ENGINES (default: every
 // Docker Engine), IMAGE_PIPELINE_BENCH_GROWTH=0 to leave out the growth
 // series, IMAGE_PIPELINE_BENCH_GROWTH_ROUNDS pairs per growth point
-// (default 3); the markdown tables go to IMAGE_PIPELINE_BENCH_OUT.
+// (default 3), IMAGE_PIPELINE_BENCH_CASES=text to run only the cases whose
+// name holds text ("warm", "new branch"), IMAGE_PIPELINE_BENCH_LOGS=dir
+// to keep each image-pipeline run's log there; the markdown tables go to
+// IMAGE_PIPELINE_BENCH_OUT.
 func TestBenchPipeline(t *testing.T) {
 	env, engines := testenv.RequireEngines(t)
 	pairs := envInt(t, "IMAGE_PIPELINE_BENCH_ROUNDS", 5)
@@ -547,6 +557,9 @@ func TestBenchPipeline(t *testing.T) {
 			s.run(t, b.newRun(t, b.env.UniqueRepo(t, b.env.Registry, "bench-warmup"), "main", "warmup"))
 		}
 		for _, c := range benchCases {
+			if want := os.Getenv("IMAGE_PIPELINE_BENCH_CASES"); want != "" && !strings.Contains(c.name, want) {
+				continue
+			}
 			results = append(results, compare(t, b, c, sides, pairs))
 		}
 	}

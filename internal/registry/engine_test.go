@@ -312,3 +312,66 @@ func TestNewBranchPushReusesKnownLayers(t *testing.T) {
 		})
 	}
 }
+
+// The builder stage's cache image shares layers with the final image: once
+// the final image is pushed, those are taken from it, not compressed again
+// (Docker 25+ saves name layers by diff id; Docker 29's classic store here).
+func TestCacheImageReusesTheFinalImagesLayers(t *testing.T) {
+	env, en := testenv.RequireEngineNamed(t, testenv.EngineDocker29Classic)
+	finalImg, err := random.Image(512<<10, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := random.Layer(256<<10, types.DockerLayer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	builderImg, err := mutate.AppendLayers(finalImg, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startProxy(t, env, env.Registry, proxyConfig{})
+	repo := env.UniqueRepo(t, p.Host, "cachereuse")
+	log := &testenv.Log{}
+	pusher, err := New(Options{Transport: p.Transport, Retry: fastRetry, TempDir: t.TempDir(), Log: log}, en.Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	builder := loadIntoEngine(t, en.Client, builderImg)
+	builder.Role, builder.Target, builder.CacheRefs = pipeline.RoleBuilder, "builder", []string{repo + ":builder-main"}
+	res, err := pusher.Push(t.Context(), Request{Image: loadIntoEngine(t, en.Client, finalImg), Tags: tagsOf(repo, "main"), Cache: []pipeline.BuiltImage{builder}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.CacheLayersReused != 2 || !strings.Contains(log.String(), "2 of the layers of the builder image (stage builder) are in the registry already") {
+		t.Errorf("%d of the builder image's layers reused, want 2 (the final image's):\n%s", res.CacheLayersReused, log.String())
+	}
+	var uploads int
+	for _, r := range p.requests() {
+		if r.Method == http.MethodPost && strings.Contains(r.Path, "/blobs/uploads") {
+			uploads++
+		}
+	}
+	if uploads != 5 {
+		t.Errorf("%d uploads, want 5 (the final image's 2 layers and config, the builder's new layer and config)", uploads)
+	}
+	if !slices.Contains(res.CacheRefs, repo+":builder-main") {
+		t.Fatalf("cache refs written %v, want %s:builder-main", res.CacheRefs, repo)
+	}
+	ref, err := name.ParseReference(direct(repo+":builder-main", p.Host, env.Registry))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushed, err := remote.Image(ref, env.RemoteOptions(t.Context())...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Image(pushed); err != nil {
+		t.Errorf("the pushed builder image does not read back whole: %v", err)
+	}
+	got, _ := pushed.ConfigFile()
+	want, _ := builderImg.ConfigFile()
+	if !slices.Equal(got.RootFS.DiffIDs, want.RootFS.DiffIDs) {
+		t.Errorf("pushed diff ids %v, want %v", got.RootFS.DiffIDs, want.RootFS.DiffIDs)
+	}
+}

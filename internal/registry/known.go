@@ -136,3 +136,32 @@ func probeRefs(targets []*target, read, cacheRefs []string) []name.Tag {
 	}
 	return out
 }
+
+// knownLayers are the artifact's image layers by diff id, as they are in
+// repo once the artifact was pushed there: the run's cache images (the
+// builder stage's) share layers with the final image pushed just before
+// them, and those are not compressed again.
+func (a *artifact) knownLayers(repo name.Repository) knownLayers {
+	if a.img == nil {
+		return nil
+	}
+	m, err := a.img.Manifest()
+	if err != nil {
+		return nil
+	}
+	cf, err := a.img.ConfigFile()
+	if err != nil || len(cf.RootFS.DiffIDs) != len(m.Layers) {
+		return nil
+	}
+	ls, err := a.img.Layers()
+	if err != nil || len(ls) != len(m.Layers) {
+		return nil
+	}
+	out := knownLayers{}
+	for j, l := range m.Layers {
+		if l.MediaType == types.DockerLayer {
+			out[cf.RootFS.DiffIDs[j]] = knownLayer{desc: l, from: repo, blob: ls[j]}
+		}
+	}
+	return out
+}

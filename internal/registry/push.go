@@ -77,6 +77,10 @@ type Result struct {
 	// already held (learnt from the refs it read): they were neither
 	// compressed nor uploaded again.
 	LayersReused int
+	// CacheLayersReused counts the layers of the cache images (the builder
+	// stage's) taken from the registry or from the final image pushed
+	// just before them, instead of compressed again.
+	CacheLayersReused int
 	// Cancelled is set when the run was cancelled while the tags were
 	// being written: they were finished, nothing after them was done.
 	Cancelled bool
@@ -192,6 +196,8 @@ type pushRun struct {
 	// pushed are the repositories that hold each digest after this run,
 	// in order: later repositories of the same registry mount from them.
 	pushed map[string][]name.Repository
+	// cacheLayersReused counts the cache images' layers not compressed.
+	cacheLayersReused int
 }
 
 func (r *pushRun) session(registry string) (*session, error) {
@@ -352,6 +358,7 @@ func (p *Pusher) Push(ctx context.Context, req Request) (*Result, error) {
 	}
 	// 6. Cache images, best effort.
 	res.CacheRefs, res.Warnings = run.pushCache(req, built)
+	res.CacheLayersReused = run.cacheLayersReused
 	return res, nil
 }
 
@@ -857,12 +864,26 @@ func (r *pushRun) pushCache(req Request, final *artifact) (written, warnings []s
 				r.logf("the registry already holds %s (%s): nothing is exported or compressed", what, known)
 				art = a
 			} else {
+				if repos := r.pushed[final.digest().String()]; len(repos) > 0 {
+					for d, kl := range final.knownLayers(repos[0]) {
+						if _, ok := layers[d]; !ok {
+							if layers == nil {
+								layers = knownLayers{}
+							}
+							layers[d] = kl
+						}
+					}
+				}
 				a, err := openBuilt(r.ctx, bi, r.p.engine, r.p.opts.TempDir, layers)
 				if err != nil {
 					warnings = append(warnings, fmt.Sprintf("%s was not pushed as build cache: %v", what, err))
 					continue
 				}
 				defer a.cleanup()
+				if n := len(a.mounts); n > 0 {
+					r.cacheLayersReused += n
+					r.logf("%d of the layers of %s are in the registry already (%s): not compressed again", n, what, a.mountsFrom())
+				}
 				art = a
 			}
 		}
