@@ -230,6 +230,12 @@ func (a afterKey) Run(ctx context.Context, st *pipeline.State) error {
 	return a.Stage.Run(ctx, st)
 }
 
+func (a afterKey) Prepare(ctx context.Context, st *pipeline.State) {
+	if p, ok := a.Stage.(pipeline.Preparer); ok {
+		p.Prepare(ctx, st)
+	}
+}
+
 func (a afterKey) Fact(st *pipeline.State) string {
 	if f, ok := a.Stage.(pipeline.Facter); ok {
 		return f.Fact(st)

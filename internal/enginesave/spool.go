@@ -36,9 +36,15 @@ type Spool struct {
 	dir  string // where spool files go ("" = the system's temp dir)
 	logf func(format string, a ...any)
 
-	mu     sync.Mutex
-	files  map[string]string // ref → complete spool file
-	closed bool
+	mu       sync.Mutex
+	files    map[string]string        // ref → complete spool file
+	inflight map[string]chan struct{} // ref → closed when its prefetch ends
+	closed   bool
+
+	// Prefetches run under bg; Close cancels it and waits for them.
+	bg       context.Context
+	cancelBg context.CancelFunc
+	wg       sync.WaitGroup
 }
 
 // Option configures New.
@@ -52,7 +58,8 @@ func WithLog(logf func(format string, a ...any)) Option {
 // New returns a Spool over eng keeping its files in dir ("" = the
 // system's temp dir).
 func New(eng Engine, dir string, opts ...Option) *Spool {
-	s := &Spool{eng: eng, dir: dir, files: map[string]string{}, logf: func(string, ...any) {}}
+	s := &Spool{eng: eng, dir: dir, files: map[string]string{}, inflight: map[string]chan struct{}{}, logf: func(string, ...any) {}}
+	s.bg, s.cancelBg = context.WithCancel(context.Background())
 	for _, o := range opts {
 		o(s)
 	}
@@ -70,12 +77,22 @@ func (s *Spool) ImageSave(ctx context.Context, images []string, opts ...client.I
 	if len(images) != 1 || len(opts) > 0 {
 		return s.eng.ImageSave(ctx, images, opts...)
 	}
-	ref := images[0]
+	if err := s.awaitPrefetch(ctx, images[0]); err != nil {
+		return nil, err
+	}
+	return s.imageSave(ctx, images[0])
+}
+
+// imageSave is ImageSave of one image, not waiting for a prefetch.
+func (s *Spool) imageSave(ctx context.Context, ref string) (io.ReadCloser, error) {
+	if s.eng == nil {
+		return nil, errors.New("no Docker Engine client (is DOCKER_HOST valid?)")
+	}
 	if f, ok := s.file(ref); ok {
 		return os.Open(f)
 	}
 	start := time.Now() // the Engine copies the image out before it answers
-	rc, err := s.eng.ImageSave(ctx, images)
+	rc, err := s.eng.ImageSave(ctx, []string{ref})
 	if err != nil {
 		return nil, err
 	}
@@ -87,6 +104,54 @@ func (s *Spool) ImageSave(ctx context.Context, images []string, opts ...client.I
 	return &tee{s: s, ref: ref, src: rc, spool: f, buf: bufio.NewWriterSize(f, 1<<20), start: start}, nil
 }
 
+// Prefetch starts saving ref to a spool file in the background, unless a
+// save of it is kept or under way: a later ImageSave or File of ref waits
+// for it and reads the file (or, if it failed, saves ref itself). The
+// push calls it for the builder stage's image as soon as the build ends,
+// so that its export overlaps the scan. Close stops it.
+func (s *Spool) Prefetch(ref string) {
+	if s.eng == nil {
+		return
+	}
+	s.mu.Lock()
+	_, kept := s.files[ref]
+	_, busy := s.inflight[ref]
+	if kept || busy || s.closed {
+		s.mu.Unlock()
+		return
+	}
+	done := make(chan struct{})
+	s.inflight[ref] = done
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		defer func() {
+			s.mu.Lock()
+			delete(s.inflight, ref)
+			s.mu.Unlock()
+			close(done)
+		}()
+		_, _ = s.save(s.bg, ref, false) // on failure, the next save of ref tries again
+	}()
+}
+
+// awaitPrefetch waits for a prefetch of ref under way, if any.
+func (s *Spool) awaitPrefetch(ctx context.Context, ref string) error {
+	s.mu.Lock()
+	done, ok := s.inflight[ref]
+	s.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // File returns a file holding the saved image ref (`docker save` output),
 // saving it if no earlier save of ref completed. The file belongs to the
 // Spool: the caller must not change or remove it.
@@ -94,7 +159,19 @@ func (s *Spool) File(ctx context.Context, ref string) (string, error) {
 	if f, ok := s.file(ref); ok {
 		return f, nil
 	}
-	rc, err := s.ImageSave(ctx, []string{ref})
+	return s.save(ctx, ref, true)
+}
+
+// save reads a save of ref to the end, so that the spool keeps it, and
+// returns the spool file; awaitPrefetch: first wait for a prefetch of ref
+// (false in the prefetch itself).
+func (s *Spool) save(ctx context.Context, ref string, awaitPrefetch bool) (string, error) {
+	if awaitPrefetch {
+		if err := s.awaitPrefetch(ctx, ref); err != nil {
+			return "", err
+		}
+	}
+	rc, err := s.imageSave(ctx, ref)
 	if err != nil {
 		return "", err
 	}
@@ -139,11 +216,16 @@ func (s *Spool) keep(ref, file string) {
 	s.files[ref] = file
 }
 
-// Close removes the spool files. Saves still being read are not kept.
+// Close stops the prefetches and removes the spool files. Saves still
+// being read are not kept.
 func (s *Spool) Close() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.closed = true
+	s.mu.Unlock()
+	s.cancelBg()
+	s.wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var errs []error
 	for ref, f := range s.files {
 		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {

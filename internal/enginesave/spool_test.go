@@ -227,3 +227,89 @@ func TestSpoolConcurrentFirstSaves(t *testing.T) {
 		t.Errorf("want exactly one kept spool file, got %v", left)
 	}
 }
+
+// gatedEngine holds each save until release is closed.
+type gatedEngine struct {
+	*fakeEngine
+	release chan struct{}
+}
+
+func (g *gatedEngine) ImageSave(ctx context.Context, images []string, opts ...client.ImageSaveOption) (io.ReadCloser, error) {
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return g.fakeEngine.ImageSave(ctx, images, opts...)
+}
+
+// A prefetched image is exported once: the save that asks for it while the
+// prefetch runs waits for it and reads its file.
+func TestSpoolPrefetch(t *testing.T) {
+	eng := &gatedEngine{fakeEngine: newFake(), release: make(chan struct{})}
+	dir := t.TempDir()
+	s := New(eng, dir)
+	t.Cleanup(func() { _ = s.Close() })
+	s.Prefetch("sha256:aaa")
+	s.Prefetch("sha256:aaa") // under way: not started again
+	got := make(chan []byte)
+	go func() {
+		rc, err := s.ImageSave(t.Context(), []string{"sha256:aaa"})
+		if err != nil {
+			t.Error(err)
+			got <- nil
+			return
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		got <- b
+	}()
+	close(eng.release)
+	if b := <-got; !bytes.Equal(b, eng.data["sha256:aaa"]) {
+		t.Errorf("the save after the prefetch read %d bytes, want %d", len(b), len(eng.data["sha256:aaa"]))
+	}
+	if n := eng.calls.Load(); n != 1 {
+		t.Errorf("the engine exported %d times, want 1", n)
+	}
+	s.Prefetch("sha256:aaa") // kept: nothing to do
+	if n := eng.calls.Load(); n != 1 {
+		t.Errorf("a prefetch of a kept image exported again (%d saves)", n)
+	}
+}
+
+// A failed prefetch leaves the next save to export the image itself.
+func TestSpoolPrefetchFailure(t *testing.T) {
+	eng := newFake()
+	eng.err = errors.New("engine down")
+	s := New(eng, t.TempDir())
+	t.Cleanup(func() { _ = s.Close() })
+	s.Prefetch("sha256:bbb")
+	if err := s.awaitPrefetch(t.Context(), "sha256:bbb"); err != nil {
+		t.Fatal(err)
+	}
+	eng.err = nil
+	if b := readSave(t, s, []string{"sha256:bbb"}); string(b) != "small image" {
+		t.Errorf("read %q after a failed prefetch", b)
+	}
+	if n := eng.calls.Load(); n != 2 {
+		t.Errorf("%d saves, want 2 (the failed prefetch, then the save)", n)
+	}
+}
+
+// Close stops a prefetch still waiting for the engine and keeps nothing.
+func TestSpoolCloseStopsPrefetch(t *testing.T) {
+	eng := &gatedEngine{fakeEngine: newFake(), release: make(chan struct{})}
+	dir := t.TempDir()
+	s := New(eng, dir)
+	s.Prefetch("sha256:aaa")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if left := spoolFiles(t, dir); len(left) != 0 {
+		t.Errorf("spool files left after Close: %v", left)
+	}
+	s.Prefetch("sha256:bbb") // closed: nothing starts
+	if n := eng.calls.Load(); n != 0 {
+		t.Errorf("%d saves after Close", n)
+	}
+}

@@ -23,6 +23,15 @@ type Stage interface {
 	Run(ctx context.Context, st *State) error
 }
 
+// Preparer is a stage that starts work ahead of its turn: Prepare is
+// called after each earlier stage ends well, with the state so far. It
+// returns at once (the work runs in the background), reads st only before
+// it returns, and does nothing a later skip or failure would have to undo
+// — no registry write; the stage's Run uses what it prepared.
+type Preparer interface {
+	Prepare(ctx context.Context, st *State)
+}
+
 // Status is the outcome of one stage.
 type Status string
 
@@ -108,7 +117,7 @@ func Run(ctx context.Context, st *State, stages []Stage, opts ...Option) *Result
 	res := &Result{}
 	var failed string
 	var errs []error
-	for _, s := range stages {
+	for i, s := range stages {
 		r := StageResult{Name: s.Name()}
 		switch {
 		case ctx.Err() != nil:
@@ -140,6 +149,11 @@ func Run(ctx context.Context, st *State, stages []Stage, opts ...Option) *Result
 			failed = r.Name
 		} else {
 			r.Status = StatusOK
+			for _, later := range stages[i+1:] {
+				if p, ok := later.(Preparer); ok && ctx.Err() == nil {
+					p.Prepare(ctx, st)
+				}
+			}
 		}
 		if f, ok := s.(Facter); ok {
 			r.Fact = f.Fact(st)

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -210,5 +212,34 @@ func TestGates(t *testing.T) {
 	res := &Result{}
 	if !res.Failed(st) {
 		t.Error("Result.Failed ignores closed gates")
+	}
+}
+
+// preparing records the Prepare calls it gets, with what the state held.
+type preparing struct {
+	fakeStage
+	calls *[]string
+}
+
+func (p preparing) Prepare(_ context.Context, st *State) {
+	*p.calls = append(*p.calls, fmt.Sprintf("after %d stages", len(*p.fakeStage.ran)))
+}
+
+// A later stage that prepares is told after each earlier stage that ended
+// well, not after a failure, and not once it has run.
+func TestRunCallsPreparers(t *testing.T) {
+	var ran, calls []string
+	push := preparing{fakeStage{name: "push", ran: &ran}, &calls}
+	res := Run(t.Context(), &State{}, []Stage{fakeStage{name: "build", ran: &ran}, fakeStage{name: "scan", ran: &ran}, push, fakeStage{name: "sign", ran: &ran}})
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if want := []string{"after 1 stages", "after 2 stages"}; !slices.Equal(calls, want) {
+		t.Errorf("Prepare calls %v, want %v", calls, want)
+	}
+	ran, calls = nil, nil
+	Run(t.Context(), &State{}, []Stage{fakeStage{name: "build", ran: &ran}, fakeStage{name: "scan", ran: &ran, err: errors.New("boom")}, push})
+	if want := []string{"after 1 stages"}; !slices.Equal(calls, want) {
+		t.Errorf("Prepare calls after a failure %v, want %v", calls, want)
 	}
 }

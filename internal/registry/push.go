@@ -362,6 +362,23 @@ func (p *Pusher) Push(ctx context.Context, req Request) (*Result, error) {
 	return res, nil
 }
 
+// Prefetcher is an Engine that can export an image ahead of its use
+// (enginesave.Spool).
+type Prefetcher interface {
+	Prefetch(ref string)
+}
+
+// prefetch starts the engine's export of an engine image ahead of the
+// push, when the Engine can (a classic store's image: the containerd
+// store's saves are cheap and a layout needs none).
+func (p *Pusher) prefetch(bi pipeline.BuiltImage) {
+	pf, ok := p.engine.(Prefetcher)
+	if !ok || bi.OCILayout != "" || bi.EngineImageID == "" {
+		return
+	}
+	pf.Prefetch(bi.EngineImageID)
+}
+
 // semverTag matches a full release version (1.2.3, v1.2.3, 1.2.3-rc.1,
 // 1.2.3+build — "+" is written "_" in tags): such a tag names one release
 // and must not move. 1.2, 1, latest and branch tags move by design.

@@ -20,9 +20,10 @@ const (
 
 // Stage is the push stage of the pipeline.
 type Stage struct {
-	opts   Options
-	pusher *Pusher
-	result *Result
+	opts     Options
+	pusher   *Pusher
+	result   *Result
+	prepared bool
 }
 
 // NewStage returns the push stage over p (New checked its options, once).
@@ -65,6 +66,23 @@ func (s *Stage) skipReason(st *pipeline.State) string {
 		}
 	}
 	return ""
+}
+
+// Prepare starts, once the build has handed on its images, the engine's
+// export of the cache images (the builder stage's) in the background, so
+// that it overlaps the scan; nothing is sent to a registry before Run. It
+// does nothing when this run pushes nothing.
+func (s *Stage) Prepare(_ context.Context, st *pipeline.State) {
+	if s.prepared || st.Build == nil || st.Build.Final() == nil || s.skipReason(st) != "" {
+		return
+	}
+	s.prepared = true
+	final := *st.Build.Final()
+	for _, bi := range st.Build.Images {
+		if len(bi.CacheRefs) > 0 && !sameImage(bi, final) {
+			s.pusher.prefetch(bi)
+		}
+	}
 }
 
 // Run pushes the final image with the plan's tags, then the cache images,

@@ -2,7 +2,9 @@ package registry
 
 import (
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/org/image-pipeline/internal/pipeline"
@@ -250,4 +252,52 @@ func newTestStage(t *testing.T, opts Options) pipeline.Stage {
 		t.Fatal(err)
 	}
 	return NewStage(p)
+}
+
+// prefetchEngine records the prefetches the push stage asks for.
+type prefetchEngine struct {
+	Engine
+	mu  sync.Mutex
+	got []string
+}
+
+func (e *prefetchEngine) Prefetch(ref string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.got = append(e.got, ref)
+}
+
+// Prepare starts the export of the cache images only — the builder stage's
+// image, not the final one the scan exports — and only when the run pushes.
+func TestStagePrepareExportsTheCacheImages(t *testing.T) {
+	final := pipeline.BuiltImage{Role: pipeline.RoleFinal, EngineImageID: "sha256:f1", CacheRefs: []string{"ghcr.io/org/app:main"}}
+	builder := pipeline.BuiltImage{Role: pipeline.RoleBuilder, Target: "builder", EngineImageID: "sha256:b1", CacheRefs: []string{"ghcr.io/org/app:builder-main"}}
+	noRefs := pipeline.BuiltImage{Role: pipeline.RoleBuilder, Target: "deps", EngineImageID: "sha256:d1"}
+	inLayout := pipeline.BuiltImage{Role: pipeline.RoleBuilder, Target: "tools", OCILayout: "/x", CacheRefs: []string{"ghcr.io/org/app:tools-main"}}
+	cases := []struct {
+		name string
+		opts Options
+		want []string
+	}{
+		{name: "push", opts: Options{Push: PushTrue}, want: []string{"sha256:b1"}},
+		{name: "push false", opts: Options{Push: PushFalse}},
+		{name: "fork", opts: Options{Push: PushTrue, ForkPR: true}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			eng := &prefetchEngine{}
+			p, err := New(tc.opts, eng)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := builtState(final, "ghcr.io/org/app:main")
+			st.Build.Images = append(st.Build.Images, builder, noRefs, inLayout)
+			s := NewStage(p).(pipeline.Preparer)
+			s.Prepare(t.Context(), st)
+			s.Prepare(t.Context(), st) // once per run
+			if !slices.Equal(eng.got, tc.want) {
+				t.Errorf("prefetched %v, want %v", eng.got, tc.want)
+			}
+		})
+	}
 }
