@@ -50,7 +50,8 @@ func (s *tagsStage) Fact(st *pipeline.State) string {
 }
 
 func (s *tagsStage) Run(_ context.Context, st *pipeline.State) error {
-	plan, err := tags.Compute(tagInput(s.cfg, s.ev, s.getenv, s.now))
+	in := tagInput(s.cfg, s.ev, s.getenv, s.now)
+	plan, err := tags.Compute(in)
 	if err != nil {
 		return fmt.Errorf("cannot compute the tags: %w", err)
 	}
@@ -68,6 +69,11 @@ func (s *tagsStage) Run(_ context.Context, st *pipeline.State) error {
 		Labels:  plan.Labels,
 		Cache:   plan.Cache,
 		JSON:    strings.TrimSpace(string(js)),
+	}
+	var badEpoch bool
+	st.Plan.SourceDateEpoch, st.Plan.SourceDateEpochFrom, badEpoch = sourceDateEpoch(s.getenv, in.CommitDate)
+	if badEpoch {
+		s.log.Warningf("tags: SOURCE_DATE_EPOCH=%q is not a number of seconds since 1970, so it is not used: the image's timestamps are the commit's", s.getenv("SOURCE_DATE_EPOCH"))
 	}
 	for _, l := range plan.Labels {
 		k, v, _ := strings.Cut(l, "=")
@@ -88,6 +94,24 @@ func (s *tagsStage) Run(_ context.Context, st *pipeline.State) error {
 	}
 	st.AddSection("Tags", tagsMarkdown(plan))
 	return nil
+}
+
+// sourceDateEpoch is the time the build stamps on the image: the runner's
+// SOURCE_DATE_EPOCH (as buildx reads it), else the commit's time; where it
+// came from (the zero time and "" when neither is known); and whether
+// SOURCE_DATE_EPOCH was set but is not a number of seconds.
+func sourceDateEpoch(getenv func(string) string, commit time.Time) (t time.Time, from string, bad bool) {
+	if v := strings.TrimSpace(getenv("SOURCE_DATE_EPOCH")); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err == nil && n >= 0 {
+			return time.Unix(n, 0).UTC(), "SOURCE_DATE_EPOCH", false
+		}
+		bad = true
+	}
+	if commit.IsZero() {
+		return time.Time{}, "", bad
+	}
+	return commit.UTC(), "the commit's time", bad
 }
 
 // tagsMarkdown renders the plan for the job summary.

@@ -86,6 +86,13 @@ type Features struct {
 	// in the image index it stores (buildkitd's OCI layout, the containerd
 	// image store); the classic image store has nowhere to keep them.
 	Attestations bool
+	// RewriteTimestamp is true when the image exporter clamps the files'
+	// times in the layers it writes to SOURCE_DATE_EPOCH
+	// (rewrite-timestamp, BuildKit v0.13 on): then a step that ran again
+	// writes the same layer. Only buildkitd's OCI exporter: the Docker
+	// Engine's classic exporter has no such option, and on the containerd
+	// store BuildKit refuses it with the unpack the engine asks for.
+	RewriteTimestamp bool
 	// InlineCacheNote, when set, says why inline cache read back from the
 	// registry may give few hits on this builder; it goes to the summary's
 	// cache notes when the ladder is read as inline cache.
@@ -107,6 +114,9 @@ type Result struct {
 	Cache CacheReport
 	// Duration is the whole build, session included.
 	Duration time.Duration
+	// SourceDateEpoch is the SOURCE_DATE_EPOCH the build ran with
+	// (seconds, as given), or "".
+	SourceDateEpoch string
 	// Provenance is the mode of the provenance attestation attached to
 	// the final image ("" when none was asked for).
 	Provenance string
@@ -200,6 +210,8 @@ func newDocker(ctx context.Context, o Options, engine Engine) (Builder, error) {
 		embedded += " " + version
 	}
 	if containerd {
+		// No RewriteTimestamp: the engine's exporter unpacks the image into
+		// its snapshotter, which BuildKit refuses with rewrite-timestamp.
 		f.RegistryCache, f.MultiPlatform, f.Attestations = true, true, true
 		f.Description = fmt.Sprintf("%s, Docker %s with the containerd image store: %s (images kept in the engine, registry cache, multi-platform)", host, info.ServerVersion, embedded)
 	} else {
@@ -227,6 +239,22 @@ func hasInlineCacheRace(version string) bool {
 		return true
 	}
 	return major == 0 && minor < 9
+}
+
+// supportsEpoch reports whether a BuildKit stamps SOURCE_DATE_EPOCH on
+// the image (v0.11 on; Docker 20.10's embedded BuildKit, which does not
+// tell its version, does not).
+func supportsEpoch(version string) bool { return atLeast(version, 0, 11) }
+
+// atLeast reports whether a BuildKit version ("v0.29.0") is at least
+// major.minor; an unknown version is not.
+func atLeast(version string, major, minor int) bool {
+	v := strings.TrimPrefix(strings.TrimSpace(version), "v")
+	var ma, mi int
+	if _, err := fmt.Sscanf(v, "%d.%d", &ma, &mi); err != nil {
+		return false
+	}
+	return ma > major || ma == major && mi >= minor
 }
 
 // buildkitVersion asks BuildKit its version; BuildKits before v0.11 (such
@@ -282,6 +310,7 @@ func newRemote(ctx context.Context, o Options) (Builder, error) {
 	version := buildkitVersion(pctx, bk)
 	b.features = Features{
 		Driver: DriverRemote, Exporter: "oci", RegistryCache: true, MultiPlatform: true, Attestations: true, Version: version,
+		RewriteTimestamp: atLeast(version, 0, 13),
 		Description: fmt.Sprintf("buildkitd %s at %s, platforms %s (OCI layout for the push stage, registry cache mode=max, multi-platform)",
 			version, addr, strings.Join(plats, ", ")),
 	}
@@ -479,6 +508,9 @@ func (b *bkBuilder) Build(ctx context.Context, plan *pipeline.TagPlan, progress 
 	for i := range reports {
 		res.Solves[i].Steps = tr.counts(jobs[i].role)
 	}
+	if v, ok := attrs["build-arg:SOURCE_DATE_EPOCH"]; ok {
+		res.SourceDateEpoch = v
+	}
 	res.Outcome = pipeline.BuildOutcome{
 		Driver:    b.features.Driver,
 		Images:    images,
@@ -505,6 +537,13 @@ func uniq(s []string) []string {
 func (b *bkBuilder) frontendAttrs(plan *pipeline.TagPlan) (map[string]string, error) {
 	o := b.opts
 	attrs := map[string]string{"filename": filepath.Base(o.dockerfilePath())}
+	if plan != nil && !plan.SourceDateEpoch.IsZero() && supportsEpoch(b.features.Version) {
+		// The image's times are the commit's, not the build's: the same
+		// commit, built again from the registry's cache on a fresh runner
+		// (the re-run button), is the same image. A SOURCE_DATE_EPOCH in
+		// build-args wins (empty: the build's own time).
+		attrs["build-arg:SOURCE_DATE_EPOCH"] = strconv.FormatInt(plan.SourceDateEpoch.Unix(), 10)
+	}
 	for _, a := range o.BuildArgs {
 		attrs["build-arg:"+a.Name] = a.Value
 	}
@@ -622,6 +661,9 @@ func (b *bkBuilder) solveOpt(sess *session.Session, j job, common map[string]str
 		// The layout's content store is the session's "export" store; the
 		// index is written after the solve, with every name.
 		opt.Exports = []bkclient.ExportEntry{{Type: bkclient.ExporterOCI, Attrs: map[string]string{"tar": "false"}}}
+	}
+	if epoch := attrs["build-arg:SOURCE_DATE_EPOCH"]; epoch != "" && b.features.RewriteTimestamp {
+		opt.Exports[0].Attrs["rewrite-timestamp"] = "true"
 	}
 	return opt
 }

@@ -92,6 +92,7 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 		s.log.Infof("Provenance: attestation mode=%s attached to the final image", res.Provenance)
 	}
 	s.log.Infof("Built in %s: %s", res.Duration.Round(100*time.Millisecond), stepsText(res.Steps))
+	s.logEpoch(res, st.Plan)
 	for _, img := range res.Outcome.Images {
 		where := img.EngineImageID
 		if img.OCILayout != "" {
@@ -101,6 +102,26 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 	}
 	st.AddSection("Build", summaryMarkdown(f, res))
 	return nil
+}
+
+// logEpoch says which time the image carries.
+func (s *Stage) logEpoch(res *Result, plan *pipeline.TagPlan) {
+	for _, a := range s.opts.BuildArgs {
+		if a.Name == "SOURCE_DATE_EPOCH" {
+			if a.Value == "" {
+				s.log.Infof("Timestamps: the build's own (SOURCE_DATE_EPOCH is empty in build-args)")
+			} else {
+				s.log.Infof("Timestamps: SOURCE_DATE_EPOCH=%s from build-args", a.Value)
+			}
+			return
+		}
+	}
+	switch {
+	case res.SourceDateEpoch != "" && plan != nil:
+		s.log.Infof("Timestamps: SOURCE_DATE_EPOCH=%s (%s, %s), so the same commit builds the same image", res.SourceDateEpoch, plan.SourceDateEpochFrom, plan.SourceDateEpoch.Format(time.RFC3339))
+	case plan != nil && !plan.SourceDateEpoch.IsZero():
+		s.log.Infof("Timestamps: the build's own (this BuildKit does not read SOURCE_DATE_EPOCH: it came before v0.11)")
+	}
 }
 
 func (s *Stage) logCache(c CacheReport) {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/org/image-pipeline/internal/ghactions"
 	"github.com/org/image-pipeline/internal/pipeline"
@@ -169,5 +170,43 @@ func TestSolveOptions(t *testing.T) {
 	opt = b.solveOpt(nil, job{role: pipeline.RoleFinal}, attrs, cp)
 	if len(opt.CacheExports) != 0 || opt.Exports[0].Type != "oci" || opt.Exports[0].Attrs["tar"] != "false" {
 		t.Errorf("final without cache refs: exports %+v cache %+v", opt.Exports, opt.CacheExports)
+	}
+}
+
+// The plan's SOURCE_DATE_EPOCH goes to BuildKits that read it (v0.11 on),
+// unless build-args sets one (empty: the build's own time), and the
+// exporter rewrites the layers' times where it can (buildkitd).
+func TestSourceDateEpochAttrs(t *testing.T) {
+	epoch := time.Unix(1735787045, 0).UTC()
+	plan := &pipeline.TagPlan{SourceDateEpoch: epoch}
+	cases := []struct {
+		name      string
+		features  Features
+		args      []string
+		wantArg   string // "" : no build-arg:SOURCE_DATE_EPOCH
+		wantWrite bool   // rewrite-timestamp on the exporter
+	}{
+		{name: "buildkitd", features: Features{Exporter: "oci", Version: "v0.29.0", RewriteTimestamp: true}, wantArg: "1735787045", wantWrite: true},
+		{name: "docker 29", features: Features{Exporter: "moby", Version: "v0.29.0"}, wantArg: "1735787045"},
+		{name: "docker 20.10", features: Features{Exporter: "moby", Version: "(before v0.11)"}},
+		{name: "v0.10", features: Features{Exporter: "moby", Version: "v0.10.6"}},
+		{name: "build-args wins", features: Features{Exporter: "oci", Version: "v0.29.0", RewriteTimestamp: true}, args: []string{"SOURCE_DATE_EPOCH=42"}, wantArg: "42", wantWrite: true},
+		{name: "empty in build-args", features: Features{Exporter: "oci", Version: "v0.29.0", RewriteTimestamp: true}, args: []string{"SOURCE_DATE_EPOCH="}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := &bkBuilder{opts: Options{BuildArgs: mustArgs(t, tc.args...)}, features: tc.features}
+			attrs, err := b.frontendAttrs(plan)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := attrs["build-arg:SOURCE_DATE_EPOCH"]; got != tc.wantArg {
+				t.Errorf("build-arg:SOURCE_DATE_EPOCH = %q, want %q", got, tc.wantArg)
+			}
+			opt := b.solveOpt(nil, job{role: pipeline.RoleFinal}, attrs, &cachePlan{})
+			if got := opt.Exports[0].Attrs["rewrite-timestamp"] == "true"; got != tc.wantWrite {
+				t.Errorf("rewrite-timestamp %v, want %v (exporter attrs %v)", got, tc.wantWrite, opt.Exports[0].Attrs)
+			}
+		})
 	}
 }

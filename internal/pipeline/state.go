@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // State carries the typed hand-offs between stages. Each stage reads what
@@ -50,6 +51,13 @@ type TagPlan struct {
 	// the build settings) are also labels of the image: together they
 	// recognise a re-run of a release.
 	Revision, BuildInputs string
+	// SourceDateEpoch is the time the build stamps on the image
+	// (BuildKit's SOURCE_DATE_EPOCH: the config's and history's times):
+	// the runner's SOURCE_DATE_EPOCH, else the commit's time, so that the
+	// same commit builds the same image. Zero: none.
+	SourceDateEpoch time.Time
+	// SourceDateEpochFrom says where it came from, for the log.
+	SourceDateEpochFrom string
 }
 
 // CachePlan is the build cache of a run, decided by the tag plan: the
