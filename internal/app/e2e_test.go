@@ -273,14 +273,7 @@ func TestBuildCommandLintsAndBuildsOnly(t *testing.T) {
 func TestEndToEndSigningProblemStopsBeforeThePush(t *testing.T) {
 	env := testenv.Require(t)
 	image := env.UniqueRepo(t, env.Registry, "e2e-presign")
-	keys, err := cosign.GenerateKeyPair(func(bool) ([]byte, error) { return []byte("right-pw"), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := e2eInputs(t, env, image)
-	in["cosign-key"] = string(keys.PrivateBytes)
-	in["cosign-password"] = "wrong-pw"
-	in["cosign-tlog"] = "false"
+	in := wrongPasswordInputs(t, env, image)
 	r := runAsRunner(t, "push_tag", in, map[string]string{"DOCKER_HOST": env.DockerHost})
 	if r.code != 2 || !strings.Contains(r.stdout, "cannot be decrypted with cosign-password") {
 		t.Fatalf("exit %d, want 2 naming the password:\n%s", r.code, r.stdout)
@@ -300,12 +293,10 @@ func TestEndToEndSigningProblemStopsBeforeThePush(t *testing.T) {
 	}
 }
 
-// A wrong cosign-password stops a long build at once: the key decrypts
-// while the build runs, and its failure cancels the build instead of
-// waiting for it.
-func TestEndToEndWrongPasswordStopsTheBuild(t *testing.T) {
-	env := testenv.Require(t)
-	image := env.UniqueRepo(t, env.Registry, "e2e-presign-slow")
+// wrongPasswordInputs are e2eInputs signing with a key and the wrong
+// cosign-password.
+func wrongPasswordInputs(t *testing.T, env *testenv.Env, image string) map[string]string {
+	t.Helper()
 	keys, err := cosign.GenerateKeyPair(func(bool) ([]byte, error) { return []byte("right-pw"), nil })
 	if err != nil {
 		t.Fatal(err)
@@ -314,6 +305,16 @@ func TestEndToEndWrongPasswordStopsTheBuild(t *testing.T) {
 	in["cosign-key"] = string(keys.PrivateBytes)
 	in["cosign-password"] = "wrong-pw"
 	in["cosign-tlog"] = "false"
+	return in
+}
+
+// A wrong cosign-password stops a long build at once: the key decrypts
+// while the build runs, and its failure cancels the build instead of
+// waiting for it.
+func TestEndToEndWrongPasswordStopsTheBuild(t *testing.T) {
+	env := testenv.Require(t)
+	image := env.UniqueRepo(t, env.Registry, "e2e-presign-slow")
+	in := wrongPasswordInputs(t, env, image)
 	df := "FROM " + env.BaseImage + "\nRUN echo " + filepath.Base(image) + " && sleep 120\n"
 	start := time.Now()
 	r := runAsRunner(t, "push_tag", in, map[string]string{"DOCKER_HOST": env.DockerHost, "TEST_DOCKERFILE": df})

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	ibuild "github.com/org/image-pipeline/internal/build"
 	"github.com/org/image-pipeline/internal/pipeline"
 	"github.com/org/image-pipeline/internal/testenv"
 )
@@ -23,14 +24,7 @@ import (
 func TestSourceDateEpochRebuildsTheSameImage(t *testing.T) {
 	epoch := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	forEachDriver(t, true, func(t *testing.T, d *driver) {
-		o := d.options(t, "ladder")
-		if err := os.WriteFile(filepath.Join(o.Workspace, "app.txt"), []byte(nonce(t)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		o.Secrets = nil
-		if err := os.WriteFile(filepath.Join(o.Workspace, "Dockerfile"), []byte(reproducibleDockerfile), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		o := epochOptions(t, d, reproducibleDockerfile)
 		o.WriteCache = true
 		repo := d.env.UniqueRepo(t, d.env.Registry, "epoch")
 		plan := branchPlan(repo, "main", true)
@@ -65,6 +59,19 @@ func TestSourceDateEpochRebuildsTheSameImage(t *testing.T) {
 	})
 }
 
+// epochOptions are build options over the ladder's workspace with a fresh
+// app.txt and the Dockerfile df.
+func epochOptions(t *testing.T, d *driver, df string) ibuild.Options {
+	t.Helper()
+	o := d.options(t, "ladder")
+	for name, content := range map[string]string{"app.txt": nonce(t), "Dockerfile": df} {
+		if err := os.WriteFile(filepath.Join(o.Workspace, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return o
+}
+
 // reproducibleDockerfile is the ladder's shape without secrets or sleeps.
 const reproducibleDockerfile = `ARG BASE
 FROM ${BASE} AS builder
@@ -88,15 +95,7 @@ CMD ["cat", "/app/two"]
 func TestSourceDateEpochColdBuildsAgree(t *testing.T) {
 	epoch := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	forEachDriver(t, true, func(t *testing.T, d *driver) {
-		o := d.options(t, "ladder")
-		if err := os.WriteFile(filepath.Join(o.Workspace, "app.txt"), []byte(nonce(t)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		o.Secrets = nil
-		df := "ARG BASE\nFROM ${BASE} AS builder\nWORKDIR /src\nCOPY app.txt ./\nRUN cat app.txt > /src/two && mkdir -p /src/d && echo x > /src/d/x\n\nFROM ${BASE} AS production\nCOPY --from=builder /src /app\nRUN echo done > /app/done\n"
-		if err := os.WriteFile(filepath.Join(o.Workspace, "Dockerfile"), []byte(df), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		o := epochOptions(t, d, "ARG BASE\nFROM ${BASE} AS builder\nWORKDIR /src\nCOPY app.txt ./\nRUN cat app.txt > /src/two && mkdir -p /src/d && echo x > /src/d/x\n\nFROM ${BASE} AS production\nCOPY --from=builder /src /app\nRUN echo done > /app/done\n")
 		repo := d.env.UniqueRepo(t, d.env.Registry, "epoch-cold")
 		plan := &pipeline.TagPlan{Tags: []string{repo + ":main"}, SourceDateEpoch: epoch, SourceDateEpochFrom: "the commit's time"}
 		var ids []string

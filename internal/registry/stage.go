@@ -76,6 +76,12 @@ func (s *Stage) Prepare(_ context.Context, st *pipeline.State) {
 	if s.prepared || st.Build == nil || st.Build.Final() == nil || s.skipReason(st) != "" {
 		return
 	}
+	if st.Build.Executed == 0 {
+		// Every step came from a cache: the registry most likely holds
+		// these images already (the push finds them there), and an export
+		// nobody reads would only slow the scan down.
+		return
+	}
 	s.prepared = true
 	final := *st.Build.Final()
 	for _, bi := range st.Build.Images {

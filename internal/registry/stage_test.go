@@ -268,20 +268,24 @@ func (e *prefetchEngine) Prefetch(ref string) {
 }
 
 // Prepare starts the export of the cache images only — the builder stage's
-// image, not the final one the scan exports — and only when the run pushes.
+// image, not the final one the scan exports — and only when the run pushes
+// and the build ran a step (a build served wholly from a cache made images
+// the registry holds already).
 func TestStagePrepareExportsTheCacheImages(t *testing.T) {
 	final := pipeline.BuiltImage{Role: pipeline.RoleFinal, EngineImageID: "sha256:f1", CacheRefs: []string{"ghcr.io/org/app:main"}}
 	builder := pipeline.BuiltImage{Role: pipeline.RoleBuilder, Target: "builder", EngineImageID: "sha256:b1", CacheRefs: []string{"ghcr.io/org/app:builder-main"}}
 	noRefs := pipeline.BuiltImage{Role: pipeline.RoleBuilder, Target: "deps", EngineImageID: "sha256:d1"}
 	inLayout := pipeline.BuiltImage{Role: pipeline.RoleBuilder, Target: "tools", OCILayout: "/x", CacheRefs: []string{"ghcr.io/org/app:tools-main"}}
 	cases := []struct {
-		name string
-		opts Options
-		want []string
+		name     string
+		opts     Options
+		executed int // steps the build ran
+		want     []string
 	}{
-		{name: "push", opts: Options{Push: PushTrue}, want: []string{"sha256:b1"}},
-		{name: "push false", opts: Options{Push: PushFalse}},
-		{name: "fork", opts: Options{Push: PushTrue, ForkPR: true}},
+		{name: "push", opts: Options{Push: PushTrue}, executed: 2, want: []string{"sha256:b1"}},
+		{name: "every step cached", opts: Options{Push: PushTrue}},
+		{name: "push false", opts: Options{Push: PushFalse}, executed: 2},
+		{name: "fork", opts: Options{Push: PushTrue, ForkPR: true}, executed: 2},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -292,6 +296,7 @@ func TestStagePrepareExportsTheCacheImages(t *testing.T) {
 			}
 			st := builtState(final, "ghcr.io/org/app:main")
 			st.Build.Images = append(st.Build.Images, builder, noRefs, inLayout)
+			st.Build.Executed = tc.executed
 			s := NewStage(p).(pipeline.Preparer)
 			s.Prepare(t.Context(), st)
 			s.Prepare(t.Context(), st) // once per run
