@@ -91,7 +91,7 @@ CMD ["cat", "/app/two"]
 // writes its files now. The Docker Engines' exporters cannot (the classic
 // store's has no such option, the containerd store's unpacks, which
 // BuildKit refuses with it), and Docker 20.10's BuildKit reads no
-// SOURCE_DATE_EPOCH: there the two differ.
+// SOURCE_DATE_EPOCH: there the two differ as the file times do.
 func TestSourceDateEpochColdBuildsAgree(t *testing.T) {
 	epoch := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	forEachDriver(t, true, func(t *testing.T, d *driver) {
@@ -110,10 +110,12 @@ func TestSourceDateEpochColdBuildsAgree(t *testing.T) {
 			d.removeAfter(t, res)
 		}
 		same := ids[0] == ids[1]
-		want := d.backend == backendRemote
 		t.Logf("%s: two cold builds: %s, %s (the same: %v)", d.backend, ids[0], ids[1], same)
-		if same != want {
-			t.Errorf("%s: two cold builds of the same sources are the same image: %v, want %v", d.backend, same, want)
+		// Elsewhere they differ only when the builds' file times do: two
+		// builds within one second can agree on the classic store (its
+		// layers keep whole seconds), so only the agreement is asserted.
+		if d.backend == backendRemote && !same {
+			t.Errorf("%s: two cold builds of the same sources are different images, want the same (rewrite-timestamp)", d.backend)
 		}
 	})
 }
