@@ -1,0 +1,83 @@
+// Command trusted-root writes the Sigstore trusted_root.json of the test
+// environment's own Fulcio and Rekor (scripts/testenv-sigstore), which
+// verifiers take through sigstore-trusted-root (ours) or --trusted-root
+// (cosign):
+//
+//	trusted-root -fulcio-url URL -fulcio-ca CA.pem -rekor-url URL -rekor-key KEY.pub -since RFC3339 -o trusted_root.json
+//
+// No CT log and no timestamp authority: the local Fulcio logs no
+// certificate (its SCTs are not checked: cosign's --insecure-ignore-sct).
+package main
+
+import (
+	"crypto"
+	"crypto/sha256"
+	"crypto/x509"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+)
+
+func main() {
+	fulcioURL := flag.String("fulcio-url", "", "Fulcio's URL")
+	caPath := flag.String("fulcio-ca", "", "Fulcio's CA certificate (PEM)")
+	rekorURL := flag.String("rekor-url", "", "Rekor's URL")
+	keyPath := flag.String("rekor-key", "", "Rekor's public key (PEM)")
+	since := flag.String("since", "", "start of both keys' validity (RFC 3339)")
+	out := flag.String("o", "trusted_root.json", "where to write it")
+	flag.Parse()
+	if err := run(*fulcioURL, *caPath, *rekorURL, *keyPath, *since, *out); err != nil {
+		fmt.Fprintf(os.Stderr, "trusted-root: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run(fulcioURL, caPath, rekorURL, keyPath, since, out string) error {
+	start, err := time.Parse(time.RFC3339, since)
+	if err != nil {
+		return fmt.Errorf("-since: %w", err)
+	}
+	caPEM, err := os.ReadFile(caPath)
+	if err != nil {
+		return err
+	}
+	certs, err := cryptoutils.UnmarshalCertificatesFromPEM(caPEM)
+	if err != nil || len(certs) == 0 {
+		return fmt.Errorf("%s holds no certificate: %v", caPath, err)
+	}
+	keyPEM, err := os.ReadFile(keyPath)
+	if err != nil {
+		return err
+	}
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(keyPEM)
+	if err != nil {
+		return fmt.Errorf("%s: %w", keyPath, err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return err
+	}
+	logID := sha256.Sum256(der) // Rekor's log id: the SHA-256 of its key
+	ca := &root.FulcioCertificateAuthority{Root: certs[len(certs)-1], Intermediates: certs[:len(certs)-1], ValidityPeriodStart: start, URI: fulcioURL}
+	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, []root.CertificateAuthority{ca}, nil, nil,
+		map[string]*root.TransparencyLog{fmt.Sprintf("%x", logID): {
+			BaseURL: rekorURL, ID: logID[:], ValidityPeriodStart: start,
+			HashFunc: crypto.SHA256, PublicKey: pub, SignatureHashFunc: crypto.SHA256,
+		}})
+	if err != nil {
+		return err
+	}
+	b, err := tr.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	tmp := out + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, out)
+}
