@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,6 +30,50 @@ func Require(t testing.TB) *Env {
 		}
 	}
 	return e
+}
+
+// RequireSigstore returns the test environment when its Sigstore answers
+// (Rekor, Fulcio, the OIDC issuer) and the registries do, and the token
+// request's bearer token.
+func RequireSigstore(t testing.TB) (*Env, string) {
+	t.Helper()
+	e := RequireRegistries(t)
+	s := e.Sigstore
+	if s.RekorURL == "" || s.FulcioURL == "" || s.OIDCIssuer == "" || s.TrustedRoot == "" || s.IDTokenRequestTokenFile == "" {
+		unavailable(t, fmt.Errorf("%s names no Sigstore (IMAGE_PIPELINE_TEST_REKOR_URL, …): scripts/testenv up starts it (scripts/testenv-sigstore)", e.File))
+	}
+	for _, c := range []check{
+		httpCheck("Rekor", s.RekorURL+"/api/v1/log"),
+		httpCheck("Fulcio", s.FulcioURL+"/api/v2/trustBundle"),
+		httpCheck("the OIDC issuer", s.OIDCIssuer+"/.well-known/openid-configuration"),
+	} {
+		if err := c.run(t.Context()); err != nil {
+			unavailable(t, err)
+		}
+	}
+	tok, err := os.ReadFile(s.IDTokenRequestTokenFile)
+	if err != nil {
+		unavailable(t, fmt.Errorf("read the OIDC token request's bearer token: %w", err))
+	}
+	return e, strings.TrimSpace(string(tok))
+}
+
+func httpCheck(what, url string) check {
+	return check{key: what + " " + url, probe: func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return fmt.Errorf("%s does not answer at %s: %w", what, url, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s at %s answers %s", what, url, resp.Status)
+		}
+		return nil
+	}}
 }
 
 // RequireRegistries returns the test environment when both registries answer

@@ -63,6 +63,9 @@ type Env struct {
 	// scripts/testenv runs beside DockerHost: with the containerd image
 	// store, and with the classic store.
 	Docker29Host, Docker29ClassicHost string
+	// Sigstore is the local Sigstore instance scripts/testenv-sigstore
+	// runs (issue #17): Fulcio, Rekor over Trillian, an OIDC issuer.
+	Sigstore Sigstore
 
 	poolOnce sync.Once
 	pool     *x509.CertPool
@@ -85,6 +88,30 @@ var fileKeys = map[string]func(*Env) *string{
 	"TESTENV_BIN_DIR":               func(e *Env) *string { return &e.BinDir },
 	"TESTENV_DOCKER29_HOST":         func(e *Env) *string { return &e.Docker29Host },
 	"TESTENV_DOCKER29_CLASSIC_HOST": func(e *Env) *string { return &e.Docker29ClassicHost },
+
+	"IMAGE_PIPELINE_TEST_REKOR_URL":                   func(e *Env) *string { return &e.Sigstore.RekorURL },
+	"IMAGE_PIPELINE_TEST_REKOR_PUBLIC_KEY":            func(e *Env) *string { return &e.Sigstore.RekorPublicKey },
+	"IMAGE_PIPELINE_TEST_FULCIO_URL":                  func(e *Env) *string { return &e.Sigstore.FulcioURL },
+	"IMAGE_PIPELINE_TEST_FULCIO_CA":                   func(e *Env) *string { return &e.Sigstore.FulcioCA },
+	"IMAGE_PIPELINE_TEST_OIDC_ISSUER":                 func(e *Env) *string { return &e.Sigstore.OIDCIssuer },
+	"IMAGE_PIPELINE_TEST_TRUSTED_ROOT":                func(e *Env) *string { return &e.Sigstore.TrustedRoot },
+	"IMAGE_PIPELINE_TEST_ID_TOKEN_REQUEST_URL":        func(e *Env) *string { return &e.Sigstore.IDTokenRequestURL },
+	"IMAGE_PIPELINE_TEST_ID_TOKEN_REQUEST_TOKEN_FILE": func(e *Env) *string { return &e.Sigstore.IDTokenRequestTokenFile },
+}
+
+// Sigstore is the test environment's own Sigstore: URLs and the files a
+// verifier needs.
+type Sigstore struct {
+	RekorURL, RekorPublicKey string // Rekor, and its key (PEM)
+	FulcioURL, FulcioCA      string // Fulcio, and its CA certificate (PEM)
+	// OIDCIssuer is the issuer Fulcio trusts as a github-workflow issuer.
+	OIDCIssuer string
+	// TrustedRoot is the instance's trusted_root.json.
+	TrustedRoot string
+	// IDTokenRequestURL is the issuer's token endpoint, shaped like the
+	// runner's ACTIONS_ID_TOKEN_REQUEST_URL (claims go in its query);
+	// IDTokenRequestTokenFile holds the bearer token it wants.
+	IDTokenRequestURL, IDTokenRequestTokenFile string
 }
 
 // requiredKeys must be present and non-empty for the env file to be usable.

@@ -1,0 +1,99 @@
+package sign
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/org/image-pipeline/internal/testenv"
+)
+
+// TestKeylessSignWithRealSigstore signs a tag release keyless, in both
+// storage formats with the SBOM attestation, against the test
+// environment's real Fulcio (v1.8, a github-workflow issuer) and Rekor
+// (v1.5 over Trillian and MariaDB), with a token from its GitHub-shaped
+// OIDC issuer asked for the way the runner is; then the cosign CLIs v2.6
+// and v3.0 verify the signature and the attestation with the workflow
+// identity, exact and as a regexp. The local Fulcio logs no certificate
+// to CT, so the CLIs get --insecure-ignore-sct.
+func TestKeylessSignWithRealSigstore(t *testing.T) {
+	env, requestToken := testenv.RequireSigstore(t)
+	s := env.Sigstore
+	const identity = "https://github.com/octo-org/hello-image/.github/workflows/release.yml@refs/tags/v1.2.3"
+	for _, format := range []Format{FormatLegacy, FormatBundle} {
+		t.Run(string(format), func(t *testing.T) {
+			p := pushImage(t, env, env.Registry, "1.2.3", "latest")
+			st := p.state(t)
+			o := Options{
+				Sign: SignAuto, EventName: "push", IsTag: true, Format: format,
+				FulcioURL: s.FulcioURL, RekorURL: s.RekorURL, OIDCIssuer: s.OIDCIssuer, TrustedRoot: s.TrustedRoot,
+				IDTokenRequestURL: s.IDTokenRequestURL + url.Values{"repository": {"octo-org/hello-image"}, "ref": {"refs/tags/v1.2.3"}}.Encode(), IDTokenRequestToken: requestToken,
+			}
+			if err := o.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			before := rekorTreeSize(t, s.RekorURL)
+			if err := NewStage(o).Run(t.Context(), st); err != nil {
+				t.Fatalf("keyless sign against the local Sigstore: %v", err)
+			}
+			if !st.Sign.Signed || !st.Sign.Attested {
+				t.Fatalf("outcome %+v", st.Sign)
+			}
+			// One entry for the signature, one for the attestation.
+			if got := rekorTreeSize(t, s.RekorURL) - before; got < 2 {
+				t.Errorf("Rekor's log grew by %d entries, want at least 2", got)
+			}
+			want := "cosign verify --certificate-identity " + identity + " --certificate-oidc-issuer " + s.OIDCIssuer + " --trusted-root " + s.TrustedRoot + " " + p.repo + "@" + p.digest
+			if st.Sign.VerifyCommand != want {
+				t.Errorf("verify command\n%s\nwant\n%s", st.Sign.VerifyCommand, want)
+			}
+			image := p.repo + "@" + p.digest
+			ids := map[string][]string{
+				"exact":  {"--certificate-identity", identity, "--certificate-oidc-issuer", s.OIDCIssuer},
+				"regexp": {"--certificate-identity-regexp", `^https://github\.com/octo-org/hello-image/\.github/workflows/release\.yml@refs/tags/v`, "--certificate-oidc-issuer-regexp", "^" + s.OIDCIssuer + "$"},
+			}
+			legacyEnv := []string{"SIGSTORE_ROOT_FILE=" + s.FulcioCA, "SIGSTORE_REKOR_PUBLIC_KEY=" + s.RekorPublicKey}
+			for _, major := range []string{"v2", "v3"} {
+				bin := cosignCLI(t, major)
+				for idName, id := range ids {
+					for _, cmd := range [][]string{{"verify"}, {"verify-attestation", "--type", "cyclonedx"}} {
+						args := append(append(append([]string{}, cmd...), id...), "--insecure-ignore-sct=true", "--allow-http-registry")
+						var e []string
+						if major == "v2" && format == FormatLegacy && cmd[0] == "verify-attestation" {
+							// cosign v2 reads a trusted root only for bundles.
+							e = legacyEnv
+						} else {
+							args = append(args, "--trusted-root", s.TrustedRoot)
+						}
+						args = append(args, image)
+						out, err := runCLIEnv(t, env, bin, e, args...)
+						if err != nil {
+							t.Errorf("cosign %s (%s identity) %s: %v\n%s", major, idName, strings.Join(args, " "), err, lastLines(out, 6))
+							continue
+						}
+						t.Logf("cosign %s %s: exit 0", major, strings.Join(args, " "))
+					}
+				}
+			}
+		})
+	}
+}
+
+func rekorTreeSize(t *testing.T, rekorURL string) int64 {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, rekorURL+"/api/v1/log", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var info struct {
+		TreeSize int64 `json:"treeSize"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&info); err != nil {
+		t.Fatalf("read Rekor's log info: %v", err)
+	}
+	return info.TreeSize
+}
