@@ -2,10 +2,12 @@ package sign
 
 import (
 	"errors"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/org/image-pipeline/internal/testenv"
 )
@@ -261,4 +263,33 @@ func TestKeySignWithRekor(t *testing.T) {
 		t.Errorf("the signature manifest changed with the SBOM: %s, then %s", sigBefore, got)
 	}
 	assertCounts(t, env, p, 1, 1)
+}
+
+func TestTokenTrouble(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	tok := func(claims map[string]any) string { return unsignedJWT(t, claims) }
+	ok := map[string]any{"iss": GitHubIssuer, "aud": "sigstore", "exp": now.Unix() + 60}
+	with := func(k string, v any) map[string]any {
+		c := maps.Clone(ok)
+		c[k] = v
+		return c
+	}
+	tests := []struct {
+		name, tok, want string
+	}{
+		{"nothing stands out", tok(ok), ""},
+		{"an audience list with sigstore", tok(with("aud", []string{"x", "sigstore"})), ""},
+		{"another audience", tok(with("aud", "api://AzureADTokenExchange")), `the token's audience is "api://AzureADTokenExchange", not "sigstore"`},
+		{"expired", tok(with("exp", now.Unix()-5)), "the token expired at 2027-01-15T07:59:55Z"},
+		{"another issuer", tok(with("iss", "https://ghes.example.com/_services/token")), "the token was issued by https://ghes.example.com/_services/token, but oidc-issuer is " + GitHubIssuer},
+		{"not a JWT", "abc", "not a JWT"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tokenTrouble(tc.tok, Audience, GitHubIssuer, now)
+			if tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
+				t.Errorf("tokenTrouble = %q, want %q", got, tc.want)
+			}
+		})
+	}
 }

@@ -9,7 +9,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"time"
 )
 
 // ErrNoIDToken is returned (wrapped) when keyless signing is asked for but
@@ -102,4 +104,46 @@ func (c tokenClaims) challenge() string {
 		return c.Email
 	}
 	return c.Subject
+}
+
+// tokenTrouble says what in an OIDC token Fulcio is likely to refuse — it
+// answers only "there was an error processing the identity token" — or ""
+// when nothing stands out: an audience without audience, an expiry in the
+// past, another issuer than oidc-issuer. It reads the claims without
+// checking the signature (Fulcio does that) and never returns the token.
+func tokenTrouble(tok, audience, issuer string, now time.Time) string {
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return "the runner's OIDC token is not a JWT"
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return "the runner's OIDC token's claims cannot be read"
+	}
+	var c struct {
+		Iss string          `json:"iss"`
+		Aud json.RawMessage `json:"aud"`
+		Exp int64           `json:"exp"`
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return "the runner's OIDC token's claims cannot be read"
+	}
+	var auds []string
+	if err := json.Unmarshal(c.Aud, &auds); err != nil {
+		var one string
+		if json.Unmarshal(c.Aud, &one) == nil {
+			auds = []string{one}
+		}
+	}
+	var why []string
+	if !slices.Contains(auds, audience) {
+		why = append(why, fmt.Sprintf("the token's audience is %q, not %q", strings.Join(auds, ","), audience))
+	}
+	if c.Exp != 0 && time.Unix(c.Exp, 0).Before(now) {
+		why = append(why, fmt.Sprintf("the token expired at %s (the job's clock says %s)", time.Unix(c.Exp, 0).UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
+	}
+	if c.Iss != issuer {
+		why = append(why, fmt.Sprintf("the token was issued by %s, but %s is %s (Fulcio must trust that issuer)", c.Iss, InputOIDCIssuer, issuer))
+	}
+	return strings.Join(why, "; ")
 }

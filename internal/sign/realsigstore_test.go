@@ -81,6 +81,92 @@ func TestKeylessSignWithRealSigstore(t *testing.T) {
 	}
 }
 
+// TestKeylessFailuresWithRealSigstore: what the real services refuse
+// fails with a one-line cause, the image stays pushed, and nothing is
+// written beside it.
+func TestKeylessFailuresWithRealSigstore(t *testing.T) {
+	env, requestToken := testenv.RequireSigstore(t)
+	s := env.Sigstore
+	claims := url.Values{"repository": {"octo-org/hello-image"}, "ref": {"refs/tags/v1.2.3"}}
+	with := func(k, v string) string {
+		q := url.Values{}
+		for key, vs := range claims {
+			q[key] = vs
+		}
+		q.Set(k, v)
+		return s.IDTokenRequestURL + q.Encode()
+	}
+	tests := []struct {
+		name  string
+		setup func(o *Options)
+		want  []string
+	}{
+		{
+			name:  "the token is for another audience",
+			setup: func(o *Options) { o.IDTokenRequestURL = with("aud", "not-sigstore") },
+			want:  []string{"the Fulcio at " + s.FulcioURL, "refused the certificate request", `likely because the token's audience is "not-sigstore", not "sigstore"`},
+		},
+		{
+			name:  "the token has expired",
+			setup: func(o *Options) { o.IDTokenRequestURL = with("expired", "1") },
+			want:  []string{"the Fulcio at " + s.FulcioURL, "refused the certificate request", "likely because the token expired at"},
+		},
+		{
+			name:  "the token is from an issuer Fulcio does not trust",
+			setup: func(o *Options) { o.IDTokenRequestURL = with("iss", "https://token.example.com") },
+			want:  []string{"the Fulcio at " + s.FulcioURL, "refused the certificate request", "likely because the token was issued by https://token.example.com, but oidc-issuer is " + s.OIDCIssuer},
+		},
+		{
+			name:  "the token request is refused",
+			setup: func(o *Options) { o.IDTokenRequestToken = "not-the-request-token" },
+			want:  []string{"401"},
+		},
+		{
+			name:  "Rekor does not answer",
+			setup: func(o *Options) { o.RekorURL = "http://127.0.0.1:9" },
+			want:  []string{"the transparency log at http://127.0.0.1:9", "nothing was written to the registry"},
+		},
+		{
+			name:  "no id-token permission",
+			setup: func(o *Options) { o.Sign, o.IDTokenRequestURL, o.IDTokenRequestToken = SignTrue, "", "" },
+			want:  []string{"permissions:\n  id-token: write"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := pushImage(t, env, env.Registry, "1.2.3")
+			st := p.state(t)
+			o := Options{
+				Sign: SignAuto, EventName: "push", IsTag: true,
+				FulcioURL: s.FulcioURL, RekorURL: s.RekorURL, OIDCIssuer: s.OIDCIssuer, TrustedRoot: s.TrustedRoot,
+				IDTokenRequestURL: s.IDTokenRequestURL + claims.Encode(), IDTokenRequestToken: requestToken,
+			}
+			tc.setup(&o)
+			err := NewStage(o).Run(t.Context(), st)
+			if err == nil {
+				t.Fatal("signing succeeded")
+			}
+			t.Logf("error: %v", err)
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not say %q:\n%v", w, err)
+				}
+			}
+			if strings.Contains(err.Error(), requestToken) {
+				t.Error("the error holds the request token")
+			}
+			if st.Sign.Signed {
+				t.Errorf("outcome %+v", st.Sign)
+			}
+			if got := env.HeadDigest(t, p.refs[0]); got != p.digest {
+				t.Errorf("%s points at %q, want %s", p.refs[0], got, p.digest)
+			}
+			assertCounts(t, env, p, 0, 0)
+		})
+	}
+}
+
 func rekorTreeSize(t *testing.T, rekorURL string) int64 {
 	t.Helper()
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, rekorURL+"/api/v1/log", nil)

@@ -414,6 +414,9 @@ func (s *cosignSigner) identity(ctx context.Context) (_ *signingIdentity, err er
 	}
 	cert, err := requestCertificate(ctx, s.hc, s.o.fulcioURL(), tok, sv)
 	if err != nil {
+		if why := tokenTrouble(tok, Audience, s.o.oidcIssuer(), time.Now()); why != "" {
+			return nil, fmt.Errorf("%w: likely because %s", err, why)
+		}
 		return nil, err
 	}
 	if cert.issuer != "" && cert.issuer != s.o.oidcIssuer() {
