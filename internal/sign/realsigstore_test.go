@@ -1,11 +1,19 @@
 package sign
 
 import (
+	"crypto"
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
+
+	rekorclient "github.com/sigstore/rekor/pkg/client"
+	"github.com/sigstore/rekor/pkg/generated/client/entries"
+	rekorverify "github.com/sigstore/rekor/pkg/verify"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/org/image-pipeline/internal/testenv"
 )
@@ -35,7 +43,8 @@ func TestKeylessSignWithRealSigstore(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := rekorTreeSize(t, s.RekorURL)
-			if err := NewStage(o).Run(t.Context(), st); err != nil {
+			stage := NewStage(o).(*Stage)
+			if err := stage.Run(t.Context(), st); err != nil {
 				t.Fatalf("keyless sign against the local Sigstore: %v", err)
 			}
 			if !st.Sign.Signed || !st.Sign.Attested {
@@ -44,6 +53,12 @@ func TestKeylessSignWithRealSigstore(t *testing.T) {
 			// One entry for the signature, one for the attestation.
 			if got := rekorTreeSize(t, s.RekorURL) - before; got < 2 {
 				t.Errorf("Rekor's log grew by %d entries, want at least 2", got)
+			}
+			if got := len(stage.result.LogIndexes); got != 2 {
+				t.Fatalf("the result names %d log entries (%v), want 2", got, stage.result.LogIndexes)
+			}
+			for _, i := range stage.result.LogIndexes {
+				verifyRekorEntry(t, s, i)
 			}
 			want := "cosign verify --certificate-identity " + identity + " --certificate-oidc-issuer " + s.OIDCIssuer + " --trusted-root " + s.TrustedRoot + " " + p.repo + "@" + p.digest
 			if st.Sign.VerifyCommand != want {
@@ -164,6 +179,42 @@ func TestKeylessFailuresWithRealSigstore(t *testing.T) {
 			}
 			assertCounts(t, env, p, 0, 0)
 		})
+	}
+}
+
+// verifyRekorEntry reads entry i from Rekor's API and checks its inclusion
+// proof against the signed checkpoint, and its SET, with Rekor's key.
+func verifyRekorEntry(t *testing.T, s testenv.Sigstore, i int64) {
+	t.Helper()
+	rc, err := rekorclient.GetRekorClient(s.RekorURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := rc.Entries.GetLogEntryByIndex(entries.NewGetLogEntryByIndexParamsWithContext(t.Context()).WithLogIndex(i))
+	if err != nil {
+		t.Fatalf("Rekor has no entry %d: %v", i, err)
+	}
+	keyPEM, err := os.ReadFile(s.RekorPublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier, err := signature.LoadVerifier(pub, crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for uuid, e := range resp.Payload {
+		if e.Verification == nil || e.Verification.InclusionProof == nil {
+			t.Fatalf("entry %d (%s) has no inclusion proof", i, uuid)
+		}
+		if err := rekorverify.VerifyLogEntry(t.Context(), &e, verifier); err != nil {
+			t.Errorf("entry %d (%s): its inclusion proof or SET does not verify: %v", i, uuid, err)
+			continue
+		}
+		t.Logf("Rekor entry %d (%s): inclusion proof in a tree of %d verified", i, uuid, *e.Verification.InclusionProof.TreeSize)
 	}
 }
 
