@@ -99,7 +99,7 @@ func TestKeylessSign(t *testing.T) {
 			if !st.Sign.Signed || !st.Sign.Attested {
 				t.Fatalf("outcome %+v", st.Sign)
 			}
-			want := "cosign verify --certificate-identity " + f.identity + " --certificate-oidc-issuer " + GitHubIssuer + " --trusted-root " + f.TrustedRoot + " " + p.repo + "@" + p.digest
+			want := "cosign verify --certificate-identity " + f.identity + " --certificate-oidc-issuer " + GitHubIssuer + " --trusted-root " + f.TrustedRoot + " --insecure-ignore-sct=true " + p.repo + "@" + p.digest
 			if st.Sign.VerifyCommand != want {
 				t.Errorf("verify command\n%s\nwant\n%s", st.Sign.VerifyCommand, want)
 			}

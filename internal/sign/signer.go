@@ -76,6 +76,10 @@ type Result struct {
 	// Identity and Issuer are the Fulcio certificate's subject alternative
 	// name and OIDC issuer (keyless signing).
 	Identity, Issuer string
+	// NoCTLog is true when the trusted root names no CT log (a private
+	// Sigstore whose Fulcio logs no certificate): there is no SCT to check,
+	// and the verify commands say --insecure-ignore-sct=true.
+	NoCTLog bool
 	// Tlog is true when the signatures were logged in Rekor at RekorURL;
 	// LogIndexes are their entries.
 	Tlog       bool
@@ -226,6 +230,8 @@ func (s *cosignSigner) Sign(ctx context.Context, req Request) (*Result, error) {
 	if id.cert != nil {
 		res.PublicKeyPEM = ""
 		res.Identity, res.Issuer = id.cert.identity, id.cert.issuer
+		// As checkOpts: a trusted root without CT logs has no SCT to check.
+		res.NoCTLog = trust != nil && len(trust.CTLogs()) == 0
 	}
 
 	how := "with " + InputKey

@@ -36,6 +36,9 @@ func VerifyCommands(o Options, res *Result) Commands {
 	if o.TrustedRoot != "" {
 		flags = append(flags, "--trusted-root "+shellQuote(o.TrustedRoot))
 	}
+	if res.Keyless && res.NoCTLog {
+		flags = append(flags, "--insecure-ignore-sct=true")
+	}
 	if !res.Tlog {
 		flags = append(flags, "--insecure-ignore-tlog=true")
 	} else if res.RekorURL != DefaultRekorURL && o.TrustedRoot == "" {
