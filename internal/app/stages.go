@@ -181,6 +181,7 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 		Keychain:            keychain,
 		Getenv:              getenv,
 		Log:                 runner,
+		Mask:                runner.Mask,
 	}
 	var key *sign.LoadedKey
 	if err := signOpts.Validate(); err != nil {

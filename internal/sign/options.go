@@ -148,6 +148,9 @@ type Options struct {
 	// Log, when set, gets progress lines for the job log. It never gets a
 	// secret.
 	Log pipeline.Logger
+	// Mask, when set, hides a secret from the job log before it is used:
+	// the OIDC token keyless signing gets from the runner.
+	Mask func(secret string)
 }
 
 func (o Options) mode() Mode {

@@ -410,6 +410,9 @@ func (s *cosignSigner) identity(ctx context.Context) (_ *signingIdentity, err er
 	if err != nil {
 		return nil, err
 	}
+	if s.o.Mask != nil {
+		s.o.Mask(tok)
+	}
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("generate the ephemeral signing key: %w", err)
