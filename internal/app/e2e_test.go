@@ -574,7 +574,7 @@ func TestEndToEndKeylessReleaseWithRealSigstore(t *testing.T) {
 			verify = line
 		}
 	}
-	want := "cosign verify --certificate-identity https://github.com/octo-org/hello-image/.github/workflows/release.yml@refs/tags/v1.2.3 --certificate-oidc-issuer " + s.OIDCIssuer + " --trusted-root " + s.TrustedRoot + " --insecure-ignore-sct=true " + image + "@" + r.outputs["digest"]
+	want := "cosign verify --certificate-identity https://github.com/octo-org/hello-image/.github/workflows/release.yml@refs/tags/v1.2.3 --certificate-oidc-issuer " + s.OIDCIssuer + " --trusted-root " + s.TrustedRoot + " " + image + "@" + r.outputs["digest"]
 	if verify != want {
 		t.Fatalf("the summary's verify command is\n%s\nwant\n%s\nsummary:\n%s", verify, want, r.summary)
 	}

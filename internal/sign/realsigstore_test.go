@@ -25,8 +25,8 @@ import (
 // (v1.5 over Trillian and MariaDB), with a token from its GitHub-shaped
 // OIDC issuer asked for the way the runner is; then the cosign CLIs v2.6
 // and v3.0 verify the signature and the attestation with the workflow
-// identity, exact and as a regexp. The local Fulcio logs no certificate
-// to CT, so the CLIs get --insecure-ignore-sct.
+// identity, exact and as a regexp. The local Fulcio logs every
+// certificate to the local CT log, so the SCTs are checked too.
 func TestKeylessSignWithRealSigstore(t *testing.T) {
 	env, requestToken := testenv.RequireSigstore(t)
 	s := env.Sigstore
@@ -62,7 +62,9 @@ func TestKeylessSignWithRealSigstore(t *testing.T) {
 				verifyRekorEntry(t, s, i)
 			}
 			image := p.repo + "@" + p.digest
-			want := "cosign verify --certificate-identity " + identity + " --certificate-oidc-issuer " + s.OIDCIssuer + " --trusted-root " + s.TrustedRoot + " --insecure-ignore-sct=true " + image
+			// The local Fulcio logs its certificates to a CT log the trusted
+			// root names: the SCT is checked, no --insecure-ignore-sct.
+			want := "cosign verify --certificate-identity " + identity + " --certificate-oidc-issuer " + s.OIDCIssuer + " --trusted-root " + s.TrustedRoot + " " + image
 			if st.Sign.VerifyCommand != want {
 				t.Errorf("verify command\n%s\nwant\n%s", st.Sign.VerifyCommand, want)
 			}
@@ -78,7 +80,7 @@ func TestKeylessSignWithRealSigstore(t *testing.T) {
 				"summary signature": cmds.Signature, "summary attestation": cmds.Attestation,
 				"regexp signature": regexpID.Replace(cmds.Signature), "regexp attestation": regexpID.Replace(cmds.Attestation),
 			}
-			legacyEnv := []string{"SIGSTORE_ROOT_FILE=" + s.FulcioCA, "SIGSTORE_REKOR_PUBLIC_KEY=" + s.RekorPublicKey}
+			legacyEnv := []string{"SIGSTORE_ROOT_FILE=" + s.FulcioCA, "SIGSTORE_REKOR_PUBLIC_KEY=" + s.RekorPublicKey, "SIGSTORE_CT_LOG_PUBLIC_KEY_FILE=" + s.CTLogPublicKey}
 			for _, major := range []string{"v2", "v3"} {
 				bin := cosignCLI(t, major)
 				for what, line := range lines {

@@ -94,6 +94,8 @@ var fileKeys = map[string]func(*Env) *string{
 	"IMAGE_PIPELINE_TEST_FULCIO_URL":                  func(e *Env) *string { return &e.Sigstore.FulcioURL },
 	"IMAGE_PIPELINE_TEST_FULCIO_CA":                   func(e *Env) *string { return &e.Sigstore.FulcioCA },
 	"IMAGE_PIPELINE_TEST_OIDC_ISSUER":                 func(e *Env) *string { return &e.Sigstore.OIDCIssuer },
+	"IMAGE_PIPELINE_TEST_CT_LOG_URL":                  func(e *Env) *string { return &e.Sigstore.CTLogURL },
+	"IMAGE_PIPELINE_TEST_CT_LOG_PUBLIC_KEY":           func(e *Env) *string { return &e.Sigstore.CTLogPublicKey },
 	"IMAGE_PIPELINE_TEST_TRUSTED_ROOT":                func(e *Env) *string { return &e.Sigstore.TrustedRoot },
 	"IMAGE_PIPELINE_TEST_ID_TOKEN_REQUEST_URL":        func(e *Env) *string { return &e.Sigstore.IDTokenRequestURL },
 	"IMAGE_PIPELINE_TEST_ID_TOKEN_REQUEST_TOKEN_FILE": func(e *Env) *string { return &e.Sigstore.IDTokenRequestTokenFile },
@@ -104,6 +106,7 @@ var fileKeys = map[string]func(*Env) *string{
 type Sigstore struct {
 	RekorURL, RekorPublicKey string // Rekor, and its key (PEM)
 	FulcioURL, FulcioCA      string // Fulcio, and its CA certificate (PEM)
+	CTLogURL, CTLogPublicKey string // the CT log Fulcio writes to, and its key (PEM)
 	// OIDCIssuer is the issuer Fulcio trusts as a github-workflow issuer.
 	OIDCIssuer string
 	// TrustedRoot is the instance's trusted_root.json.

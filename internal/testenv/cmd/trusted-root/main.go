@@ -3,10 +3,10 @@
 // verifiers take through sigstore-trusted-root (ours) or --trusted-root
 // (cosign):
 //
-//	trusted-root -fulcio-url URL -fulcio-ca CA.pem -rekor-url URL -rekor-key KEY.pub -since RFC3339 -o trusted_root.json
+//	trusted-root -fulcio-url URL -fulcio-ca CA.pem -rekor-url URL -rekor-key KEY.pub [-ct-url URL -ct-key KEY.pub] -since RFC3339 -o trusted_root.json
 //
-// No CT log and no timestamp authority: the local Fulcio logs no
-// certificate (its SCTs are not checked: cosign's --insecure-ignore-sct).
+// With -ct-url the CT log Fulcio writes to is in it too, so verifiers
+// check the certificates' SCTs; no timestamp authority.
 package main
 
 import (
@@ -27,16 +27,18 @@ func main() {
 	caPath := flag.String("fulcio-ca", "", "Fulcio's CA certificate (PEM)")
 	rekorURL := flag.String("rekor-url", "", "Rekor's URL")
 	keyPath := flag.String("rekor-key", "", "Rekor's public key (PEM)")
-	since := flag.String("since", "", "start of both keys' validity (RFC 3339)")
+	ctURL := flag.String("ct-url", "", "the CT log's URL (empty: none)")
+	ctKey := flag.String("ct-key", "", "the CT log's public key (PEM)")
+	since := flag.String("since", "", "start of the keys' validity (RFC 3339)")
 	out := flag.String("o", "trusted_root.json", "where to write it")
 	flag.Parse()
-	if err := run(*fulcioURL, *caPath, *rekorURL, *keyPath, *since, *out); err != nil {
+	if err := run(*fulcioURL, *caPath, *rekorURL, *keyPath, *ctURL, *ctKey, *since, *out); err != nil {
 		fmt.Fprintf(os.Stderr, "trusted-root: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(fulcioURL, caPath, rekorURL, keyPath, since, out string) error {
+func run(fulcioURL, caPath, rekorURL, keyPath, ctURL, ctKeyPath, since, out string) error {
 	start, err := time.Parse(time.RFC3339, since)
 	if err != nil {
 		return fmt.Errorf("-since: %w", err)
@@ -49,25 +51,21 @@ func run(fulcioURL, caPath, rekorURL, keyPath, since, out string) error {
 	if err != nil || len(certs) == 0 {
 		return fmt.Errorf("%s holds no certificate: %v", caPath, err)
 	}
-	keyPEM, err := os.ReadFile(keyPath)
+	rekor, err := transparencyLog(rekorURL, keyPath, start)
 	if err != nil {
 		return err
 	}
-	pub, err := cryptoutils.UnmarshalPEMToPublicKey(keyPEM)
-	if err != nil {
-		return fmt.Errorf("%s: %w", keyPath, err)
+	var ctlogs map[string]*root.TransparencyLog
+	if ctURL != "" {
+		ct, err := transparencyLog(ctURL, ctKeyPath, start)
+		if err != nil {
+			return err
+		}
+		ctlogs = map[string]*root.TransparencyLog{fmt.Sprintf("%x", ct.ID): ct}
 	}
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		return err
-	}
-	logID := sha256.Sum256(der) // Rekor's log id: the SHA-256 of its key
 	ca := &root.FulcioCertificateAuthority{Root: certs[len(certs)-1], Intermediates: certs[:len(certs)-1], ValidityPeriodStart: start, URI: fulcioURL}
-	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, []root.CertificateAuthority{ca}, nil, nil,
-		map[string]*root.TransparencyLog{fmt.Sprintf("%x", logID): {
-			BaseURL: rekorURL, ID: logID[:], ValidityPeriodStart: start,
-			HashFunc: crypto.SHA256, PublicKey: pub, SignatureHashFunc: crypto.SHA256,
-		}})
+	tr, err := root.NewTrustedRoot(root.TrustedRootMediaType01, []root.CertificateAuthority{ca}, ctlogs, nil,
+		map[string]*root.TransparencyLog{fmt.Sprintf("%x", rekor.ID): rekor})
 	if err != nil {
 		return err
 	}
@@ -80,4 +78,23 @@ func run(fulcioURL, caPath, rekorURL, keyPath, since, out string) error {
 		return err
 	}
 	return os.Rename(tmp, out)
+}
+
+// transparencyLog is a log (Rekor, or a CT log) at url with the PEM public
+// key at keyPath; its id is the SHA-256 of the key, as both define it.
+func transparencyLog(url, keyPath string, start time.Time) (*root.TransparencyLog, error) {
+	keyPEM, err := os.ReadFile(keyPath)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", keyPath, err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, err
+	}
+	id := sha256.Sum256(der)
+	return &root.TransparencyLog{BaseURL: url, ID: id[:], ValidityPeriodStart: start, HashFunc: crypto.SHA256, PublicKey: pub, SignatureHashFunc: crypto.SHA256}, nil
 }
