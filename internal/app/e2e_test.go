@@ -539,55 +539,62 @@ func TestEndToEndKeylessReleaseWithRealSigstore(t *testing.T) {
 	env := testenv.Require(t)
 	_, requestToken := testenv.RequireSigstore(t)
 	s := env.Sigstore
-	image := env.UniqueRepo(t, env.Registry, "e2e-keyless")
-	in := e2eInputs(t, env, image)
-	in["fulcio-url"], in["rekor-url"], in["oidc-issuer"], in["sigstore-trusted-root"] = s.FulcioURL, s.RekorURL, s.OIDCIssuer, s.TrustedRoot
-	r := runAsRunner(t, "push_tag", in, map[string]string{
-		"DOCKER_HOST":                    env.DockerHost,
-		"ACTIONS_ID_TOKEN_REQUEST_URL":   s.IDTokenRequestURL + "repository=octo-org/hello-image&ref=refs/tags/v1.2.3&sha=3f786850e387550fdab836ed7e6dc881de23001b",
-		"ACTIONS_ID_TOKEN_REQUEST_TOKEN": requestToken,
-	})
-	if r.code != 0 {
-		t.Fatalf("exit code %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	for _, format := range []string{"legacy", "bundle"} {
+		t.Run(format, func(t *testing.T) {
+			image := env.UniqueRepo(t, env.Registry, "e2e-keyless")
+			in := e2eInputs(t, env, image)
+			in["fulcio-url"], in["rekor-url"], in["oidc-issuer"], in["sigstore-trusted-root"] = s.FulcioURL, s.RekorURL, s.OIDCIssuer, s.TrustedRoot
+			in["signature-format"] = format
+			r := runAsRunner(t, "push_tag", in, map[string]string{
+				"DOCKER_HOST":                    env.DockerHost,
+				"ACTIONS_ID_TOKEN_REQUEST_URL":   s.IDTokenRequestURL + "repository=octo-org/hello-image&ref=refs/tags/v1.2.3&sha=3f786850e387550fdab836ed7e6dc881de23001b",
+				"ACTIONS_ID_TOKEN_REQUEST_TOKEN": requestToken,
+			})
+			if r.code != 0 {
+				t.Fatalf("exit code %d\n%s\n%s", r.code, r.stdout, r.stderr)
+			}
+			if r.outputs["signed"] != "true" || r.outputs["pushed"] != "true" {
+				t.Fatalf("outputs %v", r.outputs)
+			}
+			var logged []string
+			for _, line := range strings.Split(r.stdout, "\n") {
+				if !strings.HasPrefix(line, "::add-mask::") { // masked before first use
+					logged = append(logged, line)
+				}
+			}
+			if strings.Contains(strings.Join(logged, "\n")+r.summary+string(r.reportJSONBytes), requestToken) {
+				t.Errorf("the token request's bearer token reached the log, the summary or the report:\n%s", r.stdout)
+			}
+			if !strings.Contains(r.stdout, "::add-mask::"+requestToken) {
+				t.Error("the token request's bearer token was not masked")
+			}
+			if !strings.Contains(r.stdout, "::add-mask::eyJ") {
+				t.Error("the OIDC token (a JWT) was not masked before it was used")
+			}
+			var cmds []string
+			for _, line := range strings.Split(r.summary, "\n") {
+				if strings.HasPrefix(line, "cosign verify") {
+					cmds = append(cmds, line)
+				}
+			}
+			want := "cosign verify --certificate-identity https://github.com/octo-org/hello-image/.github/workflows/release.yml@refs/tags/v1.2.3 --certificate-oidc-issuer " + s.OIDCIssuer + " --trusted-root " + s.TrustedRoot + " " + image + "@" + r.outputs["digest"]
+			if len(cmds) != 2 || cmds[0] != want || !strings.HasPrefix(cmds[1], "cosign verify-attestation --type cyclonedx ") {
+				t.Fatalf("the summary's verify commands are\n%s\nwant\n%s\nand the attestation's\nsummary:\n%s", strings.Join(cmds, "\n"), want, r.summary)
+			}
+			out, err := exec.Command("bash", filepath.Join(repoRoot(t), "scripts", "tools-cosign"), "v3").Output()
+			if err != nil {
+				t.Fatalf("scripts/tools-cosign v3: %v", err)
+			}
+			for _, c := range cmds {
+				words := strings.Fields(c)
+				args := append(append(words[1:len(words)-1:len(words)-1], "--allow-http-registry"), words[len(words)-1])
+				cmd := exec.CommandContext(t.Context(), strings.TrimSpace(string(out)), args...)
+				cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+				if res, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("the summary's command (plus --allow-http-registry) failed: %v\n%s", err, res)
+				}
+				t.Logf("cosign v3 %s: exit 0", strings.Join(args, " "))
+			}
+		})
 	}
-	if r.outputs["signed"] != "true" || r.outputs["pushed"] != "true" {
-		t.Fatalf("outputs %v", r.outputs)
-	}
-	var logged []string
-	for _, line := range strings.Split(r.stdout, "\n") {
-		if !strings.HasPrefix(line, "::add-mask::") { // masked before first use
-			logged = append(logged, line)
-		}
-	}
-	if strings.Contains(strings.Join(logged, "\n")+r.summary+string(r.reportJSONBytes), requestToken) {
-		t.Errorf("the token request's bearer token reached the log, the summary or the report:\n%s", r.stdout)
-	}
-	if !strings.Contains(r.stdout, "::add-mask::"+requestToken) {
-		t.Error("the token request's bearer token was not masked")
-	}
-	if !strings.Contains(r.stdout, "::add-mask::eyJ") {
-		t.Error("the OIDC token (a JWT) was not masked before it was used")
-	}
-	var verify string
-	for _, line := range strings.Split(r.summary, "\n") {
-		if strings.HasPrefix(line, "cosign verify ") {
-			verify = line
-		}
-	}
-	want := "cosign verify --certificate-identity https://github.com/octo-org/hello-image/.github/workflows/release.yml@refs/tags/v1.2.3 --certificate-oidc-issuer " + s.OIDCIssuer + " --trusted-root " + s.TrustedRoot + " " + image + "@" + r.outputs["digest"]
-	if verify != want {
-		t.Fatalf("the summary's verify command is\n%s\nwant\n%s\nsummary:\n%s", verify, want, r.summary)
-	}
-	out, err := exec.Command("bash", filepath.Join(repoRoot(t), "scripts", "tools-cosign"), "v3").Output()
-	if err != nil {
-		t.Fatalf("scripts/tools-cosign v3: %v", err)
-	}
-	words := strings.Fields(verify)
-	args := append(append(words[1:len(words)-1:len(words)-1], "--allow-http-registry"), words[len(words)-1])
-	cmd := exec.CommandContext(t.Context(), strings.TrimSpace(string(out)), args...)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
-	if res, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("the summary's command (plus --allow-http-registry) failed: %v\n%s", err, res)
-	}
-	t.Logf("cosign v3 %s: exit 0", strings.Join(args, " "))
 }
