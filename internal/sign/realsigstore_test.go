@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	rekorclient "github.com/sigstore/rekor/pkg/client"
 	"github.com/sigstore/rekor/pkg/generated/client/entries"
 	rekorverify "github.com/sigstore/rekor/pkg/verify"
@@ -60,6 +62,9 @@ func TestKeylessSignWithRealSigstore(t *testing.T) {
 			}
 			for _, i := range stage.result.LogIndexes {
 				verifyRekorEntry(t, s, i)
+			}
+			if format == FormatLegacy {
+				checkWorkflowExtensions(t, env, st.Sign.SignatureRef)
 			}
 			image := p.repo + "@" + p.digest
 			// The local Fulcio logs its certificates to a CT log the trusted
@@ -192,6 +197,50 @@ func TestKeylessFailuresWithRealSigstore(t *testing.T) {
 			}
 			assertCounts(t, env, p, 0, 0)
 		})
+	}
+}
+
+// checkWorkflowExtensions reads the certificate of the legacy signature
+// at sigRef and checks that Fulcio wrote the GitHub workflow extensions
+// the issuer's claims give, as for token.actions.githubusercontent.com,
+// and embedded an SCT.
+func checkWorkflowExtensions(t *testing.T, env *testenv.Env, sigRef string) {
+	t.Helper()
+	ref, err := name.ParseReference(sigRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(ref, env.RemoteOptions(t.Context())...)
+	if err != nil {
+		t.Fatalf("read the signature %s: %v", sigRef, err)
+	}
+	m, err := img.Manifest()
+	if err != nil || len(m.Layers) == 0 {
+		t.Fatalf("the signature %s has no layer: %v", sigRef, err)
+	}
+	certs, err := cryptoutils.UnmarshalCertificatesFromPEM([]byte(m.Layers[0].Annotations["dev.sigstore.cosign/certificate"]))
+	if err != nil || len(certs) == 0 {
+		t.Fatalf("the signature carries no certificate: %v", err)
+	}
+	got := map[string]string{}
+	for _, e := range certs[0].Extensions {
+		got[e.Id.String()] = string(e.Value)
+	}
+	want := map[string]string{ // Fulcio's OID arc 1.3.6.1.4.1.57264.1
+		"1.3.6.1.4.1.57264.1.8":  env.Sigstore.OIDCIssuer, // issuer (v2)
+		"1.3.6.1.4.1.57264.1.12": "https://github.com/octo-org/hello-image",
+		"1.3.6.1.4.1.57264.1.13": "3f786850e387550fdab836ed7e6dc881de23001b", // source repository digest
+		"1.3.6.1.4.1.57264.1.14": "refs/tags/v1.2.3",
+		"1.3.6.1.4.1.57264.1.20": "push",
+		"1.3.6.1.4.1.57264.1.21": "https://github.com/octo-org/hello-image/actions/runs/4242424242/attempts/1", // run invocation URI
+	}
+	for oid, v := range want {
+		if !strings.Contains(got[oid], v) {
+			t.Errorf("certificate extension %s = %q, want %q", oid, got[oid], v)
+		}
+	}
+	if _, ok := got["1.3.6.1.4.1.11129.2.4.2"]; !ok {
+		t.Error("the certificate has no embedded SCT")
 	}
 }
 
