@@ -580,6 +580,17 @@ func (s *savedTar) readEntry(name string, size int64, r io.Reader) error {
 			s.layers[name] = l
 			return nil
 		}
+		if len(s.known) > 0 {
+			// Not named by its diff id (Docker 20.10's <id>/layer.tar):
+			// hash it first, and compress it only if the registry does not
+			// know it.
+			l, err := s.hashThenCompress(br)
+			if err != nil {
+				return err
+			}
+			s.layers[name] = l
+			return nil
+		}
 		l, err := s.compress(br)
 		if err != nil {
 			return err
@@ -634,6 +645,30 @@ func (s *savedTar) compress(r io.Reader) (*savedLayer, error) {
 	return s.storeLayer(func(gz, tarSide io.Writer) error {
 		return gzipParallel(gz, io.TeeReader(r, tarSide), 0)
 	})
+}
+
+// hashThenCompress spools an uncompressed layer to a file while hashing
+// it: a layer whose diff id the registry knows is taken from there (the
+// spool is dropped), any other is gzipped from the spool. The spool costs
+// a write and a read of the tar; a gzip of a known layer cost far more.
+func (s *savedTar) hashThenCompress(r io.Reader) (*savedLayer, error) {
+	f, err := os.CreateTemp(s.dir, "layer-*.tar")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close(); _ = os.Remove(f.Name()) }()
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(f, h), r); err != nil {
+		return nil, err
+	}
+	diffID := sum(h)
+	if kl, ok := s.known[diffID]; ok {
+		return &savedLayer{digest: kl.desc.Digest, diffID: diffID, size: kl.desc.Size, remote: kl.blob, from: kl.from}, nil
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return s.compress(bufio.NewReaderSize(f, 1<<20))
 }
 
 // storeCompressed keeps an already gzipped layer as it is, hashing it and
