@@ -232,14 +232,7 @@ func newDocker(ctx context.Context, o Options, engine Engine) (Builder, error) {
 // (moby/buildkit#2889 on Docker 20.10's embedded v0.8). BuildKits that do
 // not tell their version (before v0.11, as in Docker 20.10) are taken to
 // have it.
-func hasInlineCacheRace(version string) bool {
-	v := strings.TrimPrefix(strings.TrimSpace(version), "v")
-	var major, minor int
-	if _, err := fmt.Sscanf(v, "%d.%d", &major, &minor); err != nil {
-		return true
-	}
-	return major == 0 && minor < 9
-}
+func hasInlineCacheRace(version string) bool { return !atLeast(version, 0, 9) }
 
 // supportsEpoch reports whether a BuildKit stamps SOURCE_DATE_EPOCH on
 // the image (v0.11 on; Docker 20.10's embedded BuildKit, which does not

@@ -132,7 +132,7 @@ func (s *Spool) Prefetch(ref string) {
 			s.mu.Unlock()
 			close(done)
 		}()
-		_, _ = s.save(s.bg, ref, false) // on failure, the next save of ref tries again
+		_, _ = s.save(s.bg, ref) // on failure, the next save of ref tries again
 	}()
 }
 
@@ -159,18 +159,16 @@ func (s *Spool) File(ctx context.Context, ref string) (string, error) {
 	if f, ok := s.file(ref); ok {
 		return f, nil
 	}
-	return s.save(ctx, ref, true)
+	if err := s.awaitPrefetch(ctx, ref); err != nil {
+		return "", err
+	}
+	return s.save(ctx, ref)
 }
 
 // save reads a save of ref to the end, so that the spool keeps it, and
-// returns the spool file; awaitPrefetch: first wait for a prefetch of ref
-// (false in the prefetch itself).
-func (s *Spool) save(ctx context.Context, ref string, awaitPrefetch bool) (string, error) {
-	if awaitPrefetch {
-		if err := s.awaitPrefetch(ctx, ref); err != nil {
-			return "", err
-		}
-	}
+// returns the spool file. It does not wait for a prefetch (a prefetch is
+// one).
+func (s *Spool) save(ctx context.Context, ref string) (string, error) {
 	rc, err := s.imageSave(ctx, ref)
 	if err != nil {
 		return "", err

@@ -83,17 +83,7 @@ func (r *pushRun) knownImage(bi pipeline.BuiltImage, refs []name.Tag) (*artifact
 			}
 			return a, fmt.Sprintf("%s already is %s, whose config is the engine's image %s", ref.Name(), desc.Digest, want), nil
 		}
-		for j, l := range m.Layers {
-			diffID := cf.RootFS.DiffIDs[j]
-			if _, seen := layers[diffID]; seen || l.MediaType != types.DockerLayer {
-				continue // only what a classic store's push would write
-			}
-			blob, err := img.LayerByDigest(l.Digest)
-			if err != nil {
-				continue
-			}
-			layers[diffID] = knownLayer{desc: l, from: ref.Context(), blob: blob}
-		}
+		layers.add(img, ref.Context())
 	}
 	return nil, "", layers
 }
@@ -110,6 +100,36 @@ type knownLayer struct {
 
 // knownLayers are known layers by diff id.
 type knownLayers map[v1.Hash]knownLayer
+
+// add learns the layers of img, which repository from holds, by diff id:
+// only gzipped Docker layers (what a classic store's push writes), and
+// only diff ids not known yet (the first ref read wins).
+func (k knownLayers) add(img v1.Image, from name.Repository) {
+	m, err := img.Manifest()
+	if err != nil {
+		return
+	}
+	cf, err := img.ConfigFile()
+	if err != nil || len(cf.RootFS.DiffIDs) != len(m.Layers) {
+		return
+	}
+	for j, l := range m.Layers {
+		diffID := cf.RootFS.DiffIDs[j]
+		if _, seen := k[diffID]; seen || l.MediaType != types.DockerLayer {
+			continue
+		}
+		blob, err := img.LayerByDigest(l.Digest)
+		if err != nil {
+			continue
+		}
+		k[diffID] = knownLayer{desc: l, from: from, blob: blob}
+	}
+}
+
+// saved is the layer diffID of a save, taken from the registry.
+func (kl knownLayer) saved(diffID v1.Hash) *savedLayer {
+	return &savedLayer{digest: kl.desc.Digest, diffID: diffID, size: kl.desc.Size, remote: kl.blob, from: kl.from}
+}
 
 // probeRefs are the refs knownImage reads for the final image, each once:
 // the first repository's tags, then the refs the build read its cache from
@@ -132,35 +152,6 @@ func probeRefs(targets []*target, read, cacheRefs []string) []name.Tag {
 	for _, c := range append(append([]string{}, read...), cacheRefs...) {
 		if t, err := name.NewTag(c, name.StrictValidation); err == nil {
 			add(t)
-		}
-	}
-	return out
-}
-
-// knownLayers are the artifact's image layers by diff id, as they are in
-// repo once the artifact was pushed there: the run's cache images (the
-// builder stage's) share layers with the final image pushed just before
-// them, and those are not compressed again.
-func (a *artifact) knownLayers(repo name.Repository) knownLayers {
-	if a.img == nil {
-		return nil
-	}
-	m, err := a.img.Manifest()
-	if err != nil {
-		return nil
-	}
-	cf, err := a.img.ConfigFile()
-	if err != nil || len(cf.RootFS.DiffIDs) != len(m.Layers) {
-		return nil
-	}
-	ls, err := a.img.Layers()
-	if err != nil || len(ls) != len(m.Layers) {
-		return nil
-	}
-	out := knownLayers{}
-	for j, l := range m.Layers {
-		if l.MediaType == types.DockerLayer {
-			out[cf.RootFS.DiffIDs[j]] = knownLayer{desc: l, from: repo, blob: ls[j]}
 		}
 	}
 	return out

@@ -881,15 +881,13 @@ func (r *pushRun) pushCache(req Request, final *artifact) (written, warnings []s
 				r.logf("the registry already holds %s (%s): nothing is exported or compressed", what, known)
 				art = a
 			} else {
-				if repos := r.pushed[final.digest().String()]; len(repos) > 0 {
-					for d, kl := range final.knownLayers(repos[0]) {
-						if _, ok := layers[d]; !ok {
-							if layers == nil {
-								layers = knownLayers{}
-							}
-							layers[d] = kl
-						}
+				// The layers it shares with the final image, pushed just
+				// before it, are not compressed again either.
+				if repos := r.pushed[final.digest().String()]; len(repos) > 0 && final.img != nil {
+					if layers == nil {
+						layers = knownLayers{}
 					}
+					layers.add(final.img, repos[0])
 				}
 				a, err := openBuilt(r.ctx, bi, r.p.engine, r.p.opts.TempDir, layers)
 				if err != nil {

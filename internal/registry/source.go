@@ -558,7 +558,7 @@ func (s *savedTar) reuse(r io.Reader, kl knownLayer, diffID v1.Hash) (*savedLaye
 	if got != diffID {
 		return nil, fmt.Errorf("the layer saved as %s hashes to %s", diffID, got)
 	}
-	return &savedLayer{digest: kl.desc.Digest, diffID: diffID, size: kl.desc.Size, remote: kl.blob, from: kl.from}, nil
+	return kl.saved(diffID), nil
 }
 
 func (s *savedTar) readEntry(name string, size int64, r io.Reader) error {
@@ -663,7 +663,7 @@ func (s *savedTar) hashThenCompress(r io.Reader) (*savedLayer, error) {
 	}
 	diffID := sum(h)
 	if kl, ok := s.known[diffID]; ok {
-		return &savedLayer{digest: kl.desc.Digest, diffID: diffID, size: kl.desc.Size, remote: kl.blob, from: kl.from}, nil
+		return kl.saved(diffID), nil
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, err
