@@ -68,17 +68,37 @@ func fetchIDToken(ctx context.Context, hc *http.Client, requestURL, requestToken
 	return v.Value, nil
 }
 
-// tokenClaims are the claims of an OIDC token that signing needs.
+// tokenClaims are the claims of an OIDC token that signing needs, and
+// those that explain a refusal.
 type tokenClaims struct {
-	Issuer        string `json:"iss"`
-	Subject       string `json:"sub"`
-	Email         string `json:"email"`
-	EmailVerified bool   `json:"email_verified"`
+	Issuer        string    `json:"iss"`
+	Subject       string    `json:"sub"`
+	Email         string    `json:"email"`
+	EmailVerified bool      `json:"email_verified"`
+	Audience      audiences `json:"aud"`
+	Expiry        int64     `json:"exp"`
 }
 
-// parseToken reads a JWT's claims without checking its signature: Fulcio
-// checks it; we only need the subject to prove possession of the key.
-func parseToken(tok string) (tokenClaims, error) {
+// audiences is the aud claim: one string or a list of them. Any other
+// shape reads as none.
+type audiences []string
+
+func (a *audiences) UnmarshalJSON(b []byte) error {
+	var list []string
+	if json.Unmarshal(b, &list) == nil {
+		*a = list
+		return nil
+	}
+	var one string
+	if json.Unmarshal(b, &one) == nil {
+		*a = audiences{one}
+	}
+	return nil
+}
+
+// decodeToken reads a JWT's claims without checking its signature
+// (Fulcio checks it).
+func decodeToken(tok string) (tokenClaims, error) {
 	var c tokenClaims
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
@@ -90,6 +110,16 @@ func parseToken(tok string) (tokenClaims, error) {
 	}
 	if err := json.Unmarshal(b, &c); err != nil {
 		return c, fmt.Errorf("the OIDC token's claims are not JSON: %w", err)
+	}
+	return c, nil
+}
+
+// parseToken reads a JWT's claims: we only need the subject to prove
+// possession of the key.
+func parseToken(tok string) (tokenClaims, error) {
+	c, err := decodeToken(tok)
+	if err != nil {
+		return c, err
 	}
 	if c.Subject == "" && c.Email == "" {
 		return c, errors.New("the OIDC token has no subject")
@@ -112,38 +142,19 @@ func (c tokenClaims) challenge() string {
 // past, another issuer than oidc-issuer. It reads the claims without
 // checking the signature (Fulcio does that) and never returns the token.
 func tokenTrouble(tok, audience, issuer string, now time.Time) string {
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		return "the runner's OIDC token is not a JWT"
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	c, err := decodeToken(tok)
 	if err != nil {
-		return "the runner's OIDC token's claims cannot be read"
-	}
-	var c struct {
-		Iss string          `json:"iss"`
-		Aud json.RawMessage `json:"aud"`
-		Exp int64           `json:"exp"`
-	}
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return "the runner's OIDC token's claims cannot be read"
-	}
-	var auds []string
-	if err := json.Unmarshal(c.Aud, &auds); err != nil {
-		var one string
-		if json.Unmarshal(c.Aud, &one) == nil {
-			auds = []string{one}
-		}
+		return err.Error()
 	}
 	var why []string
-	if !slices.Contains(auds, audience) {
-		why = append(why, fmt.Sprintf("the token's audience is %q, not %q", strings.Join(auds, ","), audience))
+	if !slices.Contains(c.Audience, audience) {
+		why = append(why, fmt.Sprintf("the token's audience is %q, not %q", strings.Join(c.Audience, ","), audience))
 	}
-	if c.Exp != 0 && time.Unix(c.Exp, 0).Before(now) {
-		why = append(why, fmt.Sprintf("the token expired at %s (the job's clock says %s)", time.Unix(c.Exp, 0).UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
+	if c.Expiry != 0 && time.Unix(c.Expiry, 0).Before(now) {
+		why = append(why, fmt.Sprintf("the token expired at %s (the job's clock says %s)", time.Unix(c.Expiry, 0).UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
 	}
-	if c.Iss != issuer {
-		why = append(why, fmt.Sprintf("the token was issued by %s, but %s is %s (Fulcio must trust that issuer)", c.Iss, InputOIDCIssuer, issuer))
+	if c.Issuer != issuer {
+		why = append(why, fmt.Sprintf("the token was issued by %s, but %s is %s (Fulcio must trust that issuer)", c.Issuer, InputOIDCIssuer, issuer))
 	}
 	return strings.Join(why, "; ")
 }
