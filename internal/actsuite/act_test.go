@@ -231,6 +231,19 @@ func TestActReleaseAndRerun(t *testing.T) {
 		digest := run.output("digest")
 		if i == 0 {
 			released = digest
+			// The signature carries the commit, the tag and the run, and
+			// sign-annotations' line with the expression the runner expanded.
+			sigs := signatureAnnotations(t, s, image+"@"+digest)
+			if len(sigs) != 1 {
+				t.Fatalf("%d signatures, want 1", len(sigs))
+			}
+			a := sigs[0]
+			jobid, _ := a["jobid"].(string)
+			run, _ := a["run"].(string)
+			if a["commit"] != head.sha || a["ref"] != "refs/tags/v1.2.3" || jobid == "" || strings.Contains(jobid, "${{") || !strings.Contains(run, "/actions/runs/"+jobid+"/attempts/") {
+				t.Errorf("the signature's annotations are %v; want commit %s, ref refs/tags/v1.2.3, and jobid the run's id", a, head.sha)
+			}
+			t.Logf("the signature's annotations: %v", a)
 		}
 		if digest != released {
 			t.Errorf("%s: digest %s, want the released %s", rerun, digest, released)
@@ -252,6 +265,7 @@ func TestActReleaseAndRerun(t *testing.T) {
 			t.Errorf("%s: the summary does not say the released image was kept:\n%s", rerun, run.summary["image"])
 		}
 	}
+	t.Logf("after %d runs the digest carries %d signatures", 3, len(signatureAnnotations(t, s, image+"@"+released)))
 }
 
 func TestActScanGateFails(t *testing.T) {

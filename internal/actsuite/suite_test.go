@@ -521,3 +521,40 @@ func imageLabels(t *testing.T, s *suite, ref string) map[string]string {
 	}
 	return cf.Config.Labels
 }
+
+// signatureAnnotations reads the legacy signatures of image (repo@digest)
+// from the registry: the "optional" field of each payload.
+func signatureAnnotations(t *testing.T, s *suite, image string) []map[string]any {
+	t.Helper()
+	repo, digest, _ := strings.Cut(image, "@")
+	ref := repo + ":" + strings.Replace(digest, ":", "-", 1) + ".sig"
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(r, append(s.env.RemoteOptions(t.Context()), remote.WithContext(t.Context()))...)
+	if err != nil {
+		t.Fatalf("read %s: %v", ref, err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	for _, l := range layers {
+		rc, err := l.Uncompressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p struct {
+			Optional map[string]any `json:"optional"`
+		}
+		err = json.NewDecoder(rc).Decode(&p)
+		rc.Close()
+		if err != nil {
+			t.Fatalf("a payload of %s: %v", ref, err)
+		}
+		out = append(out, p.Optional)
+	}
+	return out
+}

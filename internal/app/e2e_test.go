@@ -6,6 +6,7 @@ package app
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -186,7 +187,9 @@ func TestEndToEndForkPullRequestPushesNothing(t *testing.T) {
 }
 
 // A release (tag push) with a cosign key: built, pushed with the semver
-// tags, signed once, and the summary carries the verify command.
+// tags, signed once with the default annotations and sign-annotations'
+// (cosign verify -a checks them), and the summary carries the verify
+// command.
 func TestEndToEndReleaseIsSigned(t *testing.T) {
 	env := testenv.Require(t)
 	image := env.UniqueRepo(t, env.Registry, "e2e-release")
@@ -199,12 +202,50 @@ func TestEndToEndReleaseIsSigned(t *testing.T) {
 	in["cosign-password"] = "release-pw"
 	in["cosign-tlog"] = "false"
 	in["attest-sbom"] = "false"
+	in["sign-annotations"] = "jobid=9b78fab5-d364-43b3-8fb0-3f0c82a795cd\nrepository=\n"
 	r := runAsRunner(t, "push_tag", in, map[string]string{"DOCKER_HOST": env.DockerHost})
 	if r.code != 0 {
 		t.Fatalf("exit code %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	if r.outputs["signed"] != "true" || r.outputs["pushed"] != "true" {
 		t.Fatalf("outputs %v", r.outputs)
+	}
+	// The payload as the registry holds it, and as cosign checks it.
+	image0 := image + "@" + r.outputs["digest"]
+	const sha = "3f786850e387550fdab836ed7e6dc881de23001b"
+	wantOptional := map[string]any{
+		"commit": sha, "ref": "refs/tags/v1.2.3", "jobid": "9b78fab5-d364-43b3-8fb0-3f0c82a795cd",
+		"run": "https://github.com/octo-org/hello-image/actions/runs/13650001002/attempts/1",
+	}
+	if got := signaturePayloadOptional(t, env, image0); !maps.Equal(got, wantOptional) {
+		t.Errorf("the signature payload's optional field is %v, want %v", got, wantOptional)
+	}
+	pub := filepath.Join(t.TempDir(), "cosign.pub")
+	if err := os.WriteFile(pub, keys.PublicBytes, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cli := cosignV3(t)
+	for _, tc := range []struct {
+		filters []string
+		ok      bool
+	}{
+		{[]string{"commit=" + sha, "jobid=9b78fab5-d364-43b3-8fb0-3f0c82a795cd", "ref=refs/tags/v1.2.3"}, true},
+		{[]string{"commit=0000000000000000000000000000000000000000"}, false},
+		{[]string{"repository=octo-org/hello-image"}, false}, // dropped by "repository="
+	} {
+		args := []string{"verify", "--key", pub, "--insecure-ignore-tlog=true", "--allow-http-registry"}
+		for _, f := range tc.filters {
+			args = append(args, "-a", f)
+		}
+		cmd := exec.CommandContext(t.Context(), cli, append(args, image0)...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "NO_PROXY=*"}
+		out, err := cmd.CombinedOutput()
+		if (err == nil) != tc.ok {
+			t.Errorf("cosign v3 verify -a %v: %v, want success %v\n%s", tc.filters, err, tc.ok, out)
+		}
+	}
+	if !strings.Contains(r.summary, "-a commit="+sha+" ") || !strings.Contains(r.summary, "`jobid=9b78fab5-d364-43b3-8fb0-3f0c82a795cd`") {
+		t.Errorf("the summary does not give the annotations and check the commit:\n%s", r.summary)
 	}
 	want := image + ":sha256-" + strings.TrimPrefix(r.outputs["digest"], "sha256:") + ".sig"
 	if r.outputs["signature-ref"] != want {
@@ -226,6 +267,47 @@ func TestEndToEndReleaseIsSigned(t *testing.T) {
 	if strings.Contains(seen, "release-pw") || strings.Contains(seen, "ENCRYPTED SIGSTORE PRIVATE KEY") {
 		t.Errorf("a secret reached the log or the summary:\n%s\n%s", r.stdout, r.summary)
 	}
+}
+
+// signaturePayloadOptional reads the legacy signature of image (repo@digest)
+// from the registry: the "optional" field of its payload.
+func signaturePayloadOptional(t *testing.T, env *testenv.Env, image string) map[string]any {
+	t.Helper()
+	repo, digest, _ := strings.Cut(image, "@")
+	ref, err := name.NewTag(repo + ":" + strings.Replace(digest, ":", "-", 1) + ".sig")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(ref, remote.WithTransport(env.Transport()))
+	if err != nil {
+		t.Fatalf("read %s: %v", ref, err)
+	}
+	layers, err := img.Layers()
+	if err != nil || len(layers) != 1 {
+		t.Fatalf("%s has %d layers (%v), want 1", ref, len(layers), err)
+	}
+	rc, err := layers[0].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	var p struct {
+		Optional map[string]any `json:"optional"`
+	}
+	if err := json.NewDecoder(rc).Decode(&p); err != nil {
+		t.Fatalf("the payload of %s: %v", ref, err)
+	}
+	return p.Optional
+}
+
+// cosignV3 is the cosign v3 CLI, built by scripts/tools-cosign.
+func cosignV3(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("bash", filepath.Join(repoRoot(t), "scripts", "tools-cosign"), "v3").Output()
+	if err != nil {
+		t.Fatalf("scripts/tools-cosign v3: %v", err)
+	}
+	return strings.TrimSpace(string(out))
 }
 
 // image-pipeline build: lint and build on a laptop, nothing published.
@@ -577,18 +659,15 @@ func TestEndToEndKeylessReleaseWithRealSigstore(t *testing.T) {
 					cmds = append(cmds, line)
 				}
 			}
-			want := "cosign verify --certificate-identity https://github.com/octo-org/hello-image/.github/workflows/release.yml@refs/tags/v1.2.3 --certificate-oidc-issuer " + s.OIDCIssuer + " --trusted-root " + s.TrustedRoot + " " + image + "@" + r.outputs["digest"]
+			want := "cosign verify --certificate-identity https://github.com/octo-org/hello-image/.github/workflows/release.yml@refs/tags/v1.2.3 --certificate-oidc-issuer " + s.OIDCIssuer + " --trusted-root " + s.TrustedRoot + " -a commit=3f786850e387550fdab836ed7e6dc881de23001b " + image + "@" + r.outputs["digest"]
 			if len(cmds) != 2 || cmds[0] != want || !strings.HasPrefix(cmds[1], "cosign verify-attestation --type cyclonedx ") {
 				t.Fatalf("the summary's verify commands are\n%s\nwant\n%s\nand the attestation's\nsummary:\n%s", strings.Join(cmds, "\n"), want, r.summary)
 			}
-			out, err := exec.Command("bash", filepath.Join(repoRoot(t), "scripts", "tools-cosign"), "v3").Output()
-			if err != nil {
-				t.Fatalf("scripts/tools-cosign v3: %v", err)
-			}
+			cli := cosignV3(t)
 			for _, c := range cmds {
 				words := strings.Fields(c)
 				args := append(append(words[1:len(words)-1:len(words)-1], "--allow-http-registry"), words[len(words)-1])
-				cmd := exec.CommandContext(t.Context(), strings.TrimSpace(string(out)), args...)
+				cmd := exec.CommandContext(t.Context(), cli, args...)
 				cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
 				if res, err := cmd.CombinedOutput(); err != nil {
 					t.Fatalf("the summary's command (plus --allow-http-registry) failed: %v\n%s", err, res)

@@ -106,6 +106,7 @@ type SignConfig struct {
 	Format                          sign.Format
 	FulcioURL, RekorURL, OIDCIssuer string
 	TrustedRoot                     string
+	Annotations                     []sign.Annotation
 }
 
 // RegistryConfig holds the push inputs (validated by the push stage's
@@ -226,6 +227,9 @@ func Parse(src Source) (*Config, error) {
 		p.FailErr(err)
 	}
 	if c.Build.Platforms, err = build.ParsePlatforms(p.List("platforms")); err != nil {
+		p.FailErr(err)
+	}
+	if c.Sign.Annotations, err = sign.ParseAnnotations(p.Lines(sign.InputAnnotations)); err != nil {
 		p.FailErr(err)
 	}
 	if c.Build.Provenance, err = build.ParseProvenance(p.String("provenance")); err != nil {

@@ -126,6 +126,8 @@ var Inputs = []Input{
 		Description: "Record signatures in the Rekor transparency log. `false` works fully offline, with a key only."},
 	{Name: "attest-sbom", Default: "true", Group: "sign", Kind: Bool,
 		Description: "Attest the scan's SBOM (CycloneDX or SPDX in-toto predicate) on the signed digest."},
+	{Name: "sign-annotations", Group: "sign", Kind: LineList,
+		Description: "Annotations of the signature's payload (`cosign sign -a`), `key=value` per line. Every signature carries `commit`, `repository`, `ref` and `run` (the run's URL) unless a line `key=` drops one. Consumers check them with `cosign verify -a key=value`."},
 	{Name: "signature-format", Default: "legacy", Group: "sign", Kind: Enum, Values: []string{"legacy", "bundle"},
 		Description: "`legacy`: `.sig`/`.att` tags, verified by cosign v2 and v3 alike (and on ghcr.io, which has no referrers API); `bundle`: Sigstore bundles as OCI 1.1 referrers."},
 	{Name: "fulcio-url", Group: "sign", Kind: String,

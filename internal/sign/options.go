@@ -131,6 +131,14 @@ type Options struct {
 	IsTag, IsDefaultBranch, PullRequest bool
 	ForkPR                              bool
 
+	// Commit (github.sha; the tag plan's revision wins when there is one),
+	// Repository (owner/name), Ref (github.ref) and RunURL (the run's
+	// attempt, RunURL) are the signature's default annotations.
+	Commit, Repository, Ref, RunURL string
+	// Annotations is the sign-annotations input, parsed: added to the
+	// defaults, replacing one of the same key, or dropping it when empty.
+	Annotations []Annotation
+
 	// Registry holds the push stage's options: the signatures are written
 	// with the same credentials (registries, github-token,
 	// registry-username/registry-password, DOCKER_CONFIG, through

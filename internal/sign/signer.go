@@ -64,6 +64,10 @@ type Request struct {
 	// SBOMPath and SBOMFormat ("cyclonedx" or "spdx-json") are the SBOM to
 	// attest; an empty path means no attestation.
 	SBOMPath, SBOMFormat string
+	// Annotations go into the signature's payload (cosign sign -a): the
+	// simple-signing payload's "optional" field, or the in-toto subject's
+	// annotations in the bundle format. cosign verify -a checks them.
+	Annotations map[string]string
 }
 
 // Result is what was signed and written.
@@ -80,6 +84,9 @@ type Result struct {
 	// Sigstore whose Fulcio logs no certificate): there is no SCT to check,
 	// and the verify commands say --insecure-ignore-sct=true.
 	NoCTLog bool
+	// Annotations are the signature's annotations (those of the earlier
+	// signature when SignedBefore).
+	Annotations map[string]string
 	// Tlog is true when the signatures were logged in Rekor at RekorURL;
 	// LogIndexes are their entries.
 	Tlog       bool
@@ -112,6 +119,8 @@ type Written struct {
 	// Unchanged is true when this repository already held an identical
 	// signature by the same key (a re-run): nothing new was written.
 	Unchanged bool
+	// annotations are those of the signature found (Unchanged).
+	annotations map[string]string
 }
 
 // Attested reports whether an SBOM attestation was written.
@@ -201,7 +210,7 @@ func (s *cosignSigner) Sign(ctx context.Context, req Request) (*Result, error) {
 		repos = append(repos, repo)
 	}
 
-	res := &Result{Digest: req.Digest, Format: s.o.format(), Keyless: s.o.keyless(), Tlog: !s.o.NoTlog}
+	res := &Result{Digest: req.Digest, Format: s.o.format(), Keyless: s.o.keyless(), Tlog: !s.o.NoTlog, Annotations: req.Annotations}
 	if res.Tlog {
 		res.RekorURL = s.o.rekorURL()
 	}
@@ -243,6 +252,9 @@ func (s *cosignSigner) Sign(ctx context.Context, req Request) (*Result, error) {
 		where = fmt.Sprintf("%d repositories", len(repos))
 	}
 	s.logf("sign: signing %s in %s %s (%s format)", req.Digest, where, how, res.Format)
+	if len(req.Annotations) > 0 {
+		s.logf("sign: annotations %s", annotationList(req.Annotations, func(s string) string { return s }))
+	}
 
 	var rekor *rekorgen.Rekor
 	if res.Tlog {
@@ -262,7 +274,7 @@ func (s *cosignSigner) Sign(ctx context.Context, req Request) (*Result, error) {
 	var unsigned []name.Repository
 	sigKept := map[string]bool{} // signed before, the SBOM attestation to make again
 	for _, repo := range repos {
-		w, sigOK, all := s.signedBefore(ctx, id, trust, repo.Digest(req.Digest), res.PredicateType, predicate, ociOpts)
+		w, sigOK, all := s.signedBefore(ctx, id, trust, repo.Digest(req.Digest), req.Annotations, res.PredicateType, predicate, ociOpts)
 		if all {
 			before = append(before, w)
 			continue
@@ -281,7 +293,7 @@ func (s *cosignSigner) Sign(ctx context.Context, req Request) (*Result, error) {
 	// Sign everything (and log it in Rekor) before writing anything.
 	preps := make([]*prepared, 0, len(unsigned))
 	for _, repo := range unsigned {
-		p, err := s.prepare(ctx, id, rekor, repo.Digest(req.Digest), res.PredicateType, predicate, sigKept[repo.Name()])
+		p, err := s.prepare(ctx, id, rekor, repo.Digest(req.Digest), req.Annotations, res.PredicateType, predicate, sigKept[repo.Name()])
 		if err != nil {
 			return nil, err
 		}
@@ -316,6 +328,9 @@ func (s *cosignSigner) Sign(ctx context.Context, req Request) (*Result, error) {
 		res.Repositories = append(res.Repositories, written[repo.Name()])
 	}
 	res.SignedBefore = len(preps) == 0
+	if res.SignedBefore && len(res.Repositories) > 0 {
+		res.Annotations = res.Repositories[0].annotations
+	}
 
 	for _, p := range preps {
 		if err := s.verify(ctx, id, trust, p, ociOpts); err != nil {
@@ -329,13 +344,14 @@ func (s *cosignSigner) Sign(ctx context.Context, req Request) (*Result, error) {
 }
 
 // signedBefore reports whether d already carries a signature by id that
-// the cosign library verifies and, when predicate is given, an attestation
+// the cosign library verifies, with the annotations of this run but the
+// run's own (sameSigning), and, when predicate is given, an attestation
 // by id of that very predicate (the SBOM is reproducible, so an unchanged
 // image has the same one). The bundle format is always signed: finding
 // one's own bundle among the referrers is left for later.
 //
 // sigOK alone (the SBOM changed) means only the attestation is made again.
-func (s *cosignSigner) signedBefore(ctx context.Context, id *signingIdentity, tm root.TrustedMaterial, d name.Digest, predicateType string, predicate []byte, ociOpts []ociremote.Option) (w Written, sigOK, all bool) {
+func (s *cosignSigner) signedBefore(ctx context.Context, id *signingIdentity, tm root.TrustedMaterial, d name.Digest, annotations map[string]string, predicateType string, predicate []byte, ociOpts []ociremote.Option) (w Written, sigOK, all bool) {
 	w = Written{Repository: d.Repository.Name(), Unchanged: true}
 	if s.o.format() == FormatBundle {
 		return w, false, false
@@ -345,9 +361,13 @@ func (s *cosignSigner) signedBefore(ctx context.Context, id *signingIdentity, tm
 		return w, false, false
 	}
 	co.ClaimVerifier = cosign.SimpleClaimVerifier
-	if sigs, _, err := cosign.VerifyImageSignatures(ctx, d, co); err != nil || len(sigs) == 0 {
+	co.Annotations = sameSigning(annotations)
+	sigs, _, err := cosign.VerifyImageSignatures(ctx, d, co)
+	if err != nil || len(sigs) == 0 {
 		return w, false, false
 	}
+	co.Annotations = nil
+	w.annotations = payloadAnnotations(sigs[0])
 	sigTag, err := ociremote.SignatureTag(d, ociOpts...)
 	if err != nil {
 		return w, false, false
@@ -367,6 +387,26 @@ func (s *cosignSigner) signedBefore(ctx context.Context, id *signingIdentity, tm
 	}
 	w.AttestationRef = attTag.String()
 	return w, true, true
+}
+
+// payloadAnnotations are the string annotations of a simple-signing
+// payload's "optional" field.
+func payloadAnnotations(sig oci.Signature) map[string]string {
+	p, err := sig.Payload()
+	if err != nil {
+		return nil
+	}
+	var sci sigpayload.SimpleContainerImage
+	if json.Unmarshal(p, &sci) != nil || len(sci.Optional) == 0 {
+		return nil
+	}
+	a := map[string]string{}
+	for k, v := range sci.Optional {
+		if s, ok := v.(string); ok {
+			a[k] = s
+		}
+	}
+	return a
 }
 
 // samePredicate reports whether att's in-toto statement has predicateType
@@ -452,10 +492,10 @@ type prepared struct {
 
 // sigKept (the legacy format) leaves out the signature: the digest holds a
 // valid one by id, only the attestation is new.
-func (s *cosignSigner) prepare(ctx context.Context, id *signingIdentity, rekor *rekorgen.Rekor, d name.Digest, predicateType string, predicate []byte, sigKept bool) (*prepared, error) {
+func (s *cosignSigner) prepare(ctx context.Context, id *signingIdentity, rekor *rekorgen.Rekor, d name.Digest, annotations map[string]string, predicateType string, predicate []byte, sigKept bool) (*prepared, error) {
 	p := &prepared{digest: d, predicateType: predicateType}
 	if s.o.format() == FormatBundle {
-		stmt, err := statement(d, ctypes.CosignSignPredicateType, nil)
+		stmt, err := statement(d, ctypes.CosignSignPredicateType, nil, annotations)
 		if err != nil {
 			return nil, err
 		}
@@ -463,7 +503,7 @@ func (s *cosignSigner) prepare(ctx context.Context, id *signingIdentity, rekor *
 			return nil, fmt.Errorf("sign %s: %w", d, err)
 		}
 		if predicate != nil {
-			stmt, err := statement(d, predicateType, predicate)
+			stmt, err := statement(d, predicateType, predicate, nil)
 			if err != nil {
 				return nil, err
 			}
@@ -475,7 +515,7 @@ func (s *cosignSigner) prepare(ctx context.Context, id *signingIdentity, rekor *
 	}
 
 	if !sigKept {
-		payload, err := (&sigpayload.Cosign{Image: d}).MarshalJSON()
+		payload, err := (&sigpayload.Cosign{Image: d, Annotations: optional(annotations)}).MarshalJSON()
 		if err != nil {
 			return nil, fmt.Errorf("make the signature payload for %s: %w", d, err)
 		}
@@ -502,7 +542,7 @@ func (s *cosignSigner) prepare(ctx context.Context, id *signingIdentity, rekor *
 	if predicate == nil {
 		return p, nil
 	}
-	stmt, err := statement(d, predicateType, predicate)
+	stmt, err := statement(d, predicateType, predicate, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -576,13 +616,16 @@ type inTotoStatement struct {
 type inTotoSubject struct {
 	Name   string            `json:"name"`
 	Digest map[string]string `json:"digest"`
+	// Annotations are the signature's annotations (cosign sign -a in the
+	// bundle format): cosign verify -a reads them here.
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
-func statement(d name.Digest, predicateType string, predicate []byte) ([]byte, error) {
+func statement(d name.Digest, predicateType string, predicate []byte, annotations map[string]string) ([]byte, error) {
 	alg, hex, _ := strings.Cut(d.DigestStr(), ":")
 	st := inTotoStatement{
 		Type:          statementType,
-		Subject:       []inTotoSubject{{Name: d.Repository.Name(), Digest: map[string]string{alg: hex}}},
+		Subject:       []inTotoSubject{{Name: d.Repository.Name(), Digest: map[string]string{alg: hex}, Annotations: annotations}},
 		PredicateType: predicateType,
 		Predicate:     predicate,
 	}

@@ -126,6 +126,11 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 		return errors.New("there is no pushed digest to sign (the sign stage ran although its skip reason says it should not)")
 	}
 	req, err := request(st, !s.opts.NoAttestSBOM)
+	if st.Plan != nil {
+		req.Annotations = s.opts.annotations(st.Plan.Revision)
+	} else {
+		req.Annotations = s.opts.annotations("")
+	}
 	if err != nil {
 		st.Sign.Reason = "the pushed references cannot be read"
 		return err

@@ -45,7 +45,8 @@ func VerifyCommands(o Options, res *Result) Commands {
 		flags = append(flags, "--rekor-url "+shellQuote(res.RekorURL))
 	}
 	f := strings.Join(flags, " ")
-	c := Commands{Signature: "cosign verify " + f + " " + image}
+	sigFlags := strings.Join(append(flags, annotationFlags(res.Annotations)...), " ")
+	c := Commands{Signature: "cosign verify " + sigFlags + " " + image}
 	if res.Attested() {
 		c.Attestation = "cosign verify-attestation --type " + cliPredicateType(res.PredicateType) + " " + f + " " + image
 	}
@@ -102,6 +103,11 @@ func summaryMarkdown(o Options, res *Result, cmds Commands, req Request) string 
 		fmt.Fprintf(&b, "The SBOM was not attested: %s is false.\n", InputAttestSBOM)
 	default:
 		b.WriteString("The SBOM was not attested: the scan stage produced no SBOM.\n")
+	}
+	if len(res.Annotations) > 0 {
+		fmt.Fprintf(&b, "The signature carries the annotations %s (`cosign verify -a key=value` checks them).\n", annotationList(res.Annotations, textfmt.Code))
+	} else {
+		b.WriteString("The signature carries no annotations.\n")
 	}
 	fmt.Fprintf(&b, "Storage: %s. ", textfmt.Code(string(res.Format)))
 	if res.Tlog && len(res.LogIndexes) == 0 {
