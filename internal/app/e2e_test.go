@@ -120,15 +120,16 @@ func endToEndPushToBranch(t *testing.T, env *testenv.Env, en testenv.Engine) {
 	if !strings.Contains(r.summary, store) {
 		t.Errorf("%s: the summary does not say the engine runs %q:\n%s", en.Name, store, r.summary)
 	}
+	// The cache is kept beside the image, never in its repository.
 	if en.ContainerdStore {
-		if env.HeadDigest(t, image+":buildcache-main") == "" {
+		if env.HeadDigest(t, image+"-cache:buildcache-main") == "" {
 			t.Errorf("%s: the registry cache buildcache-main was not written", en.Name)
 		}
 		if !strings.Contains(r.summary, "Cache (registry):") {
 			t.Errorf("%s: the summary does not say the cache was registry cache:\n%s", en.Name, r.summary)
 		}
 	} else {
-		if env.HeadDigest(t, image+":builder-main") == "" {
+		if env.HeadDigest(t, image+"-cache:builder-main") == "" {
 			t.Errorf("%s: builder-main cache image not pushed", en.Name)
 		}
 		if !strings.Contains(r.summary, "Cache (inline):") {

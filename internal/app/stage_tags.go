@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -178,6 +177,7 @@ func tagInput(cfg *config.Config, ev *ghactions.Context, getenv func(string) str
 	if len(images) == 0 {
 		images = []tags.Image{{Name: "ghcr.io/" + strings.ToLower(ev.Repository), Enable: true}}
 	}
+	scope, scopeFrom := cacheScope(cfg, ev)
 	in := tags.Input{
 		Event:           tev,
 		Repo:            repo,
@@ -189,6 +189,8 @@ func tagInput(cfg *config.Config, ev *ghactions.Context, getenv func(string) str
 		PRHeadSHAForSHA: getenv("DOCKER_METADATA_PR_HEAD_SHA") == "true",
 		Cache: tags.CacheOptions{
 			Image:        cfg.CacheImage,
+			Scope:        scope,
+			ScopeFrom:    scopeFrom,
 			Disabled:     cfg.Build.Cache == build.CacheNone,
 			DisabledNote: "cache is none: no cache refs are read or written",
 		},
@@ -218,11 +220,7 @@ func tagInput(cfg *config.Config, ev *ghactions.Context, getenv func(string) str
 // whose image may differ in timestamps only. "" when the Dockerfile
 // cannot be read (the build stage reports that).
 func buildInputs(cfg *config.Config) string {
-	file := cfg.File
-	if !filepath.IsAbs(file) {
-		file = filepath.Join(cfg.Workspace, file)
-	}
-	df, err := os.ReadFile(file)
+	df, err := os.ReadFile(dockerfilePath(cfg))
 	if err != nil {
 		return ""
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/org/image-pipeline/internal/registry"
 	"github.com/org/image-pipeline/internal/scan"
 	"github.com/org/image-pipeline/internal/sign"
+	"github.com/org/image-pipeline/internal/tags"
 )
 
 // stageSet holds the configured stages of one run, built once from the
@@ -296,17 +297,18 @@ func targetRegistries(cfg *config.Config, ev *ghactions.Context) []string {
 }
 
 // cacheImage is the repository holding the cache tags: cache-image, else
-// the first enabled image, else the default ghcr.io/<owner>/<repo>.
+// beside the first enabled image (else the default
+// ghcr.io/<owner>/<repo>), as the tag plan decides.
 func cacheImage(cfg *config.Config, ev *ghactions.Context) string {
 	if cfg.CacheImage != "" {
 		return strings.ToLower(cfg.CacheImage)
 	}
 	for _, im := range cfg.Images {
 		if im.Enable {
-			return im.Ref()
+			return tags.DefaultCacheImage(im.Ref())
 		}
 	}
-	return "ghcr.io/" + strings.ToLower(ev.Repository)
+	return tags.DefaultCacheImage("ghcr.io/" + ev.Repository)
 }
 
 // reportsExclude leaves the reports directory out of the build context

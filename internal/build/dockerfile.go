@@ -95,6 +95,60 @@ func (d *dockerfileInfo) stageNames() string {
 	return strings.Join(names, ", ")
 }
 
+// IsLastStage reports whether target names the last stage of the
+// Dockerfile at path (the stage built without a target). False when the
+// file cannot be read or parsed.
+func IsLastStage(path, target string) bool {
+	d, err := readDockerfile(path, path)
+	if err != nil || len(d.Stages) == 0 || target == "" {
+		return false
+	}
+	return d.lastStage().Name == strings.ToLower(target)
+}
+
+// DeclaredArgs are the build args the Dockerfile at path declares (ARG,
+// before the first FROM or in any stage), with their default values (nil
+// when an ARG has none). ok is false when the file cannot be read or
+// parsed: then nothing is known.
+func DeclaredArgs(path string) (args map[string]*string, ok bool) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, false
+	}
+	res, err := parser.Parse(bytes.NewReader(data))
+	if err != nil {
+		return nil, false
+	}
+	args = map[string]*string{}
+	for _, n := range res.AST.Children {
+		if !strings.EqualFold(n.Value, "arg") {
+			continue
+		}
+		for w := n.Next; w != nil; w = w.Next {
+			k, v, hasDefault := strings.Cut(w.Value, "=")
+			if k == "" {
+				continue
+			}
+			if !hasDefault {
+				if _, seen := args[k]; !seen {
+					args[k] = nil
+				}
+				continue
+			}
+			if len(v) >= 2 && (v[0] == '"' && v[len(v)-1] == '"' || v[0] == '\'' && v[len(v)-1] == '\'') {
+				v = v[1 : len(v)-1]
+			}
+			if prev, seen := args[k]; !seen || prev == nil {
+				args[k] = &v
+			} else if *prev != v {
+				// Two defaults: the value counts whatever it is.
+				args[k] = nil
+			}
+		}
+	}
+	return args, true
+}
+
 // lastStage is the stage built when no target is given.
 func (d *dockerfileInfo) lastStage() stage {
 	if len(d.Stages) == 0 {

@@ -29,6 +29,9 @@ type Config struct {
 	Flavor     tags.Flavor
 	Labels     []string
 	CacheImage string
+	// CacheScope is the cache-scope input: "auto" (the app derives it from
+	// the build settings), "" (none), or a scope.
+	CacheScope string
 	Plan       bool
 	// AllowUntrustedBuild lets a pull_request_target run build a fork's
 	// head (as a fork's build).
@@ -131,6 +134,30 @@ type LintConfig struct {
 	TrustedRegistries []string
 }
 
+// CacheScopeAuto is the cache-scope value that makes the scope from the
+// build settings.
+const CacheScopeAuto = "auto"
+
+// MaxCacheScope is the longest cache scope, so that <branch>-<scope>
+// stays a readable tag.
+const MaxCacheScope = 40
+
+func validCacheScope(s string) bool {
+	if len(s) > MaxCacheScope || !isAlnum(s[0]) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isAlnum(c) && c != '.' && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
 // Source returns an input's raw value and whether it was given at all.
 type Source func(name string) (value string, ok bool)
 
@@ -155,6 +182,7 @@ func Parse(src Source) (*Config, error) {
 		Summary:    p.Bool("summary"),
 		ReportJSON: p.String("report-json"),
 		CacheImage: p.String("cache-image"),
+		CacheScope: p.String("cache-scope"),
 		ReportsDir: p.String("reports-dir"),
 		Build: BuildConfig{
 			Target:          p.String("target"),
@@ -231,6 +259,9 @@ func Parse(src Source) (*Config, error) {
 	}
 	if c.Sign.Annotations, err = sign.ParseAnnotations(p.Lines(sign.InputAnnotations)); err != nil {
 		p.FailErr(err)
+	}
+	if c.CacheScope != CacheScopeAuto && c.CacheScope != "" && !validCacheScope(c.CacheScope) {
+		p.Fail(&InputError{Input: "cache-scope", Value: c.CacheScope, Problem: "is not a cache scope", Accepted: "auto, empty for none, or up to 40 letters, digits, '.', '_' and '-', starting with a letter or digit"})
 	}
 	if c.Build.Provenance, err = build.ParseProvenance(p.String("provenance")); err != nil {
 		p.FailErr(err)

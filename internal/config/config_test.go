@@ -104,6 +104,23 @@ func TestParseProvenance(t *testing.T) {
 	wanterr.Check(t, err, `input "provenance": "mode=full,builder-id=x" is not a provenance setting; accepted values: false, true (mode=min), mode=min or mode=max`)
 }
 
+// cache-scope: auto (the default), empty, or a short tag fragment.
+func TestParseCacheScope(t *testing.T) {
+	for in, want := range map[string]string{"auto": "auto", "": "", "web": "web", "stack-dev.v2_x": "stack-dev.v2_x"} {
+		c, err := Parse(source(map[string]string{"cache-scope": in}))
+		if err != nil || c.CacheScope != want {
+			t.Errorf("cache-scope %q: %q, err %v; want %q", in, c.CacheScope, err, want)
+		}
+	}
+	if c, err := Parse(source(nil)); err != nil || c.CacheScope != CacheScopeAuto {
+		t.Errorf("cache-scope unset: %q, err %v; want auto", c.CacheScope, err)
+	}
+	for _, bad := range []string{"-dev", "a b", "x/y", strings.Repeat("a", MaxCacheScope+1)} {
+		_, err := Parse(source(map[string]string{"cache-scope": bad}))
+		wanterr.Check(t, err, `input "cache-scope": "`+bad+`" is not a cache scope; accepted values: auto, empty for none, or up to 40 letters`)
+	}
+}
+
 func TestParseLabels(t *testing.T) {
 	c, err := Parse(source(map[string]string{"labels": "a=b\nc=d=e"}))
 	if err != nil || strings.Join(c.Labels, ",") != "a=b,c=d=e" {

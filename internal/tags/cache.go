@@ -24,7 +24,7 @@ func (c *runCtx) cacheRefs(images []string) pipeline.CachePlan {
 	}
 	image := strings.ToLower(opts.Image)
 	if image == "" && len(images) > 0 {
-		image = images[0]
+		image = DefaultCacheImage(images[0])
 	}
 	if image == "" {
 		return pipeline.CachePlan{Note: "no image to hold the cache"}
@@ -74,14 +74,22 @@ func (c *runCtx) cacheRefs(images []string) pipeline.CachePlan {
 			branches = append(branches, t)
 		}
 	}
+	scoped := func(b string) string {
+		if opts.Scope == "" {
+			return b
+		}
+		return sanitized(b + "-" + opts.Scope)
+	}
 	for _, b := range branches {
-		if t := sanitized(builderPrefix + b); t != "" {
+		if t := sanitized(builderPrefix + scoped(b)); t != "" {
 			cp.ReadBuilder = appendUnique(cp.ReadBuilder, image+":"+t)
 		}
-		cp.ReadFinal = appendUnique(cp.ReadFinal, image+":"+b)
+		if t := scoped(b); t != "" {
+			cp.ReadFinal = appendUnique(cp.ReadFinal, image+":"+t)
+		}
 	}
 	if writable {
-		if cur := sanitized(current); cur != "" {
+		if cur := scoped(sanitized(current)); cur != "" {
 			if t := sanitized(builderPrefix + cur); t != "" {
 				cp.WriteBuilder = image + ":" + t
 			}
@@ -89,6 +97,14 @@ func (c *runCtx) cacheRefs(images []string) pipeline.CachePlan {
 		}
 	}
 	return cp
+}
+
+// DefaultCacheImage is the repository that holds image's cache tags when
+// cache-image is not given: image-cache, beside the image, so that the
+// image's own repository (the package users see) gets only the tags the
+// tag plan pushes.
+func DefaultCacheImage(image string) string {
+	return strings.ToLower(image) + "-cache"
 }
 
 // builderPrefix names the builder stage's cache image: builder-<branch>.

@@ -14,7 +14,9 @@ import (
 // head branch only sanitizes to the same tag — a fork never writes, and
 // cache: none names no ref at all.
 func TestCachePlan(t *testing.T) {
-	const img = "ghcr.io/org/app"
+	// The cache goes beside the image (DefaultCacheImage), not into it.
+	const image = "ghcr.io/org/app"
+	const img = image + "-cache"
 	pr := func(head, def string, fork bool) Event {
 		return Event{
 			Name: "pull_request", Ref: "refs/pull/7/merge", SHA: strings.Repeat("a", 40),
@@ -60,10 +62,21 @@ func TestCachePlan(t *testing.T) {
 		}, note: "fork"},
 		{name: "cache: none names nothing", event: push("main"), cache: CacheOptions{Disabled: true, DisabledNote: "cache is none"},
 			want: pipeline.CachePlan{}, note: "cache is none"},
+		{name: "cache-image names the image's own repository", event: push("main"), cache: CacheOptions{Image: "GHCR.io/org/app"}, want: pipeline.CachePlan{
+			ReadBuilder: []string{image + ":builder-main"}, ReadFinal: []string{image + ":main"},
+			WriteBuilder: image + ":builder-main", WriteFinal: image + ":main",
+		}},
+		{name: "a scope suffixes every ref", event: push("feature/x"), cache: CacheOptions{Scope: "stack-dev"}, want: pipeline.CachePlan{
+			ReadBuilder: []string{img + ":builder-feature-x-stack-dev", img + ":builder-main-stack-dev"}, ReadFinal: []string{img + ":feature-x-stack-dev", img + ":main-stack-dev"},
+			WriteBuilder: img + ":builder-feature-x-stack-dev", WriteFinal: img + ":feature-x-stack-dev",
+		}},
+		{name: "a scoped fork reads its scope only", event: pr("feature/x", "main", true), cache: CacheOptions{Scope: "prod"}, want: pipeline.CachePlan{
+			ReadBuilder: []string{img + ":builder-feature-x-prod", img + ":builder-main-prod"}, ReadFinal: []string{img + ":feature-x-prod", img + ":main-prod"},
+		}, note: "fork"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			in := Input{Event: tc.event, Images: []Image{{Name: img, Enable: true}}, Cache: tc.cache, Now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+			in := Input{Event: tc.event, Images: []Image{{Name: image, Enable: true}}, Cache: tc.cache, Now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 			p := mustCompute(t, in)
 			got := p.Cache
 			note := got.Note

@@ -50,9 +50,15 @@ type Repo struct {
 
 // CacheOptions controls the build-cache references.
 type CacheOptions struct {
-	// Image is the repository that holds the cache tags; empty means the
-	// first enabled image.
+	// Image is the repository that holds the cache tags (cache-image);
+	// empty means DefaultCacheImage of the first enabled image, so that the
+	// cache adds no tag to the image's own repository.
 	Image string
+	// Scope (cache-scope) separates the caches of variants built from one
+	// repository (a matrix of build args or targets): the cache tags are
+	// <branch>-<scope> and builder-<branch>-<scope>. Empty: <branch> and
+	// builder-<branch>. ScopeFrom says what it was made of, for the plan.
+	Scope, ScopeFrom string
 	// Disabled turns cache references off; DisabledNote says why (the
 	// plan shows it).
 	Disabled     bool
@@ -125,6 +131,10 @@ type Plan struct {
 	// Cache is the build cache, typed: CacheFrom, CacheTo and CacheNote
 	// are its lists for the JSON and the text.
 	Cache pipeline.CachePlan `json:"-"`
+	// CacheScope is the cache's scope ("" for none) and CacheScopeFrom
+	// what it was made of.
+	CacheScope     string `json:"cache_scope,omitempty"`
+	CacheScopeFrom string `json:"-"`
 }
 
 // Compute evaluates the rules against the event. It returns an error only
@@ -238,6 +248,9 @@ func Compute(in Input) (*Plan, error) {
 	}
 	p.Labels = labels
 	p.Cache = c.cacheRefs(p.Images)
+	if !in.Cache.Disabled {
+		p.CacheScope, p.CacheScopeFrom = in.Cache.Scope, in.Cache.ScopeFrom
+	}
 	p.CacheFrom, p.CacheTo, p.CacheNote = p.Cache.Read(), p.Cache.Written(), p.Cache.Note
 	if p.Tags == nil {
 		p.Tags = []string{}

@@ -35,6 +35,13 @@ func (p *Plan) Text() string {
 	}
 	list("tags", p.Tags, "none")
 	list("labels", p.Labels, "none")
+	if p.CacheScope != "" {
+		scope := p.CacheScope
+		if p.CacheScopeFrom != "" {
+			scope += " (" + p.CacheScopeFrom + ")"
+		}
+		fmt.Fprintf(&b, "cache scope: %s\n", scope)
+	}
 	list("cache from", p.CacheFrom, "none")
 	to := p.CacheTo
 	if len(to) == 0 && p.CacheNote != "" {

@@ -31,7 +31,9 @@ func tvInput(t *testing.T, ev Event) Input {
 		t.Fatal(err)
 	}
 	ev.DefaultBranch = "main"
-	return Input{Event: ev, Repo: tvRepoMeta(), Images: images, Now: tvNow}
+	// Teaching Vacancies keeps builder-<branch> and <branch> in the
+	// image's own repository: one line, cache-image, says so.
+	return Input{Event: ev, Repo: tvRepoMeta(), Images: images, Now: tvNow, Cache: CacheOptions{Image: tvImage}}
 }
 
 func mustCompute(t *testing.T, in Input) *Plan {
