@@ -195,6 +195,15 @@ func tagInput(cfg *config.Config, ev *ghactions.Context, getenv func(string) str
 			DisabledNote: "cache is none: no cache refs are read or written",
 		},
 	}
+	// {{dockerfile 'NAME'}}: the final stage's ARG or ENV, the Dockerfile
+	// read once, when a rule asks.
+	var vars *build.StageVars
+	in.DockerfileVar = func(name string) (string, string) {
+		if vars == nil {
+			vars = build.ReadStageVars(dockerfilePath(cfg), cfg.File, cfg.Build.Target, cfg.Build.BuildArgs)
+		}
+		return vars.Lookup(name)
+	}
 	if t, ok := tags.CommitDateFromPayload(ev.Payload, ev.SHA); ok {
 		in.CommitDate = t
 	} else if t := commitTime(ev.Workspace, ev.SHA); !t.IsZero() {

@@ -79,6 +79,10 @@ type Input struct {
 	// Now is the run's clock: {{date}}, the created label and the review
 	// tag's fallback timestamp.
 	Now time.Time
+	// DockerfileVar reads an ARG or ENV value of the Dockerfile's final
+	// stage ({{dockerfile 'NAME'}}); absent says why there is none, and the
+	// rule is skipped with that reason. nil: no Dockerfile is known.
+	DockerfileVar func(name string) (value, absent string)
 	// CommitDate is the time of the commit being built ({{commit_date}});
 	// zero means Now.
 	CommitDate time.Time
@@ -162,6 +166,11 @@ func Compute(in Input) (*Plan, error) {
 	latest, latestSet := false, false
 	for _, r := range rules {
 		enabled, err := c.renderGlobal(r.Attrs["enable"], &p.Warnings)
+		var skipEnable *skipRule
+		if errors.As(err, &skipEnable) {
+			p.Skipped = append(p.Skipped, Skip{r.String(), skipEnable.reason})
+			continue
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("tags: %q: enable: %w", r.String(), err))
 			continue
@@ -175,6 +184,11 @@ func Compute(in Input) (*Plan, error) {
 			continue
 		}
 		val, ruleLatest, reason, err := c.evalRule(r, &p.Warnings)
+		var skip *skipRule
+		if errors.As(err, &skip) {
+			p.Skipped = append(p.Skipped, Skip{r.String(), skip.reason})
+			continue
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("tags: %q: %w", r.String(), err))
 			continue
@@ -242,7 +256,7 @@ func Compute(in Input) (*Plan, error) {
 			}
 		}
 	}
-	labels, err := c.labels(main)
+	labels, err := c.labels(main, &p.Warnings)
 	if err != nil {
 		return nil, err
 	}
@@ -449,6 +463,13 @@ func (c *runCtx) dateHelper(t time.Time) helper {
 	}
 }
 
+// skipRule is a helper's verdict that the rule produces no tag for this
+// run (a Dockerfile variable it reads is not set): a skip with the reason,
+// not a configuration error.
+type skipRule struct{ reason string }
+
+func (s *skipRule) Error() string { return s.reason }
+
 // scheduleScope is what type=schedule patterns see (as upstream: dates only).
 func (c *runCtx) scheduleScope() scope {
 	return scope{"date": c.dateHelper(c.in.Now), "commit_date": c.dateHelper(c.commitDate())}
@@ -483,6 +504,20 @@ func (c *runCtx) globalScope() scope {
 				n = v
 			}
 			return shortSHA(c.sha, n), nil
+		},
+		"dockerfile": func(params []tmplArg, _ map[string]tmplArg) (string, error) {
+			if len(params) != 1 || params[0].kind != argString || params[0].s == "" {
+				return "", errors.New("takes the name of an ARG or ENV in quotes, e.g. {{dockerfile 'APP_VERSION'}}")
+			}
+			name := params[0].s
+			if c.in.DockerfileVar == nil {
+				return "", &skipRule{fmt.Sprintf("{{dockerfile '%s'}}: no Dockerfile was read", name)}
+			}
+			v, absent := c.in.DockerfileVar(name)
+			if absent != "" {
+				return "", &skipRule{fmt.Sprintf("{{dockerfile '%s'}}: %s", name, absent)}
+			}
+			return v, nil
 		},
 		"review": func([]tmplArg, map[string]tmplArg) (string, error) {
 			body, _ := c.review("long")

@@ -1,6 +1,7 @@
 package tags
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,7 +12,7 @@ import (
 // labels builds the OCI labels the way metadata-action does: the eight
 // org.opencontainers.image.* labels, then the user's labels (which may use
 // expressions and override them by key), sorted by key.
-func (c *runCtx) labels(version string) ([]string, error) {
+func (c *runCtx) labels(version string, warnings *[]string) ([]string, error) {
 	repo := c.in.Repo
 	url := repo.HTMLURL
 	if url == "" && repo.FullName != "" {
@@ -33,6 +34,11 @@ func (c *runCtx) labels(version string) ([]string, error) {
 	var discard []string
 	for _, l := range c.in.Labels {
 		v, err := c.renderGlobal(l, &discard)
+		var skip *skipRule
+		if errors.As(err, &skip) {
+			*warnings = append(*warnings, fmt.Sprintf("label %q left out: %s", l, skip.reason))
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("labels: %q: %w", l, err)
 		}

@@ -488,7 +488,8 @@ func checkTemplate(typ RuleType, attr, v string) error {
 	if err != nil {
 		return err
 	}
-	c := newRunCtx(&Input{Event: Event{Name: "push", Ref: "refs/heads/main", SHA: "0000000000000000000000000000000000000000"}})
+	c := newRunCtx(&Input{Event: Event{Name: "push", Ref: "refs/heads/main", SHA: "0000000000000000000000000000000000000000"},
+		DockerfileVar: func(string) (string, string) { return "1.2.3", "" }})
 	sc := c.globalScope()
 	if attr == "pattern" {
 		switch typ {
