@@ -14,6 +14,7 @@ import (
 
 	"github.com/org/image-pipeline/internal/build"
 	"github.com/org/image-pipeline/internal/config"
+	"github.com/org/image-pipeline/internal/depgraph"
 	"github.com/org/image-pipeline/internal/enginesave"
 	"github.com/org/image-pipeline/internal/ghactions"
 	"github.com/org/image-pipeline/internal/pipeline"
@@ -31,6 +32,7 @@ type stageSet struct {
 	tags  *tagsStage
 	build pipeline.Stage
 	scan  pipeline.Stage
+	deps  pipeline.Stage
 	push  pipeline.Stage
 	sign  pipeline.Stage
 	// buildOnly is the build command: lint and build, nothing after.
@@ -199,6 +201,24 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 	set.key = key
 	set.sign = sign.NewStage(signOpts, sign.WithLoadedKey(key))
 
+	scope, _ := cacheScope(cfg, ev)
+	set.deps = depgraph.NewStage(depgraph.Options{
+		Enabled:    cfg.DependencySnapshot,
+		APIURL:     ev.APIURL,
+		Repository: ev.Repository,
+		Token:      cfg.GitHubToken,
+		ForkPR:     ev.IsFork(),
+		Source: depgraph.Source{
+			Image: firstImage(cfg, ev), Scope: scope,
+			Workflow: ev.Workflow, Job: ev.Job, RunID: ev.RunID,
+			RunURL: sign.RunURL(ev.ServerURL, ev.Repository, ev.RunID, ev.RunAttempt),
+			Ref:    ev.Ref, SHA: ev.SHA,
+			Dockerfile: filepath.ToSlash(filepath.Clean(cfg.File)),
+			Version:    Version,
+		},
+		Log: runner,
+	})
+
 	return set, errors.Join(errs...)
 }
 
@@ -210,6 +230,11 @@ func (s *stageSet) list(cfg *config.Config) []pipeline.Stage {
 		push = afterKey{s.push, s.key}
 	}
 	rest := []pipeline.Stage{s.build, s.scan, push, s.sign}
+	if cfg.DependencySnapshot {
+		// After the scan, before the push: it never fails, and it runs
+		// whether or not the scan gate closed. Off, it is not listed.
+		rest = slices.Insert(rest, 2, s.deps)
+	}
 	switch {
 	case cfg.Plan:
 		for i, st := range rest {
@@ -296,6 +321,17 @@ func targetRegistries(cfg *config.Config, ev *ghactions.Context) []string {
 	return hosts
 }
 
+// firstImage is the first enabled image, else the default
+// ghcr.io/<owner>/<repo>.
+func firstImage(cfg *config.Config, ev *ghactions.Context) string {
+	for _, im := range cfg.Images {
+		if im.Enable {
+			return im.Ref()
+		}
+	}
+	return "ghcr.io/" + strings.ToLower(ev.Repository)
+}
+
 // cacheImage is the repository holding the cache tags: cache-image, else
 // beside the first enabled image (else the default
 // ghcr.io/<owner>/<repo>), as the tag plan decides.
@@ -303,12 +339,7 @@ func cacheImage(cfg *config.Config, ev *ghactions.Context) string {
 	if cfg.CacheImage != "" {
 		return strings.ToLower(cfg.CacheImage)
 	}
-	for _, im := range cfg.Images {
-		if im.Enable {
-			return tags.DefaultCacheImage(im.Ref())
-		}
-	}
-	return tags.DefaultCacheImage("ghcr.io/" + ev.Repository)
+	return tags.DefaultCacheImage(firstImage(cfg, ev))
 }
 
 // reportsExclude leaves the reports directory out of the build context

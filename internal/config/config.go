@@ -29,6 +29,8 @@ type Config struct {
 	Flavor     tags.Flavor
 	Labels     []string
 	CacheImage string
+	// DependencySnapshot is the dependency-snapshot input.
+	DependencySnapshot bool
 	// CacheScope is the cache-scope input: "auto" (the app derives it from
 	// the build settings), "" (none), or a scope.
 	CacheScope string
@@ -224,6 +226,7 @@ func Parse(src Source) (*Config, error) {
 			ConfigFile:        p.String("lint-config"),
 			TrustedRegistries: p.List("lint-trusted-registries"),
 		},
+		DependencySnapshot:  p.Bool("dependency-snapshot"),
 		Plan:                p.Bool("plan"),
 		AllowUntrustedBuild: p.Bool("allow-untrusted-build"),
 	}

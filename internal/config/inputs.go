@@ -96,6 +96,8 @@ var Inputs = []Input{
 		Description: "Scan the built image with the embedded Trivy (one analysis for vulnerabilities and the SBOM) before pushing."},
 	{Name: "fail-on", Default: "critical", Group: "scan", Kind: Enum, Values: []string{"critical", "high", "medium", "low", "unknown", "none"},
 		Description: "Lowest vulnerability severity that fails the run and stops the push (after every report is written); `none` only reports."},
+	{Name: "dependency-snapshot", Default: "false", Group: "scan", Kind: Bool,
+		Description: "Submit the scan's packages to the repository's dependency graph (Dependabot alerts for what the image ships), also when the scan gate fails. Needs `permissions: contents: write`; a refusal is a warning. One snapshot per workflow, job, image and cache scope."},
 	{Name: "severity", Default: "CRITICAL,HIGH,MEDIUM,LOW,UNKNOWN", Group: "scan", Kind: List,
 		Description: "Severities reported, counted and seen by the gate, comma-separated."},
 	{Name: "ignore-unfixed", Default: "false", Group: "scan", Kind: Bool,

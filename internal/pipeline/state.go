@@ -163,12 +163,34 @@ func (b *BuildOutcome) Final() *BuiltImage {
 // ScanOutcome is what the scan stage hands on.
 type ScanOutcome struct {
 	// Counts by severity (CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN).
-	Counts     map[string]int
+	Counts map[string]int
+	// Packages are every package found (what the SBOM lists).
+	Packages   []Package
 	Passed     bool
 	JSONPath   string
 	SARIFPath  string
 	SBOMPath   string
 	SBOMFormat string // "cyclonedx" or "spdx-json"
+}
+
+// Package is one package the scan found in the image.
+type Package struct {
+	Name, Version string
+	// Type is the package type ("alpine", "node-pkg", "gobinary", …).
+	Type string
+	PURL string
+	// Target is the part of the image it was found in, as Trivy names it
+	// ("debian 12.8" for the OS, "Node.js" for node_modules, a binary's
+	// path), and Class what kind of part ("os-pkgs", "lang-pkgs").
+	Target, Class string
+	// ID identifies it within its target; DependsOn are the IDs of the
+	// packages it depends on there.
+	ID        string
+	DependsOn []string
+	// Indirect is set for a package only another package needs.
+	Indirect bool
+	// FilePath is where in the image it was found ("" for OS packages).
+	FilePath string
 }
 
 // PushOutcome is what the push stage hands on.

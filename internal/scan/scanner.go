@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/org/image-pipeline/internal/pipeline"
 )
 
 // Scanner analyses an image once: vulnerabilities and SBOM come from the
@@ -52,12 +54,7 @@ type Finding struct {
 }
 
 // Package is one SBOM entry.
-type Package struct {
-	Name, Version string
-	// Type is the package type ("alpine", "node-pkg", "gobinary", …).
-	Type string
-	PURL string
-}
+type Package = pipeline.Package
 
 // DBInfo says which vulnerability DB a scan used.
 type DBInfo struct {

@@ -68,7 +68,7 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 		return err
 	}
 	s.last = a
-	out := &pipeline.ScanOutcome{Counts: Count(a.Findings), SBOMFormat: string(s.set.SBOMFormat)}
+	out := &pipeline.ScanOutcome{Counts: Count(a.Findings), SBOMFormat: string(s.set.SBOMFormat), Packages: a.Packages}
 
 	var errs []error
 	write := func(what, input, path string, fn func(context.Context, io.Writer) error) string {

@@ -145,7 +145,11 @@ func (ts *scanner) Scan(ctx context.Context, t scan.Target) (*scan.Analysis, err
 	scan.SortFindings(a.Findings)
 	for _, r := range report.Results {
 		for _, p := range r.Packages {
-			pkg := scan.Package{Name: p.Name, Version: p.Version, Type: string(r.Type)}
+			pkg := scan.Package{
+				Name: p.Name, Version: p.Version, Type: string(r.Type),
+				Target: r.Target, Class: string(r.Class), ID: p.ID, DependsOn: p.DependsOn,
+				Indirect: p.Relationship == ftypes.RelationshipIndirect, FilePath: p.FilePath,
+			}
 			if p.Identifier.PURL != nil {
 				pkg.PURL = p.Identifier.PURL.String()
 			}
