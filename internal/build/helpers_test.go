@@ -411,7 +411,10 @@ func pullRequestPlan(t *testing.T, repo, head string) *pipeline.TagPlan {
 			HeadRef: head, BaseRef: "main", DefaultBranch: "main",
 		},
 		Images: []tags.Image{{Name: repo, Enable: true}},
-		Now:    time.Now(),
+		// The cache tags in the image's repository, as the other plans
+		// of these tests keep them (cache-image naming the image).
+		Cache: tags.CacheOptions{Image: repo},
+		Now:   time.Now(),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -193,8 +193,11 @@ func stageText(t string) string {
 	return t
 }
 
-// fence keeps untrusted text inside a ``` block.
-func fence(s string) string { return strings.ReplaceAll(s, "```", "'''") }
+// fence keeps untrusted text inside a ``` block, its control bytes
+// escaped (a failed step's output can clear the reader's screen).
+func fence(s string) string {
+	return strings.ReplaceAll(ghactions.EscapeControls(strings.ReplaceAll(s, "\r", "")), "```", "'''")
+}
 
 func summaryMarkdown(f Features, r *Result) string {
 	var b strings.Builder

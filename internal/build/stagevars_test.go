@@ -73,3 +73,12 @@ ENV ONLY_OTHER=1
 		t.Errorf("a missing Dockerfile: %q", absent)
 	}
 }
+
+// A failed step's output goes into the summary's code block with its
+// control bytes escaped and no way out of the fence.
+func TestFence(t *testing.T) {
+	got := fence("before \x1b[2J\x1b]0;pwned\a \x00after\r\n``` done")
+	if want := `before \x1b[2J\x1b]0;pwned\x07 \x00after` + "\n''' done"; got != want {
+		t.Errorf("fence = %q, want %q", got, want)
+	}
+}

@@ -53,6 +53,10 @@ func (s Stats) Faults() int64 { return s.Throttled + s.ServerErrors + s.Connecti
 type wire struct {
 	inner http.RoundTripper
 	logf  func(format string, args ...any)
+	// maxWait, when set, is the longest Retry-After honoured: a registry
+	// asking for more is given up at once (RetryAfterError), so that the
+	// caller can try another.
+	maxWait time.Duration
 
 	requests, throttled, serverErrors, connErrors, waits atomic.Int64
 
@@ -90,9 +94,16 @@ type RetryAfterError struct {
 	Answer string
 	Wait   time.Duration
 	Left   time.Duration
+	// Limit is set when Left is the longest wait the reader honours
+	// (RetryingReader's MaxRetryAfter), not what is left of a timeout.
+	Limit bool
 }
 
 func (e *RetryAfterError) Error() string {
+	if e.Limit {
+		return fmt.Sprintf("registry %s answered %s and asked to wait %s (Retry-After), longer than the %s this download waits",
+			e.Registry, e.Answer, roundDuration(e.Wait), roundDuration(e.Left))
+	}
 	return fmt.Sprintf("registry %s answered %s and asked to wait %s (Retry-After), but only %s of push-timeout is left: retry later or raise push-timeout",
 		e.Registry, e.Answer, roundDuration(e.Wait), roundDuration(e.Left))
 }
@@ -191,6 +202,9 @@ func (w *wire) honourRetryAfter(ctx context.Context, host string) error {
 	}
 	if deadline, ok := ctx.Deadline(); ok && until.After(deadline) {
 		return &RetryAfterError{Registry: host, Answer: answer, Wait: wait, Left: time.Until(deadline)}
+	}
+	if w.maxWait > 0 && wait > w.maxWait {
+		return &RetryAfterError{Registry: host, Answer: answer, Wait: wait, Left: w.maxWait, Limit: true}
 	}
 	w.waits.Add(1)
 	t := time.NewTimer(wait)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/org/image-pipeline/internal/inputerr"
 	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/registry"
 )
 
 // Severities from the most to the least severe, as Trivy names them.
@@ -132,6 +133,9 @@ type Options struct {
 	// config's credentials and the default transport).
 	Keychain  authn.Keychain
 	Transport http.RoundTripper
+	// DBRetry is how a DB repository that throttles or fails is retried
+	// before the next one is tried (zero: DefaultDBRetry).
+	DBRetry registry.ReadRetry
 	// Log receives progress (DB download, layer analysis) and warnings.
 	Log Logger
 }
@@ -226,6 +230,15 @@ type Settings struct {
 	MaxDBAge time.Duration
 }
 
+// DefaultDBRetry retries a DB repository 4 times, 1 s to 8 s apart, and
+// waits for a Retry-After of up to 30 s (ghcr.io's TOOMANYREQUESTS,
+// aquasecurity/trivy-action#389); a longer one moves on to the next
+// repository at once.
+var DefaultDBRetry = registry.ReadRetry{
+	RetryPolicy:   registry.RetryPolicy{Attempts: 4, InitialDelay: time.Second, MaxDelay: 8 * time.Second},
+	MaxRetryAfter: 30 * time.Second,
+}
+
 // Settings applies the defaults. The values were checked when the inputs
 // were parsed; the one error is a trivy-cache-dir under ~ without a home.
 func (o Options) Settings() (Settings, error) {
@@ -250,6 +263,9 @@ func (o Options) Settings() (Settings, error) {
 		s.DBRepositories = slices.Clone(DefaultDBRepositories)
 	}
 	s.MaxDBAge = cmp.Or(o.DBMaxAge, DefaultDBMaxAge)
+	if s.DBRetry == (registry.ReadRetry{}) {
+		s.DBRetry = DefaultDBRetry
+	}
 	dir, err := expandHome(cmpOr(o.CacheDir, DefaultCacheDir))
 	if err != nil {
 		return Settings{}, inputerr.New(InputCacheDir, o.CacheDir, "starts with ~ but there is no home directory ("+err.Error()+")", "an absolute path, a path relative to the workspace, or ~/… with HOME set")

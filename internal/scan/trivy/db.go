@@ -20,6 +20,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/org/image-pipeline/internal/registry"
 	"github.com/org/image-pipeline/internal/scan"
 )
 
@@ -155,10 +156,12 @@ func downloadDBFrom(ctx context.Context, s scan.Settings, repo, dst string) erro
 	if kc == nil {
 		kc = authn.DefaultKeychain
 	}
-	opts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(kc)}
-	if s.Transport != nil {
-		opts = append(opts, remote.WithTransport(s.Transport))
-	}
+	// 429 (ghcr.io's TOOMANYREQUESTS), 5xx and broken connections are
+	// retried with backoff, honouring Retry-After up to DBRetry's limit;
+	// then the caller tries the next repository.
+	opts := append(registry.RetryingReader(ctx, s.Transport, s.DBRetry, func(format string, a ...any) {
+		s.Log.Infof("scan: "+format, a...)
+	}), remote.WithAuthFromKeychain(kc))
 	img, err := remote.Image(ref, opts...)
 	if err != nil {
 		return err
