@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -502,9 +503,12 @@ func TestPlanCommandFromEnvAlone(t *testing.T) {
 	var plan struct {
 		Version   string   `json:"version"`
 		Tags      []string `json:"tags"`
-		Labels    []string `json:"labels"`
-		CacheFrom []string `json:"cache_from"`
-		CacheTo   []string `json:"cache_to"`
+		// metadata-action's shape: labels an object, annotations with
+		// their level.
+		Labels      map[string]string `json:"labels"`
+		Annotations []string          `json:"annotations"`
+		CacheFrom   []string          `json:"cache_from"`
+		CacheTo     []string          `json:"cache_to"`
 	}
 	if err := json.Unmarshal(out, &plan); err != nil {
 		t.Fatalf("plan output is not JSON: %v\n%s", err, out)
@@ -512,11 +516,10 @@ func TestPlanCommandFromEnvAlone(t *testing.T) {
 	if plan.Version != "1.2.3" || len(plan.Tags) != 8 || plan.Tags[0] != "ghcr.io/octo-org/hello-image:1.2.3" || plan.Tags[7] != "registry.example.com/octo/hello:latest" {
 		t.Errorf("plan: %+v", plan)
 	}
-	found := false
-	for _, l := range plan.Labels {
-		found = found || l == "org.opencontainers.image.source=https://github.com/octo-org/hello-image"
+	if !slices.Contains(plan.Annotations, "manifest:org.opencontainers.image.source=https://github.com/octo-org/hello-image") {
+		t.Errorf("annotations lack the source annotation at manifest level: %v", plan.Annotations)
 	}
-	if !found {
+	if plan.Labels["org.opencontainers.image.source"] != "https://github.com/octo-org/hello-image" {
 		t.Errorf("labels lack the source label: %v", plan.Labels)
 	}
 	if plan.CacheFrom == nil || plan.CacheTo == nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/org/image-pipeline/internal/pipeline"
 	"github.com/org/image-pipeline/internal/registry"
 	"github.com/org/image-pipeline/internal/report"
+	"github.com/org/image-pipeline/internal/tags"
 	"github.com/org/image-pipeline/internal/textfmt"
 )
 
@@ -49,6 +50,9 @@ func (e *environment) run(ctx context.Context, cmd string, args []string) int {
 		}
 		cfgErr = errors.Join(cfgErr, err)
 	}
+	levels, err := tags.ParseAnnotationLevels(e.getenv(tags.EnvAnnotationLevels))
+	cfg.AnnotationLevels = levels
+	cfgErr = errors.Join(cfgErr, err)
 	ws, wsErr := workspace(e.getenv)
 	cfg.Workspace = ws
 	if cmd == "plan" {

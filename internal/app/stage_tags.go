@@ -67,8 +67,10 @@ func (s *tagsStage) Run(_ context.Context, st *pipeline.State) error {
 		Tags:    plan.Tags,
 		Labels:  plan.Labels,
 		Cache:   plan.Cache,
-		JSON:    strings.TrimSpace(string(js)),
+		// Annotations, AnnotationLevels and AnnotationLines below.
+		JSON: strings.TrimSpace(string(js)),
 	}
+	st.Plan.Annotations, st.Plan.AnnotationLevels, st.Plan.AnnotationLines = plan.Annotations, plan.AnnotationLevels, plan.AnnotationLines()
 	var badEpoch bool
 	st.Plan.SourceDateEpoch, st.Plan.SourceDateEpochFrom, badEpoch = sourceDateEpoch(s.getenv, in.CommitDate)
 	if badEpoch {
@@ -179,14 +181,16 @@ func tagInput(cfg *config.Config, ev *ghactions.Context, getenv func(string) str
 	}
 	scope, scopeFrom := cacheScope(cfg, ev)
 	in := tags.Input{
-		Event:           tev,
-		Repo:            repo,
-		Images:          images,
-		Rules:           cfg.TagRules,
-		Flavor:          cfg.Flavor,
-		Labels:          cfg.Labels,
-		Now:             now,
-		PRHeadSHAForSHA: getenv("DOCKER_METADATA_PR_HEAD_SHA") == "true",
+		Event:            tev,
+		Repo:             repo,
+		Images:           images,
+		Rules:            cfg.TagRules,
+		Flavor:           cfg.Flavor,
+		Labels:           cfg.Labels,
+		Annotations:      cfg.Annotations,
+		AnnotationLevels: cfg.AnnotationLevels,
+		Now:              now,
+		PRHeadSHAForSHA:  getenv("DOCKER_METADATA_PR_HEAD_SHA") == "true",
 		Cache: tags.CacheOptions{
 			Image:        cfg.CacheImage,
 			Scope:        scope,

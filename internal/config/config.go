@@ -28,6 +28,10 @@ type Config struct {
 	TagRules   []tags.Rule
 	Flavor     tags.Flavor
 	Labels     []string
+	// Annotations is the annotations input; AnnotationLevels the levels
+	// DOCKER_METADATA_ANNOTATIONS_LEVELS names (set by the app).
+	Annotations      []string
+	AnnotationLevels []string
 	CacheImage string
 	// DependencySnapshot is the dependency-snapshot input.
 	DependencySnapshot bool
@@ -249,6 +253,9 @@ func Parse(src Source) (*Config, error) {
 		p.FailErr(err)
 	}
 	if c.Labels, err = tags.ParseLabels(p.Lines("labels")); err != nil {
+		p.FailErr(err)
+	}
+	if c.Annotations, err = tags.ParseAnnotations(p.Lines("annotations")); err != nil {
 		p.FailErr(err)
 	}
 	if c.Build.BuildArgs, err = build.ParseBuildArgs(p.Lines("build-args")); err != nil {

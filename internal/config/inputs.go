@@ -56,6 +56,8 @@ var Inputs = []Input{
 		Description: "docker/metadata-action `flavor` lines: `latest=auto|true|false`, `prefix=…[,onlatest=true]`, `suffix=…[,onlatest=true]`."},
 	{Name: "labels", Group: "tags", Kind: LineList,
 		Description: "Extra image labels, `key=value` one per line, merged over the generated OCI labels (expressions allowed)."},
+	{Name: "annotations", Group: "tags", Kind: LineList,
+		Description: "Extra OCI annotations, `key=value` one per line, merged over the generated OCI keys as in docker/metadata-action; written into the pushed manifest (and index) at the levels of `DOCKER_METADATA_ANNOTATIONS_LEVELS` (default `manifest`)."},
 	{Name: "target", Group: "build", Kind: String,
 		Description: "Dockerfile stage to build as the final image. Default: the last stage."},
 	{Name: "builder-target", Group: "build", Kind: String,

@@ -40,6 +40,11 @@ type TagPlan struct {
 	Version string
 	Tags    []string // full references, name:tag
 	Labels  []string // key=value
+	// Annotations are the OCI annotations (key=value) and AnnotationLevels
+	// where they are written (manifest, index, manifest-descriptor,
+	// index-descriptor); AnnotationLines the annotations output, one per
+	// level (level:key=value).
+	Annotations, AnnotationLevels, AnnotationLines []string
 	// Cache is what the build reads and writes as cache, decided here
 	// once: the build only translates it into BuildKit entries.
 	Cache CachePlan

@@ -34,7 +34,8 @@ var OutputSpecs = []OutputSpec{
 	{"version", "The version computed by the tag engine (e.g. `1.2.3`, `main`, `pr-42`)."},
 	{"tags", "Every computed image reference (`name:tag`), one per line; when pushed, each one points at `digest`."},
 	{"labels", "The OCI labels applied to the image (`key=value`), one per line."},
-	{"json", "The tag plan as JSON: `{\"version\", \"tags\", \"labels\", \"cache_from\", \"cache_to\", \"skipped\"}`."},
+	{"annotations", "The OCI annotations written into the pushed image, one per line, each with its level (`manifest:key=value`), as docker/metadata-action prints them."},
+	{"json", "The tag plan as JSON, in docker/metadata-action's shape (`tags`, `tag-names`, `labels` as an object, `annotations`) plus `version`, `cache_from`, `cache_to`, `cache_scope`, `skipped`, `warnings`."},
 	{"imageid", "Id of the built image: its config digest (the index digest for a multi-platform image)."},
 	{"cache-hits", "Build steps served from the cache."},
 	{"cache-misses", "Build steps that ran."},
@@ -123,6 +124,7 @@ func outputs(res *pipeline.Result, st *pipeline.State, workspace string) []Outpu
 		add("version", p.Version)
 		add("tags", strings.Join(p.Tags, "\n"))
 		add("labels", strings.Join(p.Labels, "\n"))
+		add("annotations", strings.Join(p.AnnotationLines, "\n"))
 		add("json", p.JSON)
 	}
 	if b := st.Build; b != nil {

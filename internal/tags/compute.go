@@ -76,6 +76,11 @@ type Input struct {
 	// Labels are extra key=value labels; they may use expressions and
 	// override the generated ones.
 	Labels []string
+	// Annotations are the annotations input's key=value lines (expressions
+	// allowed), over the generated OCI keys; AnnotationLevels where they
+	// go (DOCKER_METADATA_ANNOTATIONS_LEVELS; empty: manifest).
+	Annotations      []string
+	AnnotationLevels []string
 	// Now is the run's clock: {{date}}, the created label and the review
 	// tag's fallback timestamp.
 	Now time.Time
@@ -135,6 +140,10 @@ type Plan struct {
 	// Cache is the build cache, typed: CacheFrom, CacheTo and CacheNote
 	// are its lists for the JSON and the text.
 	Cache pipeline.CachePlan `json:"-"`
+	// Annotations are the OCI annotations, key=value sorted by key, and
+	// AnnotationLevels the levels they are written at.
+	Annotations      []string `json:"-"`
+	AnnotationLevels []string `json:"-"`
 	// CacheScope is the cache's scope ("" for none) and CacheScopeFrom
 	// what it was made of.
 	CacheScope     string `json:"cache_scope,omitempty"`
@@ -256,11 +265,20 @@ func Compute(in Input) (*Plan, error) {
 			}
 		}
 	}
-	labels, err := c.labels(main, &p.Warnings)
+	labels, err := c.labels(main, "labels", in.Labels, &p.Warnings)
 	if err != nil {
 		return nil, err
 	}
 	p.Labels = labels
+	// Annotations are metadata-action's: the same generated OCI keys, with
+	// the annotations input over them instead of the labels input.
+	if p.Annotations, err = c.labels(main, "annotations", in.Annotations, &p.Warnings); err != nil {
+		return nil, err
+	}
+	p.AnnotationLevels = in.AnnotationLevels
+	if len(p.AnnotationLevels) == 0 {
+		p.AnnotationLevels = []string{LevelManifest}
+	}
 	p.Cache = c.cacheRefs(p.Images)
 	if !in.Cache.Disabled {
 		p.CacheScope, p.CacheScopeFrom = in.Cache.Scope, in.Cache.ScopeFrom

@@ -76,7 +76,8 @@ type maCase struct {
 		Images []string `json:"images"`
 		Tags   []string `json:"tags"`
 		Flavor []string `json:"flavor"`
-		Labels []string `json:"labels"`
+		Labels      []string `json:"labels"`
+		Annotations []string `json:"annotations"`
 	} `json:"inputs"`
 	Env   map[string]string `json:"env"`
 	Event map[string]any    `json:"event"`
@@ -120,7 +121,8 @@ func (c maCase) input(t *testing.T) (Input, error) {
 	t.Helper()
 	in := Input{
 		Event:  EventFromPayload(c.Env["GITHUB_EVENT_NAME"], c.Env["GITHUB_REF"], c.Env["GITHUB_SHA"], c.Env["GITHUB_HEAD_REF"], c.Env["GITHUB_BASE_REF"], c.Event),
-		Labels: c.Inputs.Labels,
+		Labels:      c.Inputs.Labels,
+		Annotations: c.Inputs.Annotations,
 		Repo: Repo{
 			Name: c.Repo.Name, FullName: c.Repo.FullName, Description: c.Repo.Description,
 			HTMLURL: c.Repo.HTMLURL, License: c.Repo.License.SPDXID, DefaultBranch: c.Repo.DefaultBranch,
@@ -131,6 +133,9 @@ func (c maCase) input(t *testing.T) (Input, error) {
 		in.ShortSHALength = n
 	}
 	var err error
+	if in.AnnotationLevels, err = ParseAnnotationLevels(c.Env[EnvAnnotationLevels]); err != nil {
+		return in, err
+	}
 	if in.Now, err = time.Parse(time.RFC3339, c.Clock.Now); err != nil {
 		t.Fatalf("%s: clock.now: %v", c.ID, err)
 	}
@@ -203,6 +208,7 @@ func TestMetadataActionConformance(t *testing.T) {
 	known := knownDifferences(t)
 	byEvent, byRule := map[string]*tally{}, map[string]*tally{}
 	pass, labelsPass, labelsTotal := 0, 0, 0
+	annPass, annTotal, jsonPass, jsonTotal := 0, 0, 0, 0
 	for _, c := range cases {
 		ok, why := runCase(t, c)
 		if ok {
@@ -227,6 +233,25 @@ func TestMetadataActionConformance(t *testing.T) {
 				t.Logf("%s: labels differ (optional check):\n got %q\nwant %q", c.ID, p.Labels, toStrings(want))
 			}
 		}
+		// Annotations (tagsLabels rows) and the json output (json rows):
+		// every passing case must match metadata-action's, as asserted.
+		if want, has := c.Expected["annotations"]; has && ok {
+			annTotal++
+			in, _ := c.input(t)
+			if p, err := Compute(in); err == nil && slices.Equal(p.Annotations, toStrings(want)) {
+				annPass++
+			} else if err == nil {
+				t.Errorf("%s: annotations\n got %q\nwant %q", c.ID, p.Annotations, toStrings(want))
+			}
+		}
+		if want, has := c.Expected["json"]; has && ok {
+			jsonTotal++
+			if why := jsonMatches(t, c, want); why == "" {
+				jsonPass++
+			} else {
+				t.Errorf("%s: json output: %s", c.ID, why)
+			}
+		}
 		reason, listed := known[c.ID]
 		switch {
 		case !ok && !listed:
@@ -238,7 +263,10 @@ func TestMetadataActionConformance(t *testing.T) {
 		}
 	}
 	rate := float64(pass) / float64(len(cases))
-	t.Logf("metadata-action conformance: %d/%d cases pass (%.1f%%); labels match on %d/%d passing cases with labels", pass, len(cases), 100*rate, labelsPass, labelsTotal)
+	t.Logf("metadata-action conformance: %d/%d cases pass (%.1f%%); labels match on %d/%d passing cases with labels, annotations on %d/%d, the json output on %d/%d", pass, len(cases), 100*rate, labelsPass, labelsTotal, annPass, annTotal, jsonPass, jsonTotal)
+	if annTotal == 0 || jsonTotal == 0 {
+		t.Errorf("no case checked annotations (%d) or the json output (%d)", annTotal, jsonTotal)
+	}
 	report(t, "by event", byEvent)
 	report(t, "by rule type", byRule)
 	if rate < 0.98 {
@@ -397,4 +425,34 @@ func checkParseRow(r parseCase) error {
 		return fmt.Errorf("unknown row kind %q", r.Kind)
 	}
 	return nil
+}
+
+// jsonMatches compares our json output with metadata-action's on the keys
+// it has: tags, tag-names, labels (an object) and annotations (with their
+// level). Our own keys beside them are not compared.
+func jsonMatches(t *testing.T, c maCase, want any) string {
+	t.Helper()
+	in, err := c.input(t)
+	if err != nil {
+		return err.Error()
+	}
+	p, err := Compute(in)
+	if err != nil {
+		return err.Error()
+	}
+	js, err := p.JSON()
+	if err != nil {
+		return err.Error()
+	}
+	var got map[string]any
+	if err := json.Unmarshal(js, &got); err != nil {
+		return err.Error()
+	}
+	w, _ := want.(map[string]any)
+	for _, k := range []string{"tags", "tag-names", "labels", "annotations"} {
+		if !reflect.DeepEqual(got[k], w[k]) {
+			return fmt.Sprintf("%s\n got %v\nwant %v", k, got[k], w[k])
+		}
+	}
+	return ""
 }

@@ -38,7 +38,7 @@ func TestDockerfileHelper(t *testing.T) {
 		{name: "no Dockerfile read", rules: []string{"type=raw,value={{dockerfile 'APP_VERSION'}}"}, skipped: "no Dockerfile was read"},
 		{name: "in enable", rules: []string{"type=raw,value=x,enable={{dockerfile 'ENABLED'}}"}, dvar: lookup, skipped: "sets no ARG or ENV ENABLED"},
 		{name: "a label", rules: []string{"type=raw,value=x"}, labels: []string{"org.opencontainers.image.version={{dockerfile 'APP_VERSION'}}"}, dvar: lookup, tags: []string{"x"}, label: "org.opencontainers.image.version=2.4.1"},
-		{name: "a label left out", rules: []string{"type=raw,value=x"}, labels: []string{"app.channel={{dockerfile 'NOPE'}}"}, dvar: lookup, tags: []string{"x"}, warning: `label "app.channel={{dockerfile 'NOPE'}}" left out`},
+		{name: "a label left out", rules: []string{"type=raw,value=x"}, labels: []string{"app.channel={{dockerfile 'NOPE'}}"}, dvar: lookup, tags: []string{"x"}, warning: `labels line "app.channel={{dockerfile 'NOPE'}}" left out`},
 		{name: "no name", rules: []string{"type=raw,value={{dockerfile}}"}, dvar: lookup, err: "takes the name of an ARG or ENV in quotes"},
 		{name: "an unquoted name", rules: []string{"type=raw,value={{dockerfile APP_VERSION}}"}, dvar: lookup, err: "takes the name of an ARG or ENV in quotes"},
 	}

@@ -10,9 +10,10 @@ import (
 )
 
 // labels builds the OCI labels the way metadata-action does: the eight
-// org.opencontainers.image.* labels, then the user's labels (which may use
-// expressions and override them by key), sorted by key.
-func (c *runCtx) labels(version string, warnings *[]string) ([]string, error) {
+// org.opencontainers.image.* labels, then the user's lines (the labels or
+// the annotations input, which may use expressions and override them by
+// key), sorted by key. input names the input in messages.
+func (c *runCtx) labels(version, input string, user []string, warnings *[]string) ([]string, error) {
 	repo := c.in.Repo
 	url := repo.HTMLURL
 	if url == "" && repo.FullName != "" {
@@ -32,15 +33,15 @@ func (c *runCtx) labels(version string, warnings *[]string) ([]string, error) {
 		entries = slices.DeleteFunc(entries, func(e string) bool { return strings.HasSuffix(e, "=") })
 	}
 	var discard []string
-	for _, l := range c.in.Labels {
+	for _, l := range user {
 		v, err := c.renderGlobal(l, &discard)
 		var skip *skipRule
 		if errors.As(err, &skip) {
-			*warnings = append(*warnings, fmt.Sprintf("label %q left out: %s", l, skip.reason))
+			*warnings = append(*warnings, fmt.Sprintf("%s line %q left out: %s", input, l, skip.reason))
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("labels: %q: %w", l, err)
+			return nil, fmt.Errorf("%s: %q: %w", input, l, err)
 		}
 		entries = append(entries, v)
 	}

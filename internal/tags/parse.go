@@ -509,17 +509,21 @@ func checkTemplate(typ RuleType, attr, v string) error {
 
 // ParseLabels checks the `labels` input: key=value lines whose expressions
 // render. The lines are returned unchanged for Input.Labels.
-func ParseLabels(lines []string) ([]string, error) {
+func ParseLabels(lines []string) ([]string, error) { return parseKeyValues("labels", lines) }
+
+// parseKeyValues checks key=value lines of input whose values may hold
+// expressions.
+func parseKeyValues(input string, lines []string) ([]string, error) {
 	var errs []error
 	for _, l := range lines {
 		k, v, ok := strings.Cut(l, "=")
 		if !ok || strings.TrimSpace(k) == "" {
-			errs = append(errs, fmt.Errorf("labels: %q is not key=value; write e.g. org.opencontainers.image.vendor=ACME", l))
+			errs = append(errs, fmt.Errorf("%s: %q is not key=value; write e.g. org.opencontainers.image.vendor=ACME", input, l))
 			continue
 		}
 		if strings.Contains(v, "{{") {
 			if err := checkTemplate(TypeRaw, "label", v); err != nil {
-				errs = append(errs, fmt.Errorf("labels: %q: %w", l, err))
+				errs = append(errs, fmt.Errorf("%s: %q: %w", input, l, err))
 			}
 		}
 	}

@@ -6,14 +6,49 @@ import (
 	"strings"
 )
 
-// JSON is the `plan` output: version, tags (name:tag), labels (key=value),
-// cache_from, cache_to, skipped rules with reasons and warnings.
+// JSON is the `plan` output and the action's `json` output. It has
+// metadata-action's shape — tags, tag-names, labels as an object,
+// annotations with their level — so that
+// fromJSON(steps.x.outputs.json).labels['org.opencontainers.image.version']
+// works as pasted; and our fields beside it: version, cache_from, cache_to,
+// cache_scope, skipped rules with reasons, warnings.
 func (p *Plan) JSON() ([]byte, error) {
-	out, err := json.MarshalIndent(p, "", "  ")
+	labels := make(map[string]string, len(p.Labels))
+	for _, l := range p.Labels {
+		k, v, _ := strings.Cut(l, "=")
+		labels[k] = v
+	}
+	out, err := json.MarshalIndent(planJSON{
+		Version: p.Version, Tags: nonNilStrings(p.Tags), TagNames: nonNilStrings(p.TagNames),
+		Labels: labels, Annotations: p.AnnotationLines(),
+		CacheFrom: p.CacheFrom, CacheTo: p.CacheTo, CacheScope: p.CacheScope,
+		Skipped: p.Skipped, Warnings: p.Warnings,
+	}, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("tags: encoding the plan as JSON: %w", err)
 	}
 	return append(out, '\n'), nil
+}
+
+// planJSON is the stable shape of Plan.JSON: fields are only ever added.
+type planJSON struct {
+	Version     string            `json:"version"`
+	Tags        []string          `json:"tags"`
+	TagNames    []string          `json:"tag-names"`
+	Labels      map[string]string `json:"labels"`
+	Annotations []string          `json:"annotations"`
+	CacheFrom   []string          `json:"cache_from"`
+	CacheTo     []string          `json:"cache_to"`
+	CacheScope  string            `json:"cache_scope,omitempty"`
+	Skipped     []Skip            `json:"skipped"`
+	Warnings    []string          `json:"warnings,omitempty"`
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // Text renders the plan for people (logs, the step summary's code block).
