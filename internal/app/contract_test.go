@@ -501,8 +501,8 @@ func TestPlanCommandFromEnvAlone(t *testing.T) {
 		t.Fatalf("plan: %v\n%s", err, stderr.String())
 	}
 	var plan struct {
-		Version   string   `json:"version"`
-		Tags      []string `json:"tags"`
+		Version string   `json:"version"`
+		Tags    []string `json:"tags"`
 		// metadata-action's shape: labels an object, annotations with
 		// their level.
 		Labels      map[string]string `json:"labels"`

@@ -24,15 +24,15 @@ import (
 type Config struct {
 	// Images are the parsed `image` entries; empty means the default
 	// ghcr.io/<owner>/<repository>.
-	Images     []tags.Image
-	TagRules   []tags.Rule
-	Flavor     tags.Flavor
-	Labels     []string
+	Images   []tags.Image
+	TagRules []tags.Rule
+	Flavor   tags.Flavor
+	Labels   []string
 	// Annotations is the annotations input; AnnotationLevels the levels
 	// DOCKER_METADATA_ANNOTATIONS_LEVELS names (set by the app).
 	Annotations      []string
 	AnnotationLevels []string
-	CacheImage string
+	CacheImage       string
 	// DependencySnapshot is the dependency-snapshot input.
 	DependencySnapshot bool
 	// CacheScope is the cache-scope input: "auto" (the app derives it from

@@ -73,9 +73,9 @@ type maCase struct {
 	ID     string `json:"id"`
 	Kind   string `json:"kind"`
 	Inputs struct {
-		Images []string `json:"images"`
-		Tags   []string `json:"tags"`
-		Flavor []string `json:"flavor"`
+		Images      []string `json:"images"`
+		Tags        []string `json:"tags"`
+		Flavor      []string `json:"flavor"`
 		Labels      []string `json:"labels"`
 		Annotations []string `json:"annotations"`
 	} `json:"inputs"`
@@ -120,7 +120,7 @@ func knownDifferences(t *testing.T) map[string]string {
 func (c maCase) input(t *testing.T) (Input, error) {
 	t.Helper()
 	in := Input{
-		Event:  EventFromPayload(c.Env["GITHUB_EVENT_NAME"], c.Env["GITHUB_REF"], c.Env["GITHUB_SHA"], c.Env["GITHUB_HEAD_REF"], c.Env["GITHUB_BASE_REF"], c.Event),
+		Event:       EventFromPayload(c.Env["GITHUB_EVENT_NAME"], c.Env["GITHUB_REF"], c.Env["GITHUB_SHA"], c.Env["GITHUB_HEAD_REF"], c.Env["GITHUB_BASE_REF"], c.Event),
 		Labels:      c.Inputs.Labels,
 		Annotations: c.Inputs.Annotations,
 		Repo: Repo{
