@@ -93,6 +93,10 @@ type Features struct {
 	// Engine's classic exporter has no such option, and on the containerd
 	// store BuildKit refuses it with the unpack the engine asks for.
 	RewriteTimestamp bool
+	// Annotations is true when the image exporter writes OCI annotations
+	// into the manifest and index (buildkitd, the containerd image store);
+	// the classic store pushes a Docker v2 manifest, which has none.
+	Annotations bool
 	// InlineCacheNote, when set, says why inline cache read back from the
 	// registry may give few hits on this builder; it goes to the summary's
 	// cache notes when the ladder is read as inline cache.
@@ -120,6 +124,9 @@ type Result struct {
 	// Provenance is the mode of the provenance attestation attached to
 	// the final image ("" when none was asked for).
 	Provenance string
+	// Notes are facts about the image the summary states (annotations
+	// that could not be written).
+	Notes []string
 }
 
 // SolveReport is one solve of a build.
@@ -212,7 +219,7 @@ func newDocker(ctx context.Context, o Options, engine Engine) (Builder, error) {
 	if containerd {
 		// No RewriteTimestamp: the engine's exporter unpacks the image into
 		// its snapshotter, which BuildKit refuses with rewrite-timestamp.
-		f.RegistryCache, f.MultiPlatform, f.Attestations = true, true, true
+		f.RegistryCache, f.MultiPlatform, f.Attestations, f.Annotations = true, true, true, true
 		f.Description = fmt.Sprintf("%s, Docker %s with the containerd image store: %s (images kept in the engine, registry cache, multi-platform)", host, info.ServerVersion, embedded)
 	} else {
 		f.Description = fmt.Sprintf("%s, Docker %s with the classic image store: %s (images kept in the engine, inline cache only, one platform)", host, info.ServerVersion, embedded)
@@ -302,7 +309,7 @@ func newRemote(ctx context.Context, o Options) (Builder, error) {
 	}
 	version := buildkitVersion(pctx, bk)
 	b.features = Features{
-		Driver: DriverRemote, Exporter: "oci", RegistryCache: true, MultiPlatform: true, Attestations: true, Version: version,
+		Driver: DriverRemote, Exporter: "oci", RegistryCache: true, MultiPlatform: true, Attestations: true, Annotations: true, Version: version,
 		RewriteTimestamp: atLeast(version, 0, 13),
 		Description: fmt.Sprintf("buildkitd %s at %s, platforms %s (OCI layout for the push stage, registry cache mode=max, multi-platform)",
 			version, addr, strings.Join(plats, ", ")),
@@ -318,6 +325,9 @@ type bkBuilder struct {
 	dialer   session.Dialer
 	features Features
 	closers  []func() error
+	// annotations are the final image's exporter attributes for the
+	// plan's OCI annotations (set by Build).
+	annotations map[string]string
 }
 
 func (b *bkBuilder) Features() Features { return b.features }
@@ -378,6 +388,12 @@ func (b *bkBuilder) Build(ctx context.Context, plan *pipeline.TagPlan, progress 
 		cp.Notes = append(cp.Notes, b.features.InlineCacheNote)
 	}
 	attrs, err := b.frontendAttrs(plan)
+	var annotationNote string
+	b.annotations, annotationNote = exporterAnnotations(plan, b.features.Annotations, len(b.opts.Platforms) > 1 || b.opts.Provenance.Mode != ProvenanceOff)
+	var notes []string
+	if annotationNote != "" && b.opts.AnnotationsRequested {
+		notes = append(notes, annotationNote)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -497,6 +513,7 @@ func (b *bkBuilder) Build(ctx context.Context, plan *pipeline.TagPlan, progress 
 		StepsRun:   tr.executedSteps(),
 		Cache:      CacheReport{Mode: cp.Mode, Read: cp.Read, Written: cp.Written, Notes: cp.Notes},
 		Provenance: o.Provenance.Mode,
+		Notes:      notes,
 	}
 	for i := range reports {
 		res.Solves[i].Steps = tr.counts(jobs[i].role)
@@ -658,7 +675,46 @@ func (b *bkBuilder) solveOpt(sess *session.Session, j job, common map[string]str
 	if epoch := attrs["build-arg:SOURCE_DATE_EPOCH"]; epoch != "" && b.features.RewriteTimestamp {
 		opt.Exports[0].Attrs["rewrite-timestamp"] = "true"
 	}
+	if j.role == pipeline.RoleFinal {
+		// The image users pull carries the plan's annotations; the builder
+		// image is cache.
+		maps.Copy(opt.Exports[0].Attrs, b.annotations)
+	}
 	return opt
+}
+
+// exporterAnnotations are the image exporter's attributes for the plan's
+// annotations at its levels: annotation-<level>.<key>=<value>, as
+// buildx --annotation sends them. None when the exporter cannot write
+// them (the classic store); the index levels only when the image is an
+// index (several platforms, or an attestation: BuildKit refuses index
+// annotations on a single-platform export). note says what was left out.
+func exporterAnnotations(plan *pipeline.TagPlan, supported, index bool) (attrs map[string]string, note string) {
+	if plan == nil || len(plan.Annotations) == 0 {
+		return nil, ""
+	}
+	if !supported {
+		return nil, "OCI annotations are not written: the classic image store pushes a Docker v2 manifest, which has none (the image's labels carry the same keys); the containerd image store or buildkit-address write them"
+	}
+	attrs = map[string]string{}
+	var dropped []string
+	for _, level := range plan.AnnotationLevels {
+		if !index && (level == "index" || level == "index-descriptor" || level == "manifest-descriptor") {
+			dropped = append(dropped, level)
+			continue
+		}
+		for _, a := range plan.Annotations {
+			k, v, ok := strings.Cut(a, "=")
+			if !ok || k == "" {
+				continue
+			}
+			attrs["annotation-"+level+"."+k] = v
+		}
+	}
+	if len(dropped) > 0 {
+		note = fmt.Sprintf("OCI annotations at the %s level are not written: this single-platform image is a manifest, not an index", strings.Join(dropped, ", "))
+	}
+	return attrs, note
 }
 
 // builtImage reads where the exporter left the image.

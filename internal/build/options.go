@@ -64,6 +64,10 @@ type Options struct {
 	// builder-<branch> for the inline cache ladder. Empty: the stage named
 	// "builder" when there is one; "none": no builder image.
 	BuilderTarget string
+	// AnnotationsRequested is set when the workflow asked for annotations
+	// (the annotations input, or DOCKER_METADATA_ANNOTATIONS_LEVELS): then
+	// the summary says which could not be written.
+	AnnotationsRequested bool
 	// BuildArgs are the build-args input, parsed (ParseBuildArgs).
 	BuildArgs []BuildArg
 	// Secrets are the secrets and secret-envs inputs, parsed

@@ -88,6 +88,9 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 	s.result = res
 	st.Build = &res.Outcome
 	s.logCache(res.Cache)
+	for _, n := range res.Notes {
+		s.log.Infof("Note: %s", n)
+	}
 	if res.Provenance != "" {
 		s.log.Infof("Provenance: attestation mode=%s attached to the final image", res.Provenance)
 	}
@@ -219,6 +222,9 @@ func summaryMarkdown(f Features, r *Result) string {
 	}
 	if r.Provenance != "" {
 		fmt.Fprintf(&b, "\nProvenance: BuildKit's SLSA provenance attestation (mode=%s) is attached to the image index.\n", r.Provenance)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "\nNote: %s.\n", n)
 	}
 	return b.String()
 }
