@@ -115,9 +115,12 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 		// the inputs say.
 		withheld = "the pull request comes from a fork, and a fork's code never gets this repository's secrets"
 		if len(b.Secrets) > 0 {
-			runner.Warningf("secrets and secret-envs are not passed to the build of a pull request from a fork: a RUN --mount=type=secret,required=true step fails, others see no secret")
+			runner.Warningf("secrets, secret-envs and secret-files are not passed to the build of a pull request from a fork: a RUN --mount=type=secret,required=true step fails, others see no secret")
 		}
-		b.Secrets = nil
+		if len(b.SSH) > 0 {
+			runner.Warningf("ssh agents are not forwarded to the build of a pull request from a fork: a RUN --mount=type=ssh,required=true step fails")
+		}
+		b.Secrets, b.SSH = nil, nil
 	}
 	buildOpts := build.Options{
 		Workspace:     cfg.Workspace,
@@ -130,6 +133,11 @@ func newStages(cfg *config.Config, ev *ghactions.Context, getenv func(string) st
 		AnnotationsRequested: len(cfg.Annotations) > 0 || getenv(tags.EnvAnnotationLevels) != "",
 		BuildArgs:            b.BuildArgs,
 		Secrets:              b.Secrets,
+		BuildContexts:        b.BuildContexts,
+		SSH:                  b.SSH,
+		AddHosts:             b.AddHosts,
+		Network:              b.Network,
+		ShmSize:              b.ShmSize,
 		Platforms:            b.Platforms,
 		Provenance:           provenanceOf(b.Provenance, ev),
 		NoCache:              b.NoCache,

@@ -34,6 +34,7 @@ import (
 	sessioncontent "github.com/moby/buildkit/session/content"
 	"github.com/moby/buildkit/session/filesync"
 	"github.com/moby/buildkit/session/secrets/secretsprovider"
+	"github.com/moby/buildkit/session/sshforward/sshprovider"
 	"github.com/moby/buildkit/util/grpcerrors"
 	"github.com/moby/buildkit/util/progress/progressui"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -380,6 +381,19 @@ func (b *bkBuilder) Build(ctx context.Context, plan *pipeline.TagPlan, progress 
 			fmt.Sprintf("needs a builder that stores attestations, and %s has nowhere to keep them", b.features.Description),
 			"false with this builder; true, mode=min or mode=max with buildkit-address (a buildkitd) or the Docker Engine's containerd image store")
 	}
+	if len(o.BuildContexts) > 0 && !atLeast(b.features.Version, 0, 10) {
+		// Named contexts came with the Dockerfile frontend 1.4 (BuildKit
+		// v0.10); an older one would look the name up as an image.
+		return nil, inputerr.New("build-contexts", o.BuildContexts[0].Name+"="+o.BuildContexts[0].Source,
+			fmt.Sprintf("needs BuildKit v0.10 or later, and %s is older", b.features.Description),
+			"build-contexts with buildkit-address (a buildkitd) or a Docker Engine from 23.0 on; none with this builder")
+	}
+	if o.ShmSize > 0 && !atLeast(b.features.Version, 0, 10) {
+		// BuildKit v0.8 ignores shm-size: /dev/shm would stay 64 MiB.
+		return nil, inputerr.New("shm-size", strconv.FormatInt(o.ShmSize, 10)+" bytes",
+			fmt.Sprintf("needs BuildKit v0.10 or later, and %s is older (it would leave /dev/shm at 64 MiB)", b.features.Description),
+			"shm-size with buildkit-address (a buildkitd) or a Docker Engine from 23.0 on; none with this builder")
+	}
 	cp, err := planCache(o, b.features.RegistryCache, plan)
 	if err != nil {
 		return nil, err
@@ -579,8 +593,28 @@ func (b *bkBuilder) frontendAttrs(plan *pipeline.TagPlan) (map[string]string, er
 	if o.Pull {
 		attrs["image-resolve-mode"] = "pull"
 	}
+	for _, c := range o.BuildContexts {
+		if c.local() {
+			attrs["context:"+c.Name] = "local:" + localContextName(c.Name)
+		} else {
+			attrs["context:"+c.Name] = c.Source
+		}
+	}
+	if len(o.AddHosts) > 0 {
+		attrs["add-hosts"] = strings.Join(o.AddHosts, ",")
+	}
+	if o.Network != "" {
+		attrs["force-network-mode"] = o.Network
+	}
+	if o.ShmSize > 0 {
+		attrs["shm-size"] = shmSizeAttr(o.ShmSize)
+	}
 	return attrs, nil
 }
+
+// localContextName is the session directory of a build-contexts
+// directory (apart from "context" and "dockerfile").
+func localContextName(name string) string { return "ctx-" + name }
 
 // resetOwner sends the context as root-owned files, as docker build does.
 func resetOwner(_ string, st *fstypes.Stat) fsutil.MapResult {
@@ -614,8 +648,34 @@ func (b *bkBuilder) newSession(ctx context.Context, secrets map[string][]byte, k
 	if err != nil {
 		return nil, "", fmt.Errorf("create a build session: %w", err)
 	}
-	sess.Allow(filesync.NewFSSyncProvider(filesync.StaticDirSource{"context": ctxFS, "dockerfile": dfFS}))
+	dirs := filesync.StaticDirSource{"context": ctxFS, "dockerfile": dfFS}
+	for _, c := range o.BuildContexts {
+		if !c.local() {
+			continue
+		}
+		fs, err := mount("build-contexts", o.resolve(c.Source), nil)
+		if err != nil {
+			return nil, "", err
+		}
+		dirs[localContextName(c.Name)] = fs
+	}
+	sess.Allow(filesync.NewFSSyncProvider(dirs))
 	sess.Allow(secretsprovider.FromMap(secrets))
+	if len(o.SSH) > 0 {
+		var confs []sshprovider.AgentConfig
+		for _, a := range o.SSH {
+			paths, err := o.sshPaths(a)
+			if err != nil {
+				return nil, "", err
+			}
+			confs = append(confs, sshprovider.AgentConfig{ID: a.ID, Paths: paths})
+		}
+		p, err := sshprovider.NewSSHAgentProvider(confs)
+		if err != nil {
+			return nil, "", inputerr.Wrap("ssh", "", "cannot be forwarded", "agent sockets or private key files", err)
+		}
+		sess.Allow(p)
+	}
 	sess.Allow(newSessionAuth(kc))
 	layoutDir := ""
 	if b.features.Exporter == "oci" {
@@ -659,6 +719,11 @@ func (b *bkBuilder) solveOpt(sess *session.Session, j job, common map[string]str
 	}
 	if cp.Inline && len(j.cacheRefs) > 0 {
 		opt.CacheExports = append(opt.CacheExports, bkclient.CacheOptionsEntry{Type: "inline"})
+	}
+	if b.opts.Network == NetworkHost {
+		// The daemon must allow it too (buildkitd
+		// --allow-insecure-entitlement network.host).
+		opt.AllowedEntitlements = []string{"network.host"}
 	}
 	switch b.features.Exporter {
 	case "moby":

@@ -74,6 +74,17 @@ type Options struct {
 	// (ParseSecrets). Values go to BuildKit through the session's secret
 	// provider, never as build args.
 	Secrets []Secret
+	// BuildContexts (build-contexts) are extra named contexts; SSH (ssh)
+	// the agents forwarded to RUN --mount=type=ssh; AddHosts (add-hosts)
+	// host=ip entries for /etc/hosts; Network (network) the RUN steps'
+	// network mode ("", none, host); ShmSize (shm-size) /dev/shm's size in
+	// bytes (0: BuildKit's default). The secret-files input is in Secrets
+	// (Secret.File).
+	BuildContexts []BuildContext
+	SSH           []SSHAgent
+	AddHosts      []string
+	Network       string
+	ShmSize       int64
 	// SecretsWithheld, when set, says why the build gets no secrets (a
 	// fork's pull request); a step that fails for want of one says it.
 	SecretsWithheld string
@@ -213,6 +224,22 @@ func (o Options) Validate() error {
 	if _, err := o.secretValues(); err != nil {
 		errs = append(errs, err)
 	}
+	for _, c := range o.BuildContexts {
+		if !c.local() {
+			continue
+		}
+		dir := o.resolve(c.Source)
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			bad("build-contexts", c.Name+"="+c.Source, "names no directory of the workspace", "name=docker-image://image:tag, name=https://…, or name=path of a directory in the workspace")
+		} else if !o.inWorkspace(dir) {
+			bad("build-contexts", c.Name+"="+c.Source, "leaves the workspace (through .., an absolute path or a symlink)", "a directory inside the workspace")
+		}
+	}
+	for _, a := range o.SSH {
+		if _, err := o.sshPaths(a); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if o.BuilderTarget != "" && o.BuilderTarget != BuilderTargetNone && !validStageName(o.BuilderTarget) {
 		bad("builder-target", o.BuilderTarget, "is not a stage name", "a stage name of the Dockerfile, or none (default: the stage named builder)")
 	}
@@ -292,6 +319,8 @@ func ParseBuildArgs(lines []string) ([]BuildArg, error) {
 // build starts).
 type Secret struct {
 	ID, Value, Env string
+	// File is a secret-files path, read when the build starts.
+	File string
 }
 
 // ParseSecrets reads the secrets (id=value) and secret-envs (id=ENVVAR)
@@ -408,6 +437,15 @@ func (o Options) secretValues() (map[string][]byte, error) {
 	var errs []error
 	m := map[string][]byte{}
 	for _, s := range o.Secrets {
+		if s.File != "" {
+			b, err := o.secretFileValue(s)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			m[s.ID] = b
+			continue
+		}
 		if s.Env == "" {
 			m[s.ID] = []byte(s.Value)
 			continue

@@ -79,10 +79,18 @@ type BuildConfig struct {
 	Target, BuilderTarget string
 	// BuildArgs, Secrets (secrets and secret-envs) and Platforms are
 	// parsed by the build package's parsers.
-	BuildArgs                                      []build.BuildArg
-	Secrets                                        []build.Secret
-	Platforms                                      []string
-	Provenance                                     string // a build.Provenance mode
+	BuildArgs  []build.BuildArg
+	Secrets    []build.Secret
+	Platforms  []string
+	Provenance string // a build.Provenance mode
+	// BuildContexts, SSH, AddHosts, Network and ShmSize are build-contexts,
+	// ssh, add-hosts, network and shm-size, parsed; secret-files is in
+	// Secrets.
+	BuildContexts                                  []build.BuildContext
+	SSH                                            []build.SSHAgent
+	AddHosts                                       []string
+	Network                                        string
+	ShmSize                                        int64
 	NoCache, Pull                                  bool
 	Cache                                          string
 	BuildkitAddress                                string
@@ -262,6 +270,26 @@ func Parse(src Source) (*Config, error) {
 		p.FailErr(err)
 	}
 	if c.Build.Secrets, err = build.ParseSecrets(tags.SplitInput(p.Secret("secrets")), p.Lines("secret-envs")); err != nil {
+		p.FailErr(err)
+	}
+	if files, err := build.ParseSecretFiles(p.Lines("secret-files")); err != nil {
+		p.FailErr(err)
+	} else {
+		c.Build.Secrets = append(c.Build.Secrets, files...)
+	}
+	if c.Build.BuildContexts, err = build.ParseBuildContexts(p.Lines("build-contexts")); err != nil {
+		p.FailErr(err)
+	}
+	if c.Build.SSH, err = build.ParseSSH(p.Lines("ssh")); err != nil {
+		p.FailErr(err)
+	}
+	if c.Build.AddHosts, err = build.ParseAddHosts(p.List("add-hosts")); err != nil {
+		p.FailErr(err)
+	}
+	if c.Build.Network, err = build.ParseNetwork(p.String("network")); err != nil {
+		p.FailErr(err)
+	}
+	if c.Build.ShmSize, err = build.ParseShmSize(p.String("shm-size")); err != nil {
 		p.FailErr(err)
 	}
 	if c.Build.Platforms, err = build.ParsePlatforms(p.List("platforms")); err != nil {
