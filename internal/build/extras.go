@@ -188,18 +188,8 @@ func ParseShmSize(v string) (int64, error) {
 // followed out of them.
 func (o Options) secretFileValue(s Secret) ([]byte, error) {
 	p := o.resolve(s.File)
-	roots := []string{o.Workspace}
-	if t := o.getenv("RUNNER_TEMP"); t != "" {
-		roots = append(roots, t)
-	}
-	inside := o.Workspace == ""
-	for _, r := range roots {
-		if r != "" && insideRoot(r, p) {
-			inside = true
-		}
-	}
 	accepted := "id=path of a file in the workspace or RUNNER_TEMP"
-	if !inside {
+	if !o.inWorkspaceOrTemp(p) {
 		return nil, inputerr.New("secret-files", s.ID+"="+s.File, "names a file outside the workspace and RUNNER_TEMP (through .., an absolute path or a symlink)", accepted)
 	}
 	fi, err := os.Stat(p)
@@ -230,8 +220,25 @@ func (o Options) sshPaths(a SSHAgent) ([]string, error) {
 		if _, err := os.Stat(paths[i]); err != nil {
 			return nil, inputerr.New("ssh", a.ID+"="+p, "names a path that does not exist", accepted)
 		}
+		if !o.inWorkspaceOrTemp(paths[i]) {
+			return nil, inputerr.New("ssh", a.ID+"="+p, "names a path outside the workspace and RUNNER_TEMP (through .., an absolute path or a symlink)", accepted)
+		}
 	}
 	return paths, nil
+}
+
+// inWorkspaceOrTemp reports whether path, symlinks resolved, is in the
+// workspace or RUNNER_TEMP (where a previous step leaves files).
+func (o Options) inWorkspaceOrTemp(path string) bool {
+	if o.Workspace == "" {
+		return true
+	}
+	for _, r := range []string{o.Workspace, o.getenv("RUNNER_TEMP")} {
+		if r != "" && insideRoot(r, path) {
+			return true
+		}
+	}
+	return false
 }
 
 // shmSizeAttr is the frontend's shm-size option, in bytes.

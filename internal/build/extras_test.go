@@ -48,10 +48,14 @@ func TestBuildPushActionInputs(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(o.Workspace, "secret.txt"), []byte(secret), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		sock := fakeAgent(t, t.TempDir())
+		tmp := t.TempDir()
+		sock := fakeAgent(t, tmp)
 		o.Getenv = func(k string) string {
-			if k == "SSH_AUTH_SOCK" {
+			switch k {
+			case "SSH_AUTH_SOCK":
 				return sock
+			case "RUNNER_TEMP":
+				return tmp
 			}
 			return ""
 		}
@@ -164,7 +168,7 @@ func TestBuildPushActionInputErrors(t *testing.T) {
 	o := ibuild.Options{Workspace: ws, Context: ".", Getenv: func(string) string { return "" },
 		Secrets:       []ibuild.Secret{{ID: "a", File: "missing.txt"}, {ID: "b", File: "link"}, {ID: "c", File: filepath.Join(outside, "key")}},
 		BuildContexts: []ibuild.BuildContext{{Name: "x", Source: "nope"}, {Name: "y", Source: outside}},
-		SSH:           []ibuild.SSHAgent{{ID: "default"}, {ID: "deploy", Paths: []string{"no-such-key"}}},
+		SSH:           []ibuild.SSHAgent{{ID: "default"}, {ID: "deploy", Paths: []string{"no-such-key"}}, {ID: "other", Paths: []string{filepath.Join(outside, "key")}}},
 	}
 	wanterr.Check(t, o.Validate(),
 		`input "secret-files": "a=missing.txt" is not a readable file`,
@@ -174,5 +178,6 @@ func TestBuildPushActionInputErrors(t *testing.T) {
 		`leaves the workspace`,
 		`input "ssh": "default" has no path, and SSH_AUTH_SOCK is not set`,
 		`input "ssh": "deploy=no-such-key" names a path that does not exist`,
+		`input "ssh": "other=/`,
 	)
 }
