@@ -103,9 +103,13 @@ func TestForkBuildGetsNoCredentialsNorSecrets(t *testing.T) {
 
 	in = e2eInputs(t, env, env.UniqueRepo(t, env.Registry, "fork-secret"))
 	in["secrets"] = "token=fork-must-not-see-this-0123"
+	in["secret-files"] = "filetoken=secret.txt"
+	in["ssh"] = "default"
 	in["lint"] = "false"
 	r = runAsRunner(t, "pull_request_fork", in, map[string]string{
-		"DOCKER_HOST": env.DockerHost,
+		"DOCKER_HOST":   env.DockerHost,
+		"SSH_AUTH_SOCK": "/nonexistent/agent.sock",
+		"TEST_FILES":    "secret.txt=fork-file-secret-0123456789",
 		// The nonce keeps the step out of the build cache, where it would
 		// not run at all.
 		"TEST_DOCKERFILE": "ARG BASE\nFROM ${BASE}\nRUN --mount=type=secret,id=token,required=true echo " + nonce(t) + " && wc -c /run/secrets/token\n",
@@ -113,7 +117,7 @@ func TestForkBuildGetsNoCredentialsNorSecrets(t *testing.T) {
 	if r.code == 0 {
 		t.Fatalf("a fork's build mounted a required secret:\n%s", r.stdout)
 	}
-	for _, want := range []string{"secrets and secret-envs are not passed to the build of a pull request from a fork", "no secrets are passed to this build: the pull request comes from a fork"} {
+	for _, want := range []string{"secrets, secret-envs and secret-files are not passed to the build of a pull request from a fork", "ssh agents are not forwarded to the build of a pull request from a fork", "no secrets are passed to this build: the pull request comes from a fork"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("the log does not say %q:\n%s", want, r.stdout)
 		}
@@ -124,7 +128,7 @@ func TestForkBuildGetsNoCredentialsNorSecrets(t *testing.T) {
 			logged = append(logged, line)
 		}
 	}
-	if strings.Contains(strings.Join(logged, "\n")+r.summary, "fork-must-not-see-this") {
+	if strings.Contains(strings.Join(logged, "\n")+r.summary, "fork-must-not-see-this") || strings.Contains(strings.Join(logged, "\n")+r.summary, "fork-file-secret") {
 		t.Errorf("the secret reached the log or the summary")
 	}
 }
