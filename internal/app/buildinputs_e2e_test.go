@@ -1,13 +1,9 @@
 package app
 
 import (
-	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/org/image-pipeline/internal/testenv"
 )
@@ -48,21 +44,7 @@ func TestEndToEndBuildPushActionInputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	sock := filepath.Join(dir, "agent.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); _ = agent.ServeAgent(agent.NewKeyring(), c) }()
-		}
-	}()
+	sock := testenv.SSHAgent(t, dir)
 	in := e2eInputs(t, env, image)
 	in["build-args"] += "\nNONCE=" + image
 	in["build-contexts"] = "extra=extra-dir"

@@ -1,42 +1,16 @@
 package build_test
 
 import (
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
-	"golang.org/x/crypto/ssh/agent"
-
 	ibuild "github.com/org/image-pipeline/internal/build"
+	"github.com/org/image-pipeline/internal/testenv"
 	"github.com/org/image-pipeline/internal/testenv/wanterr"
 )
-
-// fakeAgent serves an empty SSH agent keyring on a socket in dir.
-func fakeAgent(t *testing.T, dir string) string {
-	t.Helper()
-	sock := filepath.Join(dir, "agent.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_ = agent.ServeAgent(agent.NewKeyring(), c)
-			}()
-		}
-	}()
-	return sock
-}
 
 // TestBuildPushActionInputs (#18.6): build-contexts, secret-files, ssh,
 // add-hosts, network and shm-size reach the RUN steps on every builder, as
@@ -49,7 +23,7 @@ func TestBuildPushActionInputs(t *testing.T) {
 			t.Fatal(err)
 		}
 		tmp := t.TempDir()
-		sock := fakeAgent(t, tmp)
+		sock := testenv.SSHAgent(t, tmp)
 		o.Getenv = func(k string) string {
 			switch k {
 			case "SSH_AUTH_SOCK":
