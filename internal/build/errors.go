@@ -125,6 +125,10 @@ func hintFor(reason string) string {
 		return "a RUN --mount=type=secret names an id that the secrets and secret-envs inputs do not give"
 	case strings.Contains(r, "target stage") && strings.Contains(r, "could not be found"):
 		return "check the target and builder-target inputs"
+	case strings.Contains(r, "entitlement network.host is not allowed"):
+		return "network: host needs a builder that allows the network.host entitlement (buildkitd --allow-insecure-entitlement network.host); set network to default or none"
+	case strings.Contains(r, "ssh key") && strings.Contains(r, "forwarded"):
+		return "a RUN --mount=type=ssh needs an agent: the ssh input (default, or id=path)"
 	}
 	return ""
 }

@@ -155,3 +155,39 @@ func TestBuildPushActionInputErrors(t *testing.T) {
 		`input "ssh": "other=/`,
 	)
 }
+
+// TestNetworkHost: network: host asks for the network.host entitlement.
+// The Docker Engines grant it; a buildkitd that was not started with
+// --allow-insecure-entitlement network.host refuses, and the error names
+// the input.
+func TestNetworkHost(t *testing.T) {
+	forEachDriver(t, false, func(t *testing.T, d *driver) {
+		o := d.options(t, "extras")
+		if err := os.WriteFile(filepath.Join(o.Workspace, "Dockerfile"), []byte("ARG BASE\nFROM ${BASE}\nARG NONCE\nRUN grep -v lo: /proc/net/dev | grep -c ':' > /interfaces || true\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		o.BuildArgs = append(o.BuildArgs, ibuild.BuildArg{Name: "NONCE", Value: nonce(t)})
+		o.Network = ibuild.NetworkHost
+		_, _, err := d.build(t, o, nil)
+		if d.backend == "remote" {
+			wanterr.Check(t, err, "network: host needs a builder that allows the network.host entitlement")
+			return
+		}
+		if err != nil {
+			t.Errorf("network host on %s: %v", d.backend, err)
+		}
+	})
+}
+
+// A RUN --mount=type=ssh,required=true without the ssh input names it.
+func TestSSHRequiredWithoutAgent(t *testing.T) {
+	forEachDriver(t, false, func(t *testing.T, d *driver) {
+		o := d.options(t, "extras")
+		if err := os.WriteFile(filepath.Join(o.Workspace, "Dockerfile"), []byte("ARG BASE\nFROM ${BASE}\nARG NONCE\nRUN --mount=type=ssh,required=true true\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		o.BuildArgs = append(o.BuildArgs, ibuild.BuildArg{Name: "NONCE", Value: nonce(t)})
+		_, _, err := d.build(t, o, nil)
+		wanterr.Check(t, err, "a RUN --mount=type=ssh needs an agent: the ssh input")
+	})
+}
