@@ -3,8 +3,11 @@ package sign
 import (
 	"encoding/json"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/org/image-pipeline/internal/pipeline"
 	"github.com/org/image-pipeline/internal/testenv"
@@ -186,22 +189,17 @@ func TestSignatureAnnotations(t *testing.T) {
 			// A later run of the same commit: only the run differs. Nothing
 			// is signed again; the summary names the earlier signature's
 			// annotations.
-			sigBefore := ""
-			if format == FormatLegacy {
-				sigBefore = env.HeadDigest(t, p.repo+":"+digestTag(p.digest, "sig"))
-			}
+			sigBefore := signatureState(t, env, p, format)
 			later := o
 			later.RunURL = RunURL("https://github.com", o.Repository, "4243", "1")
 			log := &testenv.Log{}
 			later.Log = log
 			st2 := sign(later)
-			if format == FormatLegacy {
-				if got := env.HeadDigest(t, p.repo+":"+digestTag(p.digest, "sig")); got != sigBefore {
-					t.Errorf("a later run changed the signatures: %s, then %s", sigBefore, got)
-				}
-				if sum := st2.Sections[0].Markdown; !strings.Contains(sum, "was already signed") || !strings.Contains(sum, "runs/4242/attempts/1") {
-					t.Errorf("the later run's summary does not name the earlier signature:\n%s", sum)
-				}
+			if got := signatureState(t, env, p, format); got != sigBefore {
+				t.Errorf("a later run changed the signatures: %s, then %s", sigBefore, got)
+			}
+			if sum := st2.Sections[0].Markdown; !strings.Contains(sum, "was already signed") || !strings.Contains(sum, "runs/4242/attempts/1") {
+				t.Errorf("the later run's summary does not name the earlier signature:\n%s", sum)
 			}
 
 			// The same digest released by a tag: the ref differs, so it is
@@ -226,6 +224,25 @@ func TestSignatureAnnotations(t *testing.T) {
 			}
 		})
 	}
+}
+
+// signatureState is what the registry holds as p's signatures: the .sig
+// manifest (legacy), or the list of referrers (bundle).
+func signatureState(t *testing.T, env *testenv.Env, p pushed, format Format) string {
+	t.Helper()
+	if format == FormatLegacy {
+		return env.HeadDigest(t, p.repo+":"+digestTag(p.digest, "sig"))
+	}
+	d, err := name.NewDigest(p.repo + "@" + p.digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := referrers(d, env.RemoteOptions(t.Context()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	return strings.Join(got, ",")
 }
 
 // printedAnnotations reads the "optional" field of the payloads cosign

@@ -274,7 +274,7 @@ func (s *cosignSigner) Sign(ctx context.Context, req Request) (*Result, error) {
 	var unsigned []name.Repository
 	sigKept := map[string]bool{} // signed before, the SBOM attestation to make again
 	for _, repo := range repos {
-		w, sigOK, all := s.signedBefore(ctx, id, trust, repo.Digest(req.Digest), req.Annotations, res.PredicateType, predicate, ociOpts)
+		w, sigOK, all := s.signedBefore(ctx, id, trust, repo.Digest(req.Digest), req.Annotations, res.PredicateType, predicate, ropts, ociOpts)
 		if all {
 			before = append(before, w)
 			continue
@@ -347,14 +347,15 @@ func (s *cosignSigner) Sign(ctx context.Context, req Request) (*Result, error) {
 // the cosign library verifies, with the annotations of this run but the
 // run's own (sameSigning), and, when predicate is given, an attestation
 // by id of that very predicate (the SBOM is reproducible, so an unchanged
-// image has the same one). The bundle format is always signed: finding
-// one's own bundle among the referrers is left for later.
+// image has the same one). In the bundle format the referrers' bundles
+// are verified and their statements read.
 //
-// sigOK alone (the SBOM changed) means only the attestation is made again.
-func (s *cosignSigner) signedBefore(ctx context.Context, id *signingIdentity, tm root.TrustedMaterial, d name.Digest, annotations map[string]string, predicateType string, predicate []byte, ociOpts []ociremote.Option) (w Written, sigOK, all bool) {
+// sigOK alone (the SBOM changed) means only the attestation is made again
+// (legacy; the bundle format makes both again).
+func (s *cosignSigner) signedBefore(ctx context.Context, id *signingIdentity, tm root.TrustedMaterial, d name.Digest, annotations map[string]string, predicateType string, predicate []byte, ropts []remote.Option, ociOpts []ociremote.Option) (w Written, sigOK, all bool) {
 	w = Written{Repository: d.Repository.Name(), Unchanged: true}
 	if s.o.format() == FormatBundle {
-		return w, false, false
+		return s.bundleSignedBefore(ctx, id, tm, d, annotations, predicateType, predicate, ropts, ociOpts)
 	}
 	co, err := s.checkOpts(id, tm, ociOpts)
 	if err != nil {
@@ -387,6 +388,80 @@ func (s *cosignSigner) signedBefore(ctx context.Context, id *signingIdentity, tm
 	}
 	w.AttestationRef = attTag.String()
 	return w, true, true
+}
+
+// bundleSignedBefore is signedBefore for the bundle format: among d's
+// referrers, a Sigstore bundle by id that the cosign library verifies
+// whose cosign sign statement carries this run's annotations (all but
+// run), and, when predicate is given, one whose statement is that very
+// predicate. The written refs are the referrers of those predicate types.
+func (s *cosignSigner) bundleSignedBefore(ctx context.Context, id *signingIdentity, tm root.TrustedMaterial, d name.Digest, annotations map[string]string, predicateType string, predicate []byte, ropts []remote.Option, ociOpts []ociremote.Option) (w Written, sigOK, all bool) {
+	w = Written{Repository: d.Repository.Name(), Unchanged: true}
+	co, err := s.checkOpts(id, tm, ociOpts)
+	if err != nil {
+		return w, false, false
+	}
+	co.ClaimVerifier = cosign.IntotoSubjectClaimVerifier
+	atts, _, err := cosign.VerifyImageAttestations(ctx, d, co)
+	if err != nil {
+		return w, false, false
+	}
+	want := sameSigning(annotations)
+	attOK := predicate == nil
+	for _, a := range atts {
+		st, err := statementOf(a)
+		if err != nil {
+			continue
+		}
+		switch {
+		case st.PredicateType == ctypes.CosignSignPredicateType && !sigOK && len(st.Subject) > 0 && carries(st.Subject[0].Annotations, want):
+			sigOK = true
+			w.annotations = st.Subject[0].Annotations
+		case predicate != nil && samePredicate(a, predicateType, predicate):
+			attOK = true
+		}
+	}
+	if !sigOK || !attOK {
+		return w, false, false
+	}
+	// Name what was found: the referrers of the two predicate types.
+	digests, err := referrers(d, ropts)
+	if err != nil {
+		return w, false, false
+	}
+	for _, dg := range digests {
+		ref := d.Repository.Digest(dg)
+		desc, err := remote.Get(ref, ropts...)
+		if err != nil {
+			continue
+		}
+		var m struct {
+			Annotations map[string]string `json:"annotations"`
+		}
+		if json.Unmarshal(desc.Manifest, &m) != nil {
+			continue
+		}
+		switch pt := m.Annotations[ociremote.BundlePredicateType]; {
+		case pt == ctypes.CosignSignPredicateType && w.SignatureRef == "":
+			w.SignatureRef = ref.String()
+		case predicate != nil && pt == predicateType && w.AttestationRef == "":
+			w.AttestationRef = ref.String()
+		}
+	}
+	if w.SignatureRef == "" {
+		return w, false, false
+	}
+	return w, true, true
+}
+
+// carries reports whether have holds every wanted annotation.
+func carries(have map[string]string, want map[string]any) bool {
+	for k, v := range want {
+		if s, _ := v.(string); have[k] != s {
+			return false
+		}
+	}
+	return true
 }
 
 // payloadAnnotations are the string annotations of a simple-signing
