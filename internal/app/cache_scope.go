@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -52,9 +53,25 @@ func cacheScope(cfg *config.Config, ev *ghactions.Context) (scope, from string) 
 		args = append(args, a.Name+"="+a.Value)
 	}
 	slices.Sort(args)
+	secretish := false
+	for _, a := range args {
+		name, _, _ := strings.Cut(a, "=")
+		secretish = secretish || secretName.MatchString(name)
+	}
 	if len(args) > 0 {
 		parts = append(parts, args...)
-		said = append(said, "build-args "+strings.Join(args, " "))
+		if secretish {
+			// Build args are not for secrets, but a value under such a
+			// name stays out of tag names and the log: the scope is then a
+			// digest, and the plan names the args only.
+			names := make([]string, len(args))
+			for i, a := range args {
+				names[i], _, _ = strings.Cut(a, "=")
+			}
+			said = append(said, "build-args "+strings.Join(names, " ")+" (values not shown)")
+		} else {
+			said = append(said, "build-args "+strings.Join(args, " "))
+		}
 	}
 	if len(cfg.Build.Platforms) > 0 {
 		p := slices.Sorted(slices.Values(cfg.Build.Platforms))
@@ -69,12 +86,15 @@ func cacheScope(cfg *config.Config, ev *ghactions.Context) (scope, from string) 
 	for strings.Contains(readable, "--") {
 		readable = strings.ReplaceAll(readable, "--", "-")
 	}
-	if readable = strings.Trim(readable, "-."); readable != "" && len(readable) <= config.MaxCacheScope {
+	if readable = strings.Trim(readable, "-."); !secretish && readable != "" && len(readable) <= config.MaxCacheScope {
 		return readable, from
 	}
 	sum := sha256.Sum256([]byte(strings.Join(parts, "\n")))
 	return hex.EncodeToString(sum[:])[:12], from
 }
+
+// secretName matches build-arg names that sound like they hold a secret.
+var secretName = regexp.MustCompile(`(?i)(token|secret|passw|pwd|api_?key|private|credential|auth)`)
 
 // namesThisRun reports whether a build arg's value changes with the
 // commit, the run or the ref: it holds the commit SHA (or its first 7

@@ -13,7 +13,7 @@ import (
 
 func TestCacheScope(t *testing.T) {
 	ws := t.TempDir()
-	df := "ARG BASE=debian:12\nFROM ${BASE} AS builder\nARG stack Z A=\"x y\" GIT_SHA SHORT VERSION APP_VERSION RUN NODE_MAJOR\nFROM scratch AS production\nARG PLATFORM_NOTE=none\n"
+	df := "ARG BASE=debian:12\nFROM ${BASE} AS builder\nARG stack Z A=\"x y\" GIT_SHA SHORT VERSION APP_VERSION RUN NODE_MAJOR NPM_TOKEN\nFROM scratch AS production\nARG PLATFORM_NOTE=none\n"
 	if err := os.WriteFile(filepath.Join(ws, "Dockerfile"), []byte(df), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +51,7 @@ func TestCacheScope(t *testing.T) {
 		{name: "an arg given another default", scope: "auto", args: args("BASE=debian:13"), want: "base-debian-13"},
 		{name: "platforms", scope: "auto", platforms: []string{"linux/arm64", "linux/amd64"}, want: "linux-amd64-linux-arm64"},
 		{name: "long values become a digest", scope: "auto", args: args("BASE=registry.example.com/team/base-images/python:3.12-slim-bookworm"), want: "<digest>"},
+		{name: "a secret-sounding arg: a digest, no value shown", scope: "auto", args: args("NPM_TOKEN=npm_abcdef123", "stack=dev"), want: "<digest>", wantFrom: "build-args NPM_TOKEN stack (values not shown)"},
 		{name: "given", scope: "web", args: args("stack=dev"), want: "web", wantFrom: "cache-scope"},
 		{name: "empty: none", scope: "", args: args("stack=dev"), want: ""},
 	}
@@ -68,6 +69,9 @@ func TestCacheScope(t *testing.T) {
 			}
 			if !strings.Contains(from, tc.wantFrom) {
 				t.Errorf("from %q lacks %q", from, tc.wantFrom)
+			}
+			if strings.Contains(got+from, "npm_abcdef") {
+				t.Errorf("a secret-sounding arg's value is in the scope %q or %q", got, from)
 			}
 			if len(got) > config.MaxCacheScope {
 				t.Errorf("scope %q is longer than %d", got, config.MaxCacheScope)
