@@ -69,7 +69,8 @@ testenv-up:
 	bash scripts/tools-act
 	$(MAKE) dist VERSION=actsuite
 	. <(bash $(TESTENV) env) && $(GO) run ./internal/scan/fixturedb/cmd/push-fixture-db \
-	  -fixtures internal/scan/testdata/db -ref "$$TESTENV_REGISTRY/testenv/trivy-db:2"
+	  -fixtures internal/scan/testdata/db -ref "$$TESTENV_REGISTRY/testenv/trivy-db:2" \
+	  -jars internal/scan/testdata/jars -java-ref "$$TESTENV_REGISTRY/testenv/trivy-java-db:1"
 
 testenv-down:
 	bash $(TESTENV) down

@@ -152,6 +152,17 @@ func runAsRunnerWith(t *testing.T, fixture string, inputs, extraEnv map[string]s
 			}
 		}
 	}
+	if copies, ok := extraEnv["TEST_COPY"]; ok {
+		// src=dst pairs, ;-separated: directories of the project (src,
+		// relative to its root) the repository commits at dst.
+		for _, pair := range strings.Split(copies, ";") {
+			src, dst, _ := strings.Cut(pair, "=")
+			if err := os.MkdirAll(filepath.Join(dir, dst), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			copyDir(t, filepath.Join(repoRoot(t), src), filepath.Join(dir, dst))
+		}
+	}
 	if df, ok := extraEnv["TEST_DOCKERFILE"]; ok {
 		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
 			t.Fatal(err)

@@ -13,20 +13,22 @@ import (
 func scanOptions(cfg *config.Config) scan.Options {
 	sc := cfg.Scan
 	return scan.Options{
-		Enabled:        sc.Enabled,
-		FailOn:         sc.FailOn,
-		Severities:     sc.Severities,
-		IgnoreUnfixed:  sc.IgnoreUnfixed,
-		IgnoreFiles:    sc.IgnoreFiles,
-		PkgTypes:       sc.PkgTypes,
-		SBOMFormat:     sc.SBOMFormat,
-		SBOMFile:       sc.SBOMFile,
-		JSONFile:       sc.JSONFile,
-		SARIFFile:      sc.SARIFFile,
-		DBRepositories: sc.DBRepositories,
-		CacheDir:       sc.CacheDir,
-		DBMaxAge:       sc.DBMaxAge,
-		Workspace:      cfg.Workspace,
+		Enabled:            sc.Enabled,
+		FailOn:             sc.FailOn,
+		Severities:         sc.Severities,
+		IgnoreUnfixed:      sc.IgnoreUnfixed,
+		IgnoreFiles:        sc.IgnoreFiles,
+		PkgTypes:           sc.PkgTypes,
+		SBOMFormat:         sc.SBOMFormat,
+		SBOMFile:           sc.SBOMFile,
+		JSONFile:           sc.JSONFile,
+		SARIFFile:          sc.SARIFFile,
+		DBRepositories:     sc.DBRepositories,
+		JavaDBRepositories: sc.JavaDBRepositories,
+		NoJavaDB:           sc.NoJavaDB,
+		CacheDir:           sc.CacheDir,
+		DBMaxAge:           sc.DBMaxAge,
+		Workspace:          cfg.Workspace,
 	}
 }
 

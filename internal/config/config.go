@@ -109,6 +109,8 @@ type ScanConfig struct {
 	SBOMFormat                    scan.SBOMFormat
 	SBOMFile, JSONFile, SARIFFile string
 	DBRepositories                []string
+	JavaDBRepositories            []string
+	NoJavaDB                      bool // trivy-java-db-repository: none
 	CacheDir                      string
 	DBMaxAge                      time.Duration
 }
@@ -311,6 +313,9 @@ func Parse(src Source) (*Config, error) {
 		p.FailErr(err)
 	}
 	if c.Scan.DBRepositories, err = scan.ParseDBRepositories(p.List("trivy-db-repository")); err != nil {
+		p.FailErr(err)
+	}
+	if c.Scan.JavaDBRepositories, c.Scan.NoJavaDB, err = scan.ParseJavaDBRepositories(p.List("trivy-java-db-repository")); err != nil {
 		p.FailErr(err)
 	}
 	if a := p.String("trivy-db-max-age"); a != "" {

@@ -54,8 +54,11 @@ const FailOnNone FailOn = "NONE"
 // first one that answers wins.
 var (
 	DefaultDBRepositories = []string{"mirror.gcr.io/aquasec/trivy-db:2", "ghcr.io/aquasecurity/trivy-db:2"}
-	DefaultSeverities     = Severities
-	DefaultPkgTypes       = []string{PkgTypeOS, PkgTypeLibrary}
+	// DefaultJavaDBRepositories is Trivy's list for the Java DB, which
+	// maps JAR files to Maven coordinates.
+	DefaultJavaDBRepositories = []string{"mirror.gcr.io/aquasec/trivy-java-db:1", "ghcr.io/aquasecurity/trivy-java-db:1"}
+	DefaultSeverities         = Severities
+	DefaultPkgTypes           = []string{PkgTypeOS, PkgTypeLibrary}
 	// DefaultIgnoreFiles are read from the workspace, those that exist,
 	// when IgnoreFiles is empty (the app refuses any that is a symlink out
 	// of the workspace).
@@ -111,6 +114,13 @@ type Options struct {
 	// DBRepositories is input `trivy-db-repository`: OCI references of the
 	// vulnerability DB, tried in order (ParseDBRepositories).
 	DBRepositories []string
+	// JavaDBRepositories is input `trivy-java-db-repository`: OCI
+	// references of the Java DB, tried in order, downloaded only when the
+	// image holds a Java archive (ParseJavaDBRepositories).
+	JavaDBRepositories []string
+	// NoJavaDB is `trivy-java-db-repository: none`: Java archives are
+	// not analysed.
+	NoJavaDB bool
 	// CacheDir is input `trivy-cache-dir`; ~ is the home directory.
 	CacheDir string
 	// DBMaxAge is input `trivy-db-max-age` (ParseAge): how old a cached DB
@@ -150,11 +160,12 @@ func (discardLogger) Warningf(string, ...any) {}
 
 // Input names, as the messages name them.
 const (
-	InputSeverity     = "severity"
-	InputPkgTypes     = "pkg-types"
-	InputDBRepository = "trivy-db-repository"
-	InputDBMaxAge     = "trivy-db-max-age"
-	InputCacheDir     = "trivy-cache-dir"
+	InputSeverity         = "severity"
+	InputPkgTypes         = "pkg-types"
+	InputDBRepository     = "trivy-db-repository"
+	InputJavaDBRepository = "trivy-java-db-repository"
+	InputDBMaxAge         = "trivy-db-max-age"
+	InputCacheDir         = "trivy-cache-dir"
 )
 
 // ParseSeverities reads the severity input: Trivy's severity names in any
@@ -186,6 +197,31 @@ func ParseDBRepositories(items []string) ([]string, error) {
 		}
 		return "", inputerr.New(InputDBRepository, r, "is not an OCI reference", "OCI references such as ghcr.io/aquasecurity/trivy-db:2, tried in order")
 	})
+}
+
+// JavaDBNone is the trivy-java-db-repository value that turns the analysis
+// of Java archives off.
+const JavaDBNone = "none"
+
+// ParseJavaDBRepositories reads the trivy-java-db-repository input: OCI
+// references, or none alone (off).
+func ParseJavaDBRepositories(items []string) (repos []string, off bool, err error) {
+	var named []string
+	for _, it := range items {
+		if it = strings.TrimSpace(it); it != "" {
+			named = append(named, it)
+		}
+	}
+	if len(named) == 1 && strings.EqualFold(named[0], JavaDBNone) {
+		return nil, true, nil
+	}
+	repos, err = parseItems(named, func(r string) (string, *inputerr.Error) {
+		if _, err := name.ParseReference(r); err == nil && !strings.EqualFold(r, JavaDBNone) {
+			return r, nil
+		}
+		return "", inputerr.New(InputJavaDBRepository, r, "is not an OCI reference", "OCI references such as ghcr.io/aquasecurity/trivy-java-db:1, tried in order, or none alone to leave Java archives unanalysed")
+	})
+	return repos, false, err
 }
 
 // parseItems checks each trimmed item of a list input, keeping the good
@@ -261,6 +297,9 @@ func (o Options) Settings() (Settings, error) {
 	s.SBOMFile = cmpOr(o.SBOMFile, DefaultSBOMFile(s.SBOMFormat))
 	if len(s.DBRepositories) == 0 {
 		s.DBRepositories = slices.Clone(DefaultDBRepositories)
+	}
+	if len(s.JavaDBRepositories) == 0 && !s.NoJavaDB {
+		s.JavaDBRepositories = slices.Clone(DefaultJavaDBRepositories)
 	}
 	s.MaxDBAge = cmp.Or(o.DBMaxAge, DefaultDBMaxAge)
 	if s.DBRetry == (registry.ReadRetry{}) {

@@ -65,6 +65,40 @@ func TestParsers(t *testing.T) {
 	}
 }
 
+// TestParseJavaDBRepositories: references, none alone (off), and bad values.
+func TestParseJavaDBRepositories(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      []string
+		want    []string
+		off     bool
+		wantErr string
+	}{
+		{name: "references", in: []string{" r.example/java-db:1", "", "ghcr.io/aquasecurity/trivy-java-db:1"}, want: []string{"r.example/java-db:1", "ghcr.io/aquasecurity/trivy-java-db:1"}},
+		{name: "default", in: nil},
+		{name: "none", in: []string{" None "}, off: true},
+		{name: "none among references", in: []string{"r.example/java-db:1", "none"}, want: []string{"r.example/java-db:1"},
+			wantErr: `input "trivy-java-db-repository": "none" is not an OCI reference; accepted values: OCI references such as ghcr.io/aquasecurity/trivy-java-db:1, tried in order, or none alone to leave Java archives unanalysed`},
+		{name: "bad reference", in: []string{"Not A Ref"},
+			wantErr: `input "trivy-java-db-repository": "Not A Ref" is not an OCI reference`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, off, err := ParseJavaDBRepositories(tc.in)
+			if strings.Join(got, ",") != strings.Join(tc.want, ",") || off != tc.off {
+				t.Errorf("= %q, off %v; want %q, off %v", got, off, tc.want, tc.off)
+			}
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || !strings.HasPrefix(err.Error(), tc.wantErr)) {
+				t.Errorf("error = %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+	s, err := Options{NoJavaDB: true}.Settings()
+	if err != nil || len(s.JavaDBRepositories) != 0 {
+		t.Errorf("none: Settings().JavaDBRepositories = %q, %v; want none", s.JavaDBRepositories, err)
+	}
+}
+
 func TestParseAge(t *testing.T) {
 	tests := []struct {
 		in      string
@@ -106,6 +140,7 @@ func TestSettingsDefaults(t *testing.T) {
 		{"sbom-format", string(s.SBOMFormat), "cyclonedx"},
 		{"sbom-file", s.Path(s.SBOMFile), "/ws/image-pipeline-reports/sbom.cdx.json"},
 		{"trivy-db-repository", strings.Join(s.DBRepositories, ","), "mirror.gcr.io/aquasec/trivy-db:2,ghcr.io/aquasecurity/trivy-db:2"},
+		{"trivy-java-db-repository", strings.Join(s.JavaDBRepositories, ","), "mirror.gcr.io/aquasec/trivy-java-db:1,ghcr.io/aquasecurity/trivy-java-db:1"},
 		{"trivy-cache-dir", s.CacheDir, "/home/runner/.cache/trivy"},
 		{"trivy-db-max-age", s.MaxDBAge.String(), "72h0m0s"},
 	}
@@ -189,9 +224,6 @@ func stateWith(img pipeline.BuiltImage) *pipeline.State {
 	return &pipeline.State{Build: &pipeline.BuildOutcome{Driver: "test", Images: []pipeline.BuiltImage{img}}}
 }
 
-// javaNote is the note internal/scan/trivy adds to each analysis.
-const javaNote = "Java archives (.jar, .war, .ear) are not analysed: the Java DB is not used (see docs/scan.md)."
-
 // fakeScanner returns a fixed analysis, for tests of the stage alone.
 type fakeScanner struct {
 	a   *Analysis
@@ -228,7 +260,8 @@ func fakeAnalysis() *Analysis {
 		Target: "ghcr.io/org/app:sha", OS: "alpine 3.20.3", Findings: fs, Ignored: 1,
 		Packages:  []Package{{Name: "libssl3", Version: "3.3.0-r2"}, {Name: "minimist", Version: "1.2.5"}},
 		DB:        DBInfo{UpdatedAt: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), Stale: true},
-		Notes:     []string{javaNote},
+		JavaDB:    &DBInfo{UpdatedAt: time.Date(2026, 1, 1, 5, 6, 0, 0, time.UTC)},
+		Notes:     []string{"Java archives (.jar, .war, .ear, .par) are not analysed: trivy-java-db-repository is none."},
 		Documents: fakeDocs{},
 	}
 }

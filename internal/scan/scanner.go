@@ -34,6 +34,9 @@ type Analysis struct {
 	// Packages are every package found, as listed in the SBOM.
 	Packages []Package
 	DB       DBInfo
+	// JavaDB is the Java DB the analysis of Java archives used; nil when
+	// the image holds none (the Java DB is downloaded only then).
+	JavaDB *DBInfo
 	// Notes are limits of the scan the summary must state.
 	Notes []string
 	// Documents writes the reports and the SBOM of this analysis.

@@ -214,6 +214,13 @@ func Summary(a *Analysis, out *pipeline.ScanOutcome, failOn FailOn, workspace st
 		}
 		b.WriteString(".")
 	}
+	if a.JavaDB != nil && !a.JavaDB.UpdatedAt.IsZero() {
+		fmt.Fprintf(&b, " Java archives looked up in the Java DB of %s", a.JavaDB.UpdatedAt.UTC().Format("2006-01-02 15:04 UTC"))
+		if a.JavaDB.Stale {
+			b.WriteString(" (**cached; it could not be refreshed**)")
+		}
+		b.WriteString(".")
+	}
 	b.WriteString("\n")
 	for _, n := range a.Notes {
 		b.WriteString("\n" + n + "\n")

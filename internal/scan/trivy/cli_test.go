@@ -111,6 +111,41 @@ func TestSideBySideWithTrivyCLI(t *testing.T) {
 	}
 }
 
+// TestJavaArchivesSideBySideWithTrivyCLI: the JAR image, with the same
+// fixture Java DB (both download it from the test registry), gives the
+// embedded scanner and the Trivy CLI the same vulnerabilities and the same
+// SBOM packages.
+func TestJavaArchivesSideBySideWithTrivyCLI(t *testing.T) {
+	javaRepo, jarLayout := javaFixtures(t)
+	repo := fixtureDBRepo(t)
+	bin := trivyCLI(t)
+	opts := testOptions(t, &testenv.Log{})
+	opts.CacheDir = t.TempDir()
+	opts.JavaDBRepositories = []string{javaRepo}
+	sc, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := sc.Scan(t.Context(), scan.Target{OCILayout: jarLayout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours := keysOf(a.Findings)
+	common := []string{"--cache-dir", t.TempDir(), "--db-repository", repo, "--java-db-repository", javaRepo, "--input", jarLayout}
+	theirs := trivyJSON(t, runCLI(t, bin, slices.Concat(common, []string{"--scanners", "vuln", "--format", "json"})...))
+	if !slices.Equal(ours, theirs) || !slices.Equal(ours, sorted(javaFindings)) {
+		t.Errorf("vulnerabilities\nembedded %q\n     CLI %q\n    want %q", ours, theirs, sorted(javaFindings))
+	}
+	var ourBOM bytes.Buffer
+	if err := a.Documents.WriteSBOM(t.Context(), &ourBOM, scan.FormatCycloneDX); err != nil {
+		t.Fatal(err)
+	}
+	cliBOM := runCLI(t, bin, slices.Concat(common, []string{"--format", "cyclonedx"})...)
+	if o, c := cdxPackages(t, ourBOM.Bytes()), cdxPackages(t, cliBOM); !slices.Equal(o, c) || len(o) != 3 {
+		t.Errorf("SBOM packages differ\nembedded %q\n     CLI %q", o, c)
+	}
+}
+
 // TestSBOMValidatesAgainstSchemas writes both SBOM formats of one analysis
 // and validates them: CycloneDX against the 1.6 schema, SPDX against 2.3.
 func TestSBOMValidatesAgainstSchemas(t *testing.T) {

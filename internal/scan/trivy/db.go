@@ -104,20 +104,27 @@ func roundAge(d time.Duration) time.Duration {
 	return d.Round(time.Second)
 }
 
-// downloadDB fetches the DB from the first repository that answers into a
-// fresh directory and only then replaces dir, so a failed download leaves the
-// cached DB as it was.
+// downloadDB fetches the vulnerability DB from the first repository that
+// answers.
 func downloadDB(ctx context.Context, s scan.Settings, dir string) (string, error) {
+	return downloadFirst(ctx, s, "vulnerability DB", s.DBRepositories, dir, fetchDB)
+}
+
+// downloadFirst fetches a DB (what) from the first of repos that answers
+// into a fresh directory and only then replaces dir, so a failed download
+// leaves the cached DB as it was.
+func downloadFirst(ctx context.Context, s scan.Settings, what string, repos []string, dir string,
+	fetch func(ctx context.Context, s scan.Settings, repo, dst string) error) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return "", fmt.Errorf("create trivy-cache-dir %s: %w", filepath.Dir(dir), err)
 	}
 	var errs repoErrors
-	for _, repo := range s.DBRepositories {
-		tmp, err := os.MkdirTemp(filepath.Dir(dir), "db-download-")
+	for _, repo := range repos {
+		tmp, err := os.MkdirTemp(filepath.Dir(dir), filepath.Base(dir)+"-download-")
 		if err != nil {
 			return "", fmt.Errorf("create a download directory in trivy-cache-dir: %w", err)
 		}
-		err = downloadDBFrom(ctx, s, repo, tmp)
+		err = fetch(ctx, s, repo, tmp)
 		if err == nil {
 			err = replaceDir(tmp, dir)
 		}
@@ -126,12 +133,12 @@ func downloadDB(ctx context.Context, s scan.Settings, dir string) (string, error
 		}
 		_ = os.RemoveAll(tmp)
 		if ctx.Err() != nil {
-			return "", fmt.Errorf("download the vulnerability DB: %w", ctx.Err())
+			return "", fmt.Errorf("download the %s: %w", what, ctx.Err())
 		}
-		s.Log.Infof("scan: vulnerability DB not available from %s: %v", repo, err)
+		s.Log.Infof("scan: %s not available from %s: %v", what, repo, err)
 		errs = append(errs, fmt.Errorf("%s: %w", repo, err))
 	}
-	return "", fmt.Errorf("could not download the vulnerability DB from any repository (%w)", errs)
+	return "", fmt.Errorf("could not download the %s from any repository (%w)", what, errs)
 }
 
 // repoErrors are the failures of each repository, on one line.
@@ -147,22 +154,27 @@ func (e repoErrors) Error() string {
 
 func (e repoErrors) Unwrap() []error { return e }
 
-func downloadDBFrom(ctx context.Context, s scan.Settings, repo, dst string) error {
+// openDBArtifact reads the manifest of a DB artifact. 429 (ghcr.io's
+// TOOMANYREQUESTS), 5xx and broken connections are retried with backoff,
+// honouring Retry-After up to DBRetry's limit, for the manifest and the
+// layer alike; then the caller tries the next repository.
+func openDBArtifact(ctx context.Context, s scan.Settings, repo string) (v1.Image, error) {
 	ref, err := name.ParseReference(repo)
 	if err != nil {
-		return fmt.Errorf("not an OCI reference: %w", err)
+		return nil, fmt.Errorf("not an OCI reference: %w", err)
 	}
 	kc := s.Keychain
 	if kc == nil {
 		kc = authn.DefaultKeychain
 	}
-	// 429 (ghcr.io's TOOMANYREQUESTS), 5xx and broken connections are
-	// retried with backoff, honouring Retry-After up to DBRetry's limit;
-	// then the caller tries the next repository.
 	opts := append(registry.RetryingReader(ctx, s.Transport, s.DBRetry, func(format string, a ...any) {
 		s.Log.Infof("scan: "+format, a...)
 	}), remote.WithAuthFromKeychain(kc))
-	img, err := remote.Image(ref, opts...)
+	return remote.Image(ref, opts...)
+}
+
+func fetchDB(ctx context.Context, s scan.Settings, repo, dst string) error {
+	img, err := openDBArtifact(ctx, s, repo)
 	if err != nil {
 		return err
 	}

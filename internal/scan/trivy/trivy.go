@@ -38,9 +38,6 @@ import (
 	"github.com/org/image-pipeline/internal/scan"
 )
 
-// JavaNote says why Java archives are not analysed.
-const JavaNote = "Java archives (.jar, .war, .ear) are not analysed: the Java DB is not used (see docs/scan.md)."
-
 // trivyMu serialises scans: Trivy keeps the vulnerability DB and its logger
 // process-wide.
 var trivyMu sync.Mutex
@@ -105,12 +102,20 @@ func (ts *scanner) Scan(ctx context.Context, t scan.Target) (*scan.Analysis, err
 	if err != nil {
 		return nil, fmt.Errorf("prepare the analysis of %s: %w", t.Name(), err)
 	}
+	var jdb *javaDB
+	if !s.NoJavaDB {
+		jdb = &javaDB{s: s}
+	}
 	backend := local.NewService(applier.NewApplier(mem), ospkg.NewScanner(), langpkg.NewScanner(), vulnerability.NewClient(trivydb.Config{}))
-	report, err := tscan.NewService(backend, art).ScanArtifact(ctx, scanOptions(s))
+	report, err := tscan.NewService(backend, art).ScanArtifact(withJavaDB(ctx, jdb), scanOptions(s))
 	if err != nil {
+		if jdb != nil && jdb.err != nil {
+			err = jdb.err // Trivy's wrapping adds nothing a user can act on
+		}
 		return nil, fmt.Errorf("analyse %s: %w", t.Name(), err)
 	}
 	report.Trivy.Version = trivyVersion()
+	reportAsJar(&report)
 	if t.OCILayout == "" && !exported() {
 		s.Log.Infof("scan: every layer's analysis was in the layer cache: the image was not exported from the Docker Engine")
 	}
@@ -124,8 +129,11 @@ func (ts *scanner) Scan(ctx context.Context, t scan.Target) (*scan.Analysis, err
 	a := &scan.Analysis{
 		Target:    t.Name(),
 		DB:        dbInfo,
-		Notes:     []string{JavaNote},
+		JavaDB:    jdb.used(),
 		Documents: trivyDocuments{full: report, filtered: filtered},
+	}
+	if s.NoJavaDB {
+		a.Notes = append(a.Notes, JavaOffNote)
 	}
 	if platformNote != "" {
 		a.Notes = append(a.Notes, platformNote)
@@ -199,12 +207,15 @@ func artifactOptions(s scan.Settings) artifact.Option {
 		[]analyzer.Type{
 			analyzer.TypeApkCommand, analyzer.TypeSecret, analyzer.TypeLicenseFile,
 			analyzer.TypeHistoryDockerfile, analyzer.TypeExecutable, analyzer.TypeRpmArchive,
-			analyzer.TypeJar, // needs the Java DB: see JavaNote
+			analyzer.TypeJar, // jarAnalyzer reads Java archives
 		},
 		analyzer.TypeConfigFiles,
 	)
 	if !slices.Contains(s.PkgTypes, scan.PkgTypeLibrary) {
 		disabled = append(disabled, analyzer.TypeLanguages...)
+	}
+	if s.NoJavaDB || !slices.Contains(s.PkgTypes, scan.PkgTypeLibrary) {
+		disabled = append(disabled, typeJarOnDemand)
 	}
 	return artifact.Option{
 		DisabledAnalyzers: disabled,
