@@ -32,10 +32,18 @@ const maxKnownProbes = 6
 // new branch's image shares most of its layers with the default branch's,
 // and those are not compressed again (streamFromEngine).
 func (r *pushRun) knownImage(bi pipeline.BuiltImage, refs []name.Tag) (*artifact, string, knownLayers) {
-	if bi.OCILayout != "" || r.p.engine == nil || !strings.HasPrefix(bi.EngineImageID, "sha256:") {
+	// An OCI layout's image (buildkitd's, or the containerd store's copy)
+	// counts as held only by its own digest: its blobs are compressed
+	// already, so there is no layer to learn.
+	layout := bi.OCILayout != ""
+	id, what := bi.EngineImageID, "the engine's image"
+	if layout {
+		id, what = bi.Digest, "the built image"
+	}
+	if !layout && r.p.engine == nil || !strings.HasPrefix(id, "sha256:") {
 		return nil, "", nil
 	}
-	want, err := v1.NewHash(bi.EngineImageID)
+	want, err := v1.NewHash(id)
 	if err != nil {
 		return nil, "", nil
 	}
@@ -57,9 +65,9 @@ func (r *pushRun) knownImage(bi pipeline.BuiltImage, refs []name.Tag) (*artifact
 			if err != nil {
 				continue
 			}
-			return a, fmt.Sprintf("%s already is %s, the engine's image", ref.Name(), desc.Digest), nil
+			return a, fmt.Sprintf("%s already is %s, %s", ref.Name(), desc.Digest, what), nil
 		}
-		if !desc.MediaType.IsImage() {
+		if layout || !desc.MediaType.IsImage() {
 			continue
 		}
 		m, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))

@@ -15,8 +15,10 @@ type Target struct {
 	// the image in the engine.
 	EngineRef     string
 	EngineImageID string
-	// OCILayout is the path of an OCI image layout directory.
-	OCILayout string
+	// OCILayout is the path of an OCI image layout directory, and Digest
+	// the manifest (or index) in it that was built: a layout may hold the
+	// builder stage's image too.
+	OCILayout, Digest string
 	// Platforms are those the image was built for; of several, the scan
 	// reads the runner's (or the first) and says so.
 	Platforms []string
@@ -24,16 +26,18 @@ type Target struct {
 
 // TargetOf is the scan target for a built image.
 func TargetOf(img *pipeline.BuiltImage) Target {
-	return Target{EngineRef: img.EngineRef, EngineImageID: img.EngineImageID, OCILayout: img.OCILayout, Platforms: img.Platforms}
+	return Target{EngineRef: img.EngineRef, EngineImageID: img.EngineImageID, OCILayout: img.OCILayout, Digest: img.Digest, Platforms: img.Platforms}
 }
 
-// Name is how reports name the target.
+// Name is how reports name the target: the engine's tag when it has one
+// (also when the build left an OCI layout beside it, the containerd
+// store's case), else the layout's path.
 func (t Target) Name() string {
 	switch {
-	case t.OCILayout != "":
-		return t.OCILayout
 	case t.EngineRef != "":
 		return t.EngineRef
+	case t.OCILayout != "":
+		return t.OCILayout
 	default:
 		return t.EngineImageID
 	}

@@ -24,9 +24,15 @@ import (
 func openImage(ctx context.Context, t scan.Target, s scan.Settings, store blobStore) (img ftypes.Image, exported func() bool, cleanup func(), err error) {
 	switch {
 	case t.OCILayout != "":
-		img, err := layoutImage(t.OCILayout)
+		img, err := layoutImage(t.OCILayout, t.Digest)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("read the built image from the OCI layout %s: %w", t.OCILayout, err)
+		}
+		if t.EngineRef != "" {
+			// The containerd store's build wrote the same image to the
+			// layout: it is named as the engine names it.
+			img.name, img.repoTags = t.Name(), []string{t.EngineRef}
+			s.Log.Infof("scan: reading %s from the OCI layout the build wrote beside the Docker Engine's copy: nothing is exported from the engine", t.EngineRef)
 		}
 		return img, func() bool { return false }, func() {}, nil
 	case t.EngineRef != "" || t.EngineImageID != "":
@@ -54,22 +60,55 @@ func engineSaves(s scan.Settings) (scan.EngineSaves, func(), error) {
 	return sp, func() { _ = sp.Close(); _ = c.Close() }, nil
 }
 
-// layoutImage opens the image of an OCI layout: the only one, or in a
-// multi-platform index the one for this machine's platform (else the first).
-func layoutImage(dir string) (ftypes.Image, error) {
+// layoutImage opens the image of an OCI layout: the manifest or index of
+// digest when given (else the index's entries), and of an index the one
+// for this machine's platform (else the first).
+func layoutImage(dir, digest string) (scanImage, error) {
 	p, err := layout.FromPath(dir)
 	if err != nil {
-		return nil, err
+		return scanImage{}, err
 	}
 	idx, err := p.ImageIndex()
 	if err != nil {
-		return nil, err
+		return scanImage{}, err
 	}
-	img, err := pickImage(idx)
+	var img v1.Image
+	if digest != "" {
+		img, err = builtEntry(idx, digest)
+	} else {
+		img, err = pickImage(idx)
+	}
+	if err != nil {
+		return scanImage{}, err
+	}
+	return scanImage{Image: img, name: dir}, nil
+}
+
+// builtEntry opens the entry of digest in a layout's index: that image,
+// or that image index's image for this machine.
+func builtEntry(idx v1.ImageIndex, digest string) (v1.Image, error) {
+	h, err := v1.NewHash(digest)
+	if err != nil {
+		return nil, fmt.Errorf("the built image's digest %q: %w", digest, err)
+	}
+	m, err := idx.IndexManifest()
 	if err != nil {
 		return nil, err
 	}
-	return scanImage{Image: img, name: dir}, nil
+	for _, d := range m.Manifests {
+		switch {
+		case d.Digest != h:
+		case d.MediaType.IsIndex():
+			child, err := idx.ImageIndex(h)
+			if err != nil {
+				return nil, err
+			}
+			return pickImage(child)
+		default:
+			return idx.Image(h)
+		}
+	}
+	return nil, fmt.Errorf("index.json does not list the built image %s", digest)
 }
 
 func pickImage(idx v1.ImageIndex) (v1.Image, error) {

@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -218,7 +220,7 @@ func TestPickImageSkipsAttestations(t *testing.T) {
 // so the scan reads them through the read-ahead inflater.
 func TestLayoutLayersInflateAhead(t *testing.T) {
 	layoutDir, _ := testImages(t)
-	img, err := layoutImage(layoutDir)
+	img, err := layoutImage(layoutDir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,5 +236,42 @@ func TestLayoutLayersInflateAhead(t *testing.T) {
 		if _, ok := l.(*fastLayer); !ok {
 			t.Errorf("layer %s is a %T, want a *fastLayer", h, l)
 		}
+	}
+}
+
+// TestLayoutImageByDigest: a layout that holds the builder stage's image
+// beside the final one (same platform) gives the scan the image whose
+// digest the build reported, whichever index.json lists first; an unknown
+// digest is an error, not another image.
+func TestLayoutImageByDigest(t *testing.T) {
+	dir := t.TempDir()
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var digests []v1.Hash
+	for range 2 {
+		img, err := random.Image(100, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img = mutate.ConfigMediaType(img, "application/vnd.oci.image.config.v1+json")
+		if err := p.AppendImage(img, layout.WithPlatform(v1.Platform{OS: runtime.GOOS, Architecture: runtime.GOARCH})); err != nil {
+			t.Fatal(err)
+		}
+		d, _ := img.Digest()
+		digests = append(digests, d)
+	}
+	for _, want := range digests {
+		img, err := layoutImage(dir, want.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := img.Digest(); got != want {
+			t.Errorf("layoutImage(%s) opened %s", want, got)
+		}
+	}
+	if _, err := layoutImage(dir, "sha256:"+strings.Repeat("0", 64)); err == nil || !strings.Contains(err.Error(), "does not list the built image") {
+		t.Errorf("unknown digest: error %v", err)
 	}
 }
