@@ -76,13 +76,6 @@ type Features struct {
 	// Exporter is "moby" (images kept in the Docker Engine's store) or
 	// "oci" (images written to an OCI layout for the push stage).
 	Exporter string
-	// AlsoLayout is set when a "moby" solve also exports the image to an
-	// OCI layout, with the blobs the engine stores (the containerd image
-	// store): the scan and the push read that layout, so that nothing is
-	// exported from the engine after the build (a `docker save` of the
-	// containerd store runs at about 50 MB/s) and no layer is compressed
-	// again; the engine keeps the image as well.
-	AlsoLayout bool
 	// RegistryCache is true when the BuildKit exports registry cache
 	// (mode=max); otherwise only inline cache.
 	RegistryCache bool
@@ -227,7 +220,7 @@ func newDocker(ctx context.Context, o Options, engine Engine) (Builder, error) {
 	if containerd {
 		// No RewriteTimestamp: the engine's exporter unpacks the image into
 		// its snapshotter, which BuildKit refuses with rewrite-timestamp.
-		f.RegistryCache, f.MultiPlatform, f.Attestations, f.Annotations, f.AlsoLayout = true, true, true, true, true
+		f.RegistryCache, f.MultiPlatform, f.Attestations, f.Annotations = true, true, true, true
 		f.Description = fmt.Sprintf("%s, Docker %s with the containerd image store: %s (images kept in the engine, registry cache, multi-platform)", host, info.ServerVersion, embedded)
 	} else {
 		f.Description = fmt.Sprintf("%s, Docker %s with the classic image store: %s (images kept in the engine, inline cache only, one platform)", host, info.ServerVersion, embedded)
@@ -685,7 +678,7 @@ func (b *bkBuilder) newSession(ctx context.Context, secrets map[string][]byte, k
 	}
 	sess.Allow(newSessionAuth(kc))
 	layoutDir := ""
-	if b.features.Exporter == "oci" || b.features.AlsoLayout {
+	if b.features.Exporter == "oci" {
 		if o.OutputDir != "" {
 			layoutDir = filepath.Join(o.resolve(o.OutputDir), "oci-layout")
 			if err := os.MkdirAll(layoutDir, 0o755); err != nil {
@@ -739,30 +732,18 @@ func (b *bkBuilder) solveOpt(sess *session.Session, j job, common map[string]str
 			ex.Attrs["name"] = strings.Join(j.names, ",")
 		}
 		opt.Exports = []bkclient.ExportEntry{ex}
-		if b.features.AlsoLayout {
-			// Both write the same manifest: the same blobs, attributes,
-			// annotations and media types (the engine's exporter writes
-			// Docker's unless annotations or attestations need OCI's; the
-			// layout's, OCI's), so the merged exporter response describes
-			// both and the engine holds what is pushed
-			// (TestEndToEndPushToBranch checks it).
-			ex.Attrs["oci-mediatypes"] = "true"
-			opt.Exports = append(opt.Exports, bkclient.ExportEntry{Type: bkclient.ExporterOCI, Attrs: map[string]string{"tar": "false", "oci-mediatypes": "true"}})
-		}
 	default:
 		// The layout's content store is the session's "export" store; the
 		// index is written after the solve, with every name.
 		opt.Exports = []bkclient.ExportEntry{{Type: bkclient.ExporterOCI, Attrs: map[string]string{"tar": "false"}}}
 	}
-	for _, ex := range opt.Exports {
-		if epoch := attrs["build-arg:SOURCE_DATE_EPOCH"]; epoch != "" && b.features.RewriteTimestamp {
-			ex.Attrs["rewrite-timestamp"] = "true"
-		}
-		if j.role == pipeline.RoleFinal {
-			// The image users pull carries the plan's annotations; the
-			// builder image is cache.
-			maps.Copy(ex.Attrs, b.annotations)
-		}
+	if epoch := attrs["build-arg:SOURCE_DATE_EPOCH"]; epoch != "" && b.features.RewriteTimestamp {
+		opt.Exports[0].Attrs["rewrite-timestamp"] = "true"
+	}
+	if j.role == pipeline.RoleFinal {
+		// The image users pull carries the plan's annotations; the builder
+		// image is cache.
+		maps.Copy(opt.Exports[0].Attrs, b.annotations)
 	}
 	return opt
 }
@@ -814,9 +795,7 @@ func (b *bkBuilder) builtImage(j job, resp *bkclient.SolveResponse, layoutDir st
 			img.EngineRef = j.names[0]
 		}
 		img.ConfigDigest = img.EngineImageID
-		if !b.features.AlsoLayout {
-			return img, nil
-		}
+		return img, nil
 	}
 	raw := r[exptypes.ExporterImageDescriptorKey]
 	dt, err := base64.StdEncoding.DecodeString(raw)

@@ -120,9 +120,8 @@ type Options struct {
 	// DockerConfig is a directory holding a Docker config.json, read when
 	// Keychain is nil. Empty: no config file is read.
 	DockerConfig string
-	// OutputDir is where the remote driver, and the docker driver on the
-	// containerd image store, write OCI image layouts for the scan and the
-	// push. Empty: a new directory under the system's temp dir.
+	// OutputDir is where the remote driver writes OCI image layouts for the
+	// push stage. Empty: a new directory under the system's temp dir.
 	OutputDir string
 	// Exclude are patterns (relative to the context, .dockerignore syntax)
 	// never sent to BuildKit, on top of the .dockerignore the frontend

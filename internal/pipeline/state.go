@@ -119,11 +119,10 @@ const (
 	RoleBuilder = "builder" // the builder stage image, pushed only as cache
 )
 
-// BuiltImage is one image the build stage produced. The classic Docker
-// Engine keeps the image in its store (EngineImageID); buildkitd's oci
-// exporter leaves an OCI layout on disk (OCILayout); the containerd image
-// store does both, with the same manifest. The scan and the push read the
-// layout when there is one.
+// BuiltImage is one image the build stage produced. Exactly one of
+// EngineImageID and OCILayout is set: the classic Docker Engine keeps the
+// image in its store; a BuildKit with the image/oci exporter leaves an OCI
+// layout on disk.
 type BuiltImage struct {
 	Role   string // RoleFinal or RoleBuilder
 	Target string // the Dockerfile stage built ("" for the last stage)

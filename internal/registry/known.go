@@ -32,9 +32,9 @@ const maxKnownProbes = 6
 // new branch's image shares most of its layers with the default branch's,
 // and those are not compressed again (streamFromEngine).
 func (r *pushRun) knownImage(bi pipeline.BuiltImage, refs []name.Tag) (*artifact, string, knownLayers) {
-	// An OCI layout's image (buildkitd's, or the containerd store's copy)
-	// counts as held only by its own digest: its blobs are compressed
-	// already, so there is no layer to learn.
+	// An OCI layout's image (buildkitd's) counts as held only by its own
+	// digest: its blobs are compressed already, so there is no layer to
+	// learn.
 	layout := bi.OCILayout != ""
 	id, what := bi.EngineImageID, "the engine's image"
 	if layout {

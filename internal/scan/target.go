@@ -29,15 +29,13 @@ func TargetOf(img *pipeline.BuiltImage) Target {
 	return Target{EngineRef: img.EngineRef, EngineImageID: img.EngineImageID, OCILayout: img.OCILayout, Digest: img.Digest, Platforms: img.Platforms}
 }
 
-// Name is how reports name the target: the engine's tag when it has one
-// (also when the build left an OCI layout beside it, the containerd
-// store's case), else the layout's path.
+// Name is how reports name the target.
 func (t Target) Name() string {
 	switch {
-	case t.EngineRef != "":
-		return t.EngineRef
 	case t.OCILayout != "":
 		return t.OCILayout
+	case t.EngineRef != "":
+		return t.EngineRef
 	default:
 		return t.EngineImageID
 	}

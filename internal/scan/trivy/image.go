@@ -28,12 +28,6 @@ func openImage(ctx context.Context, t scan.Target, s scan.Settings, store blobSt
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("read the built image from the OCI layout %s: %w", t.OCILayout, err)
 		}
-		if t.EngineRef != "" {
-			// The containerd store's build wrote the same image to the
-			// layout: it is named as the engine names it.
-			img.name, img.repoTags = t.Name(), []string{t.EngineRef}
-			s.Log.Infof("scan: reading %s from the OCI layout the build wrote beside the Docker Engine's copy: nothing is exported from the engine", t.EngineRef)
-		}
 		return img, func() bool { return false }, func() {}, nil
 	case t.EngineRef != "" || t.EngineImageID != "":
 		return engineImage(ctx, t, s, store)
