@@ -86,6 +86,7 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 		return err
 	}
 	s.result = res
+	res.Outcome.BaseImages = BaseImages(s.opts.dockerfilePath(), s.opts.BuildArgs)
 	st.Build = &res.Outcome
 	s.logCache(res.Cache)
 	for _, n := range res.Notes {

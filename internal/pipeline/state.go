@@ -153,6 +153,8 @@ type BuildOutcome struct {
 	ImageID string
 	// CacheMode is how the cache ladder was stored: inline, registry or none.
 	CacheMode string
+	// BaseImages are the images the Dockerfile builds FROM (build.BaseImages).
+	BaseImages []string
 }
 
 // Final returns the final image, or nil.

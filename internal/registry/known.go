@@ -3,10 +3,12 @@ package registry
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/org/image-pipeline/internal/pipeline"
@@ -110,8 +112,9 @@ type knownLayer struct {
 type knownLayers map[v1.Hash]knownLayer
 
 // add learns the layers of img, which repository from holds, by diff id:
-// only gzipped Docker layers (what a classic store's push writes), and
-// only diff ids not known yet (the first ref read wins).
+// only gzipped layers (Docker's, what a classic store's push writes, or
+// OCI's, a base image's), and only diff ids not known yet (the first ref
+// read wins).
 func (k knownLayers) add(img v1.Image, from name.Repository) {
 	m, err := img.Manifest()
 	if err != nil {
@@ -123,7 +126,7 @@ func (k knownLayers) add(img v1.Image, from name.Repository) {
 	}
 	for j, l := range m.Layers {
 		diffID := cf.RootFS.DiffIDs[j]
-		if _, seen := k[diffID]; seen || l.MediaType != types.DockerLayer {
+		if _, seen := k[diffID]; seen || l.MediaType != types.DockerLayer && l.MediaType != types.OCILayer {
 			continue
 		}
 		blob, err := img.LayerByDigest(l.Digest)
@@ -163,4 +166,78 @@ func probeRefs(targets []*target, read, cacheRefs []string) []name.Tag {
 		}
 	}
 	return out
+}
+
+// maxBaseProbes bounds the base images whose manifests the push reads.
+const maxBaseProbes = 4
+
+// baseLayers adds to layers those of the base images (req.BaseImages) in a
+// registry the run pushes to: an engine layer taken from a base image is
+// then pushed as the base image's blob (mounted), not compressed again. It
+// matters beyond the bytes: BuildKit v0.8 (Docker 20.10) reuses the inline
+// cache of an image read back from the registry only when the image's base
+// layers are the base image's own blobs; re-gzipped, every step after FROM
+// runs again on the next branch. A base image in another registry is not
+// read (a Docker Hub manifest read counts as a pull), nor one that cannot
+// be; engine layers of an engine image only (nil layers and no engine:
+// nothing to do).
+func (r *pushRun) baseLayers(layers knownLayers, targets []*target, req Request) knownLayers {
+	if r.p.engine == nil || len(req.BaseImages) == 0 {
+		return layers
+	}
+	pushed := map[string]bool{}
+	for _, t := range targets {
+		pushed[t.repo.RegistryStr()] = true
+	}
+	n := 0
+	for _, b := range req.BaseImages {
+		ref, err := name.ParseReference(b, name.StrictValidation)
+		if err != nil || !pushed[ref.Context().RegistryStr()] {
+			continue
+		}
+		if n++; n > maxBaseProbes {
+			break
+		}
+		s, err := r.session(ref.Context().RegistryStr())
+		if err != nil {
+			continue
+		}
+		desc, err := s.puller.Get(r.ctx, ref)
+		if err != nil {
+			continue
+		}
+		var img v1.Image
+		if desc.MediaType.IsIndex() {
+			img, err = engineImageOf(desc)
+		} else {
+			img, err = desc.Image()
+		}
+		if err != nil {
+			continue
+		}
+		if layers == nil {
+			layers = knownLayers{}
+		}
+		layers.add(img, ref.Context())
+	}
+	return layers
+}
+
+// engineImageOf is the image of a base image's index that a local engine
+// builds on: the one for this machine's OS and architecture.
+func engineImageOf(desc *remote.Descriptor) (v1.Image, error) {
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return nil, err
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range m.Manifests {
+		if d.Platform != nil && d.Platform.OS == runtime.GOOS && d.Platform.Architecture == runtime.GOARCH && d.MediaType.IsImage() {
+			return idx.Image(d.Digest)
+		}
+	}
+	return nil, fmt.Errorf("%s has no %s/%s image", desc.Digest, runtime.GOOS, runtime.GOARCH)
 }

@@ -35,6 +35,9 @@ type Request struct {
 	// hold some blobs (e.g. cache-from refs): blobs missing from a target
 	// repository are mounted from there when the registry has them.
 	MountFrom []string
+	// BaseImages are the images the Dockerfile builds FROM: those in a
+	// target registry lend their layers' blobs (baseLayers).
+	BaseImages []string
 	// Revision and BuildInputs are the built image's revision and
 	// build-inputs labels (the commit, and a digest of the Dockerfile and
 	// build settings). A release tag that points at another image with
@@ -280,7 +283,7 @@ func (p *Pusher) Push(ctx context.Context, req Request) (*Result, error) {
 	if art != nil {
 		res.Reused = known
 		run.logf("the registry already holds the built image (%s): nothing is exported from the engine or compressed", known)
-	} else if art, err = openBuilt(ctx, req.Image, p.engine, p.opts.TempDir, layers); err != nil {
+	} else if art, err = openBuilt(ctx, req.Image, p.engine, p.opts.TempDir, run.baseLayers(layers, targets, req)); err != nil {
 		return fail(err)
 	} else if n := len(art.mounts); n > 0 {
 		res.LayersReused = n
@@ -889,7 +892,7 @@ func (r *pushRun) pushCache(req Request, final *artifact) (written, warnings []s
 					}
 					layers.add(final.img, repos[0])
 				}
-				a, err := openBuilt(r.ctx, bi, r.p.engine, r.p.opts.TempDir, layers)
+				a, err := openBuilt(r.ctx, bi, r.p.engine, r.p.opts.TempDir, r.baseLayers(layers, targets, req))
 				if err != nil {
 					warnings = append(warnings, fmt.Sprintf("%s was not pushed as build cache: %v", what, err))
 					continue

@@ -112,7 +112,7 @@ func (s *Stage) Run(ctx context.Context, st *pipeline.State) error {
 		}
 	}
 	req := Request{Image: *st.Build.Final(), Tags: st.Plan.Tags, MountFrom: st.Plan.Cache.Read(),
-		Revision: st.Plan.Revision, BuildInputs: st.Plan.BuildInputs}
+		Revision: st.Plan.Revision, BuildInputs: st.Plan.BuildInputs, BaseImages: st.Build.BaseImages}
 	for _, bi := range st.Build.Images {
 		if len(bi.CacheRefs) > 0 {
 			req.Cache = append(req.Cache, bi)
