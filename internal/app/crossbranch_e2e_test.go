@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/docker/docker/api/types/build"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -13,13 +14,9 @@ import (
 )
 
 // TestEndToEndCacheImageKeepsBaseBlobs: on Docker 20.10's classic store
-// (BuildKit v0.8, inline cache) the builder cache image main's run pushes
-// carries its base image's layers as the base image's own blobs, taken
-// from the registry, not compressed again (baseLayers). BuildKit v0.8
-// reuses the builder's steps from an inline cache image read back from the
-// registry only then: with re-gzipped base layers the step after FROM ran
-// again on every new branch (0 of 6 pull requests), with the base blobs it
-// is reused on most (docs/push.md has the measurement).
+// the builder cache image main's run pushes carries its base image's
+// layers as the base image's own blobs, mounted from the registry, not
+// compressed again (baseLayers), as the engine's own push does.
 func TestEndToEndCacheImageKeepsBaseBlobs(t *testing.T) {
 	env := testenv.Require(t)
 	_, engines := testenv.RequireEngines(t)
@@ -81,4 +78,56 @@ func layerDigests(t *testing.T, env *testenv.Env, ref string) []v1.Hash {
 		out = append(out, l.Digest)
 	}
 	return out
+}
+
+// TestEndToEndNewBranchReusesMainsInlineCache: on Docker 20.10's classic
+// store (BuildKit v0.8, inline cache) a pull request built with an empty
+// local cache reuses the builder stage's steps from the builder cache
+// image main's run pushed. The builder's solve reads only the builder
+// images: given main's final image too, whose inline cache names the
+// builder's steps without their layers, BuildKit v0.8 took that record and
+// ran the step after FROM again on about half of the new branches, and on
+// every one while the base layers were re-gzipped.
+func TestEndToEndNewBranchReusesMainsInlineCache(t *testing.T) {
+	env := testenv.Require(t)
+	_, engines := testenv.RequireEngines(t)
+	var en *testenv.Engine
+	for i := range engines {
+		if engines[i].Name == "docker20" {
+			en = &engines[i]
+		}
+	}
+	if en == nil {
+		t.Fatal("the test environment has no docker20 engine")
+	}
+	image := env.UniqueRepo(t, env.Registry, "e2e-newbranch")
+	df := "ARG BASE\nFROM $BASE AS builder\n" +
+		"RUN mkdir /deps && dd if=/dev/urandom of=/deps/part bs=1024 count=2048 2>/dev/null && echo " + image + "\n" +
+		"COPY Dockerfile /src/\nRUN sha256sum /src/* > /app\n" +
+		"FROM scratch AS production\nCOPY --from=builder /deps/part /deps/part\nCOPY --from=builder /app /app\n"
+	in := e2eInputs(t, env, image)
+	in["target"], in["builder-target"] = "production", "builder"
+	main := runAsRunner(t, "push_main", in, map[string]string{"DOCKER_HOST": en.Host, "TEST_DOCKERFILE": df})
+	if main.code != 0 {
+		t.Fatalf("main: exit code %d\n%s", main.code, main.stdout)
+	}
+
+	// The pull request's runner has no local cache; one file changed.
+	if _, err := en.Client.BuildCachePrune(t.Context(), build.CachePruneOptions{All: true}); err != nil {
+		t.Fatal(err)
+	}
+	pr := runAsRunner(t, "pull_request", in, map[string]string{"DOCKER_HOST": en.Host, "TEST_DOCKERFILE": df + "LABEL org.example.changed=yes\n"})
+	if pr.code != 0 {
+		t.Fatalf("pull request: exit code %d\n%s", pr.code, pr.stdout)
+	}
+	// The builder stage is solved first: the first time the BuildKit log
+	// shows the step after FROM, it must come from the cache.
+	m := regexp.MustCompile(`(?m)^#(\d+) \[builder 2/4\] RUN mkdir`).FindStringSubmatch(pr.stdout)
+	if m == nil {
+		t.Fatalf("the BuildKit log does not show the builder's RUN step:\n%s", pr.stdout)
+	}
+	rest := pr.stdout[strings.Index(pr.stdout, m[0]):]
+	if next := regexp.MustCompile(`(?m)^#` + m[1] + ` (CACHED|DONE|ERROR)`).FindString(rest); next != "#"+m[1]+" CACHED" {
+		t.Errorf("the builder's RUN step ran again on the pull request (%q): main's inline cache was not reused\n%s", next, pr.stdout)
+	}
 }

@@ -714,7 +714,7 @@ func (b *bkBuilder) solveOpt(sess *session.Session, j job, common map[string]str
 		FrontendAttrs:         attrs,
 		SharedSession:         sess,
 		SessionPreInitialized: true,
-		CacheImports:          cp.Imports,
+		CacheImports:          cp.importsFor(j.role),
 		CacheExports:          slices.Clone(j.exports),
 	}
 	if cp.Inline && len(j.cacheRefs) > 0 {

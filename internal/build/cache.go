@@ -22,8 +22,15 @@ const buildcacheTagPrefix = "buildcache-"
 type cachePlan struct {
 	// Mode is the storage used: CacheInline, CacheRegistry or CacheNone.
 	Mode string
-	// Imports are read, in order, by every solve.
+	// Imports are read, in order, by every solve but the builder's when
+	// BuilderImports is set.
 	Imports []bkclient.CacheOptionsEntry
+	// BuilderImports are what the builder stage's solve reads with inline
+	// cache: only the builder images. The final images' inline cache also
+	// names the builder's steps (as inputs of COPY --from) without their
+	// layers; BuildKit v0.8, given both, picked that record about half of
+	// the time and ran the builder's steps again.
+	BuilderImports []bkclient.CacheOptionsEntry
 	// Inline embeds cache metadata in the exported images.
 	Inline bool
 	// Exports are registry cache exports (mode=max) of the final solve.
@@ -36,6 +43,14 @@ type cachePlan struct {
 	// Notes say why something is not written, or why reading may give
 	// few hits.
 	Notes []string
+}
+
+// importsFor are the cache imports of the solve of an image of role.
+func (cp *cachePlan) importsFor(role string) []bkclient.CacheOptionsEntry {
+	if role == pipeline.RoleBuilder && len(cp.BuilderImports) > 0 {
+		return cp.BuilderImports
+	}
+	return cp.Imports
 }
 
 // splitRef splits repo:tag (a digest-less reference as the tag engine
@@ -113,6 +128,11 @@ func planCache(o Options, registryCache bool, plan *pipeline.TagPlan) (*cachePla
 	cp.Read = append(cp.Read, c.Read()...)
 	for _, r := range cp.Read {
 		cp.Imports = append(cp.Imports, bkclient.CacheOptionsEntry{Type: "registry", Attrs: map[string]string{"ref": r}})
+	}
+	if cp.Mode == CacheInline {
+		for _, r := range c.ReadBuilder {
+			cp.BuilderImports = append(cp.BuilderImports, bkclient.CacheOptionsEntry{Type: "registry", Attrs: map[string]string{"ref": r}})
+		}
 	}
 
 	// Write.

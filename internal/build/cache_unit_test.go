@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	bkclient "github.com/moby/buildkit/client"
+
 	"github.com/org/image-pipeline/internal/pipeline"
 )
 
@@ -162,5 +164,37 @@ func TestHasInlineCacheRace(t *testing.T) {
 		if got := hasInlineCacheRace(v); got != want {
 			t.Errorf("hasInlineCacheRace(%q) = %v, want %v", v, got, want)
 		}
+	}
+}
+
+// TestCacheImportsByRole: with inline cache the builder's solve reads only
+// the builder images (the final images' inline cache names the builder's
+// steps without their layers: BuildKit v0.8 then ran them again on about
+// half of the new branches); the final solve reads every ref; with
+// registry cache every solve reads every ref.
+func TestCacheImportsByRole(t *testing.T) {
+	refsOf := func(es []bkclient.CacheOptionsEntry) []string {
+		var out []string
+		for _, e := range es {
+			out = append(out, e.Attrs["ref"])
+		}
+		return out
+	}
+	inline, err := planCache(Options{WriteCache: true}, false, featurePlan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := refsOf(inline.importsFor(pipeline.RoleBuilder)), refs("builder-feature-x", "builder-main"); !slices.Equal(got, want) {
+		t.Errorf("inline, builder solve reads %q, want %q", got, want)
+	}
+	if got, want := refsOf(inline.importsFor(pipeline.RoleFinal)), refs("builder-feature-x", "builder-main", "feature-x", "main"); !slices.Equal(got, want) {
+		t.Errorf("inline, final solve reads %q, want %q", got, want)
+	}
+	reg, err := planCache(Options{WriteCache: true}, true, featurePlan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, all := refsOf(reg.importsFor(pipeline.RoleBuilder)), refsOf(reg.Imports); !slices.Equal(got, all) {
+		t.Errorf("registry cache, builder solve reads %q, want every ref %q", got, all)
 	}
 }
