@@ -19,16 +19,7 @@ import (
 // compressed again (baseLayers), as the engine's own push does.
 func TestEndToEndCacheImageKeepsBaseBlobs(t *testing.T) {
 	env := testenv.Require(t)
-	_, engines := testenv.RequireEngines(t)
-	host := ""
-	for _, en := range engines {
-		if en.Name == "docker20" {
-			host = en.Host
-		}
-	}
-	if host == "" {
-		t.Fatal("the test environment has no docker20 engine")
-	}
+	host := engineNamed(t, "docker20").Host
 	image := env.UniqueRepo(t, env.Registry, "e2e-baseblobs")
 	df := "ARG BASE\nFROM $BASE AS builder\n" +
 		"RUN mkdir /deps && dd if=/dev/urandom of=/deps/part bs=1024 count=2048 2>/dev/null && echo " + image + "\n" +
@@ -90,16 +81,7 @@ func layerDigests(t *testing.T, env *testenv.Env, ref string) []v1.Hash {
 // every one while the base layers were re-gzipped.
 func TestEndToEndNewBranchReusesMainsInlineCache(t *testing.T) {
 	env := testenv.Require(t)
-	_, engines := testenv.RequireEngines(t)
-	var en *testenv.Engine
-	for i := range engines {
-		if engines[i].Name == "docker20" {
-			en = &engines[i]
-		}
-	}
-	if en == nil {
-		t.Fatal("the test environment has no docker20 engine")
-	}
+	en := engineNamed(t, "docker20")
 	image := env.UniqueRepo(t, env.Registry, "e2e-newbranch")
 	df := "ARG BASE\nFROM $BASE AS builder\n" +
 		"RUN mkdir /deps && dd if=/dev/urandom of=/deps/part bs=1024 count=2048 2>/dev/null && echo " + image + "\n" +
@@ -130,4 +112,17 @@ func TestEndToEndNewBranchReusesMainsInlineCache(t *testing.T) {
 	if next := regexp.MustCompile(`(?m)^#` + m[1] + ` (CACHED|DONE|ERROR)`).FindString(rest); next != "#"+m[1]+" CACHED" {
 		t.Errorf("the builder's RUN step ran again on the pull request (%q): main's inline cache was not reused\n%s", next, pr.stdout)
 	}
+}
+
+// engineNamed is the test environment's engine of that name.
+func engineNamed(t *testing.T, name string) testenv.Engine {
+	t.Helper()
+	_, engines := testenv.RequireEngines(t)
+	for _, en := range engines {
+		if en.Name == name {
+			return en
+		}
+	}
+	t.Fatalf("the test environment has no %s engine", name)
+	return testenv.Engine{}
 }

@@ -44,44 +44,12 @@ func ReadStageVars(path, display, target string, buildArgs []BuildArg) *StageVar
 		sv.err = fmt.Errorf("the Dockerfile %s cannot be read: %w", display, err)
 		return sv
 	}
-	res, err := parser.Parse(bytes.NewReader(data))
+	df, err := parseStages(data, buildArgs)
 	if err != nil {
 		sv.err = fmt.Errorf("the Dockerfile %s cannot be parsed: %w", display, err)
 		return sv
 	}
-	stages, metaArgs, err := instructions.Parse(res.AST, nil)
-	if err != nil || len(stages) == 0 {
-		if err == nil {
-			err = fmt.Errorf("it has no FROM")
-		}
-		sv.err = fmt.Errorf("the Dockerfile %s cannot be parsed: %w", display, err)
-		return sv
-	}
-	overrides := map[string]string{}
-	for _, a := range buildArgs {
-		overrides[a.Name] = a.Value
-	}
-	lex := shell.NewLex(res.EscapeToken)
-	expand := func(word string, env map[string]string) string {
-		out, _, err := lex.ProcessWord(word, envOf(env))
-		if err != nil {
-			return word
-		}
-		return out
-	}
-
-	// Global ARGs (before the first FROM): visible to FROM lines, and to
-	// a stage's ARG of the same name without a default.
-	meta := map[string]string{}
-	for _, a := range metaArgs {
-		for _, kv := range a.Args {
-			if v, ok := overrides[kv.Key]; ok {
-				meta[kv.Key] = v
-			} else if kv.Value != nil {
-				meta[kv.Key] = expand(*kv.Value, meta)
-			}
-		}
-	}
+	stages, overrides, meta, expand := df.stages, df.overrides, df.meta, df.expand
 
 	final := len(stages) - 1
 	if target != "" {
@@ -181,6 +149,55 @@ func ReadStageVars(path, display, target string, buildArgs []BuildArg) *StageVar
 		}
 	}
 	return sv
+}
+
+// dockerfileStages is a parsed Dockerfile with its global ARGs (those
+// before the first FROM, visible to FROM lines and to a stage's ARG of the
+// same name without a default) expanded as the frontend expands them,
+// build-args overriding their defaults.
+type dockerfileStages struct {
+	stages    []instructions.Stage
+	overrides map[string]string // the build-args
+	meta      map[string]string // the global ARGs' values
+	lex       *shell.Lex
+}
+
+func parseStages(data []byte, buildArgs []BuildArg) (*dockerfileStages, error) {
+	res, err := parser.Parse(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	stages, metaArgs, err := instructions.Parse(res.AST, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(stages) == 0 {
+		return nil, fmt.Errorf("it has no FROM")
+	}
+	df := &dockerfileStages{stages: stages, overrides: map[string]string{}, meta: map[string]string{}, lex: shell.NewLex(res.EscapeToken)}
+	for _, a := range buildArgs {
+		df.overrides[a.Name] = a.Value
+	}
+	for _, a := range metaArgs {
+		for _, kv := range a.Args {
+			if v, ok := df.overrides[kv.Key]; ok {
+				df.meta[kv.Key] = v
+			} else if kv.Value != nil {
+				df.meta[kv.Key] = df.expand(*kv.Value, df.meta)
+			}
+		}
+	}
+	return df, nil
+}
+
+// expand expands word with env as the frontend does; a word it cannot
+// expand is kept as written.
+func (df *dockerfileStages) expand(word string, env map[string]string) string {
+	out, _, err := df.lex.ProcessWord(word, envOf(env))
+	if err != nil {
+		return word
+	}
+	return out
 }
 
 func stageLine(st instructions.Stage) int {
