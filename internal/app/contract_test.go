@@ -17,6 +17,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/org/image-pipeline/internal/testenv"
 )
 
 var binary string
@@ -170,6 +172,8 @@ func runAsRunnerWith(t *testing.T, fixture string, inputs, extraEnv map[string]s
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	// The engine's build cache is not emptied while the binary builds.
+	defer testenv.LockEngine(t, env["DOCKER_HOST"], false)()
 	err := cmd.Start()
 	if err == nil {
 		if started != nil {

@@ -327,7 +327,10 @@ func (b *benchEnv) prune(t *testing.T) {
 			_, _ = b.engine.Client.ImageRemove(ctx, img.ID, dockerimage.RemoveOptions{Force: true, PruneChildren: true})
 		}
 	}
-	if _, err := b.engine.Client.BuildCachePrune(ctx, build.CachePruneOptions{All: true}); err != nil {
+	release := testenv.LockEngine(t, b.engine.Host, true)
+	_, err = b.engine.Client.BuildCachePrune(ctx, build.CachePruneOptions{All: true})
+	release()
+	if err != nil {
 		t.Fatalf("prune the build cache: %v", err)
 	}
 }

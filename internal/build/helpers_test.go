@@ -174,7 +174,12 @@ func (d *driver) build(t testing.TB, o ibuild.Options, plan *pipeline.TagPlan) (
 	var log bytes.Buffer
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
+	release := func() {}
+	if d.engine != nil {
+		release = testenv.LockEngine(t, d.engine.DaemonHost(), false)
+	}
 	res, err := b.Build(ctx, plan, &log)
+	release()
 	if res != nil {
 		d.removeAfter(t, res)
 	}
@@ -225,7 +230,10 @@ func (d *driver) prune(t *testing.T, results ...*ibuild.Result) {
 				}
 			}
 		}
-		if _, err := d.engine.BuildCachePrune(ctx, build.CachePruneOptions{All: true}); err != nil {
+		release := testenv.LockEngine(t, d.engine.DaemonHost(), true)
+		_, err := d.engine.BuildCachePrune(ctx, build.CachePruneOptions{All: true})
+		release()
+		if err != nil {
 			t.Fatalf("prune the engine's build cache: %v", err)
 		}
 		return
