@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/sigstore/cosign/v3/pkg/cosign"
+
+	"github.com/org/image-pipeline/internal/testenv"
 )
 
 // outputs are the out.NAME=value lines the consume job printed.
@@ -220,7 +222,10 @@ func TestActReleaseAndRerun(t *testing.T) {
 	var released string
 	for i, rerun := range []string{"first run", "re-run", "re-run on a fresh builder"} {
 		if i == 2 {
-			if out, err := exec.CommandContext(t.Context(), "docker", "-H", s.env.DockerHost, "builder", "prune", "-af").CombinedOutput(); err != nil {
+			release := testenv.LockEngine(t, s.env.DockerHost, true)
+			out, err := exec.CommandContext(t.Context(), "docker", "-H", s.env.DockerHost, "builder", "prune", "-af").CombinedOutput()
+			release()
+			if err != nil {
 				t.Fatalf("docker builder prune: %v\n%s", err, out)
 			}
 		}

@@ -414,7 +414,9 @@ func (s *suite) runAct(t *testing.T, r *repo, event, payloadPath, image string, 
 	var b bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &b, &b
 	start := time.Now()
+	release := testenv.LockEngine(t, s.env.DockerHost, false)
 	err := cmd.Run()
+	release()
 	run := actRun{log: b.String(), took: time.Since(start), summary: map[string]string{}}
 	if ee, ok := err.(*exec.ExitError); ok {
 		run.code = ee.ExitCode()
