@@ -25,11 +25,12 @@ func BaseImages(path string, buildArgs []BuildArg) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, st := range df.stages {
-		base := strings.ToLower(df.expand(st.BaseName, df.meta))
+		base := df.expand(st.BaseName, df.meta)
+		key := strings.ToLower(base)
 		// A stage name is not an image (FROM builder), nor is scratch.
-		if base != "" && base != "scratch" && !stage[base] && !seen[base] {
-			seen[base] = true
-			out = append(out, df.expand(st.BaseName, df.meta))
+		if key != "" && key != "scratch" && !stage[key] && !seen[key] {
+			seen[key] = true
+			out = append(out, base)
 		}
 		if st.Name != "" {
 			stage[strings.ToLower(st.Name)] = true

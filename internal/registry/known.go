@@ -173,14 +173,13 @@ const maxBaseProbes = 4
 
 // baseLayers adds to layers those of the base images (req.BaseImages) in a
 // registry the run pushes to: an engine layer taken from a base image is
-// then pushed as the base image's blob (mounted), not compressed again. It
-// matters beyond the bytes: BuildKit v0.8 (Docker 20.10) reuses the inline
-// cache of an image read back from the registry only when the image's base
-// layers are the base image's own blobs; re-gzipped, every step after FROM
-// runs again on the next branch. A base image in another registry is not
-// read (a Docker Hub manifest read counts as a pull), nor one that cannot
-// be; engine layers of an engine image only (nil layers and no engine:
-// nothing to do).
+// then pushed as the base image's blob (mounted), not compressed again, as
+// the engine's own push does (on Docker 20.10, with the builder's solve
+// reading the final image's inline cache too, re-gzipped base layers made
+// every new branch run the step after FROM again: docs/build.md). A base
+// image in another registry is not read (a Docker Hub manifest read counts
+// as a pull), nor one that cannot be; engine layers of an engine image only
+// (no engine: nothing to do).
 func (r *pushRun) baseLayers(layers knownLayers, targets []*target, req Request) knownLayers {
 	if r.p.engine == nil || len(req.BaseImages) == 0 {
 		return layers
@@ -198,26 +197,45 @@ func (r *pushRun) baseLayers(layers knownLayers, targets []*target, req Request)
 		if n++; n > maxBaseProbes {
 			break
 		}
-		s, err := r.session(ref.Context().RegistryStr())
-		if err != nil {
-			continue
-		}
-		desc, err := s.puller.Get(r.ctx, ref)
-		if err != nil {
-			continue
-		}
-		var img v1.Image
-		if desc.MediaType.IsIndex() {
-			img, err = engineImageOf(desc)
-		} else {
-			img, err = desc.Image()
-		}
-		if err != nil {
-			continue
-		}
 		if layers == nil {
 			layers = knownLayers{}
 		}
+		// As add: a diff id already learnt keeps its first blob.
+		for diffID, kl := range r.baseImageLayers(ref) {
+			if _, seen := layers[diffID]; !seen {
+				layers[diffID] = kl
+			}
+		}
+	}
+	return layers
+}
+
+// baseImageLayers are the layers of the base image ref, read from the
+// registry once per run (none when it cannot be read).
+func (r *pushRun) baseImageLayers(ref name.Reference) knownLayers {
+	if kl, ok := r.bases[ref.Name()]; ok {
+		return kl
+	}
+	if r.bases == nil {
+		r.bases = map[string]knownLayers{}
+	}
+	layers := knownLayers{}
+	r.bases[ref.Name()] = layers
+	s, err := r.session(ref.Context().RegistryStr())
+	if err != nil {
+		return layers
+	}
+	desc, err := s.puller.Get(r.ctx, ref)
+	if err != nil {
+		return layers
+	}
+	var img v1.Image
+	if desc.MediaType.IsIndex() {
+		img, err = engineImageOf(desc)
+	} else {
+		img, err = desc.Image()
+	}
+	if err == nil {
 		layers.add(img, ref.Context())
 	}
 	return layers

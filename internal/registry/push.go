@@ -201,6 +201,9 @@ type pushRun struct {
 	pushed map[string][]name.Repository
 	// cacheLayersReused counts the cache images' layers not compressed.
 	cacheLayersReused int
+	// bases are the layers of each base image read (baseLayers), so that
+	// the final and the cache images read a base image's manifest once.
+	bases map[string]knownLayers
 }
 
 func (r *pushRun) session(registry string) (*session, error) {

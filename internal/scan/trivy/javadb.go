@@ -101,9 +101,11 @@ func prepareJavaDB(ctx context.Context, s scan.Settings) (scan.DBInfo, error) {
 	}
 	repo, dlErr := downloadFirst(ctx, s, "Java DB", s.JavaDBRepositories, dir, fetchJavaDB)
 	if dlErr == nil {
-		meta, err := cachedJavaDB(dir)
+		// fetchJavaDB checked the database; only its date is read again.
+		mc := javadbfile.NewMetadata(dir)
+		meta, err := mc.Get()
 		if err != nil {
-			return scan.DBInfo{}, err
+			return scan.DBInfo{}, fmt.Errorf("read the downloaded Java DB's metadata in %s: %w", dir, err)
 		}
 		return scan.DBInfo{Repository: repo, UpdatedAt: meta.UpdatedAt}, nil
 	}
