@@ -20,12 +20,7 @@ func TestEndToEndCacheImageKeepsBaseBlobs(t *testing.T) {
 	env := testenv.Require(t)
 	host := engineNamed(t, "docker20").Host
 	image := env.UniqueRepo(t, env.Registry, "e2e-baseblobs")
-	df := "ARG BASE\nFROM $BASE AS builder\n" +
-		"RUN mkdir /deps && dd if=/dev/urandom of=/deps/part bs=1024 count=2048 2>/dev/null && echo " + image + "\n" +
-		"COPY Dockerfile /src/\nRUN sha256sum /src/* > /app\n" +
-		"FROM scratch AS production\nCOPY --from=builder /deps/part /deps/part\nCOPY --from=builder /app /app\n"
-	in := e2eInputs(t, env, image)
-	in["target"], in["builder-target"] = "production", "builder"
+	df, in := builderStageApp(t, env, image)
 	r := runAsRunner(t, "push_main", in, map[string]string{"DOCKER_HOST": host, "TEST_DOCKERFILE": df})
 	if r.code != 0 {
 		t.Fatalf("exit code %d\n%s", r.code, r.stdout)
@@ -68,6 +63,22 @@ func layerDigests(t *testing.T, env *testenv.Env, ref string) []v1.Hash {
 		out = append(out, l.Digest)
 	}
 	return out
+}
+
+// builderStageApp is a two-stage app for the cache ladder's tests and the
+// inputs that build it: a builder stage FROM the test base image whose
+// first step (2 MiB of random bytes, named by image so that no other
+// test's cache holds it) only the cache can give back, and a scratch
+// production stage copying from it.
+func builderStageApp(t *testing.T, env *testenv.Env, image string) (dockerfile string, inputs map[string]string) {
+	t.Helper()
+	dockerfile = "ARG BASE\nFROM $BASE AS builder\n" +
+		"RUN mkdir /deps && dd if=/dev/urandom of=/deps/part bs=1024 count=2048 2>/dev/null && echo " + image + "\n" +
+		"COPY Dockerfile /src/\nRUN sha256sum /src/* > /app\n" +
+		"FROM scratch AS production\nCOPY --from=builder /deps/part /deps/part\nCOPY --from=builder /app /app\n"
+	inputs = e2eInputs(t, env, image)
+	inputs["target"], inputs["builder-target"] = "production", "builder"
+	return dockerfile, inputs
 }
 
 // engineNamed is the test environment's engine of that name.

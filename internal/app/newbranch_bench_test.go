@@ -30,12 +30,7 @@ func TestEndToEndNewBranchReusesMainsInlineCache(t *testing.T) {
 	env := testenv.Require(t)
 	en := engineNamed(t, "docker20")
 	image := env.UniqueRepo(t, env.Registry, "e2e-newbranch")
-	df := "ARG BASE\nFROM $BASE AS builder\n" +
-		"RUN mkdir /deps && dd if=/dev/urandom of=/deps/part bs=1024 count=2048 2>/dev/null && echo " + image + "\n" +
-		"COPY Dockerfile /src/\nRUN sha256sum /src/* > /app\n" +
-		"FROM scratch AS production\nCOPY --from=builder /deps/part /deps/part\nCOPY --from=builder /app /app\n"
-	in := e2eInputs(t, env, image)
-	in["target"], in["builder-target"] = "production", "builder"
+	df, in := builderStageApp(t, env, image)
 	main := runAsRunner(t, "push_main", in, map[string]string{"DOCKER_HOST": en.Host, "TEST_DOCKERFILE": df})
 	if main.code != 0 {
 		t.Fatalf("main: exit code %d\n%s", main.code, main.stdout)

@@ -139,11 +139,7 @@ func TestDBRateLimits(t *testing.T) {
 			if a.DB.Repository != want || a.DB.Stale != tc.wantStale {
 				t.Errorf("DB %+v, want repository %q, stale %v\nlog:\n%s", a.DB, want, tc.wantStale, log)
 			}
-			for _, w := range tc.wantLog {
-				if !strings.Contains(log.String(), w) {
-					t.Errorf("log lacks %q:\n%s", w, log)
-				}
-			}
+			checkLog(t, log.String(), tc.wantLog, nil)
 			if tc.minTime > 0 && took < tc.minTime {
 				t.Errorf("took %s: the Retry-After waits (%s) were not honoured", took, tc.minTime)
 			}

@@ -367,3 +367,36 @@ func packagesOf(ps []scan.Package) []string {
 	sort.Strings(out)
 	return out
 }
+
+// scanFailed checks a scan that wantErr says must fail: err holds each of
+// its parts. It reports whether the case ends there (wantErr set).
+func scanFailed(t *testing.T, err error, wantErr []string, log fmt.Stringer) bool {
+	t.Helper()
+	if len(wantErr) == 0 {
+		return false
+	}
+	if err == nil {
+		t.Fatalf("Scan succeeded, want an error\nlog:\n%s", log)
+	}
+	for _, w := range wantErr {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q\nmissing %q", err, w)
+		}
+	}
+	return true
+}
+
+// checkLog checks that the log holds each of want and none of wantNo.
+func checkLog(t *testing.T, logs string, want, wantNo []string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(logs, w) {
+			t.Errorf("log lacks %q:\n%s", w, logs)
+		}
+	}
+	for _, w := range wantNo {
+		if strings.Contains(logs, w) {
+			t.Errorf("log has %q:\n%s", w, logs)
+		}
+	}
+}

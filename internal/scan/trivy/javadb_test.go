@@ -237,15 +237,7 @@ func TestJavaArchives(t *testing.T) {
 				t.Fatal(err)
 			}
 			a, err := sc.Scan(t.Context(), scan.Target{OCILayout: tc.layout})
-			if len(tc.wantErr) > 0 {
-				if err == nil {
-					t.Fatalf("Scan succeeded, want an error\nlog:\n%s", log)
-				}
-				for _, w := range tc.wantErr {
-					if !strings.Contains(err.Error(), w) {
-						t.Errorf("error %q\nmissing %q", err, w)
-					}
-				}
+			if scanFailed(t, err, tc.wantErr, log) {
 				return
 			}
 			if err != nil {
@@ -264,16 +256,7 @@ func TestJavaArchives(t *testing.T) {
 				t.Errorf("notes %q: Java note %v, want %v", a.Notes, got, tc.wantNote)
 			}
 			logs := log.String()
-			for _, w := range tc.wantLog {
-				if !strings.Contains(logs, w) {
-					t.Errorf("log lacks %q:\n%s", w, logs)
-				}
-			}
-			for _, w := range tc.wantNoLog {
-				if strings.Contains(logs, w) {
-					t.Errorf("log has %q:\n%s", w, logs)
-				}
-			}
+			checkLog(t, logs, tc.wantLog, tc.wantNoLog)
 			if got := strings.Contains(logs, "warning: scan:"); got != tc.wantWarning {
 				t.Errorf("warning logged = %v, want %v:\n%s", got, tc.wantWarning, logs)
 			}
