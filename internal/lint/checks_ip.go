@@ -11,6 +11,8 @@ import (
 
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
+
+	"github.com/org/image-pipeline/internal/textfmt"
 )
 
 // checkIP001and2: FROM should name its registry and pin a digest, so the
@@ -255,7 +257,7 @@ func (l *linter) checkContextFiles() error {
 				more = fmt.Sprintf(" and %d more", len(big)-1)
 			}
 			l.report("IP005", in, fmt.Sprintf("%s copies %s%s, at least %s (largest %s): keep data out of the image and mount it at run time.",
-				strings.ToUpper(in.cmd), big[0], more, humanBytes(l.opts.maxFileBytes), humanBytes(biggest)))
+				strings.ToUpper(in.cmd), big[0], more, textfmt.Bytes(l.opts.maxFileBytes), textfmt.Bytes(biggest)))
 		}
 	}
 	return nil
@@ -263,14 +265,3 @@ func (l *linter) checkContextFiles() error {
 
 var errStopWalk = errors.New("stop walking the build context")
 
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
-}

@@ -91,6 +91,9 @@ type Options struct {
 	TagGrace time.Duration
 	// Jobs is how many blobs or tags are sent at once (default 4).
 	Jobs int
+	// noStreaming sends layers only once they are complete (benchmarks
+	// compare it with the uploads that start while they are compressed).
+	noStreaming bool
 	// TempDir is where images streamed out of the Docker Engine are
 	// compressed before upload ("" means the system's temporary directory;
 	// on the runner, RUNNER_TEMP is a good choice).

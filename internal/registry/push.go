@@ -80,6 +80,10 @@ type Result struct {
 	// already held (learnt from the refs it read): they were neither
 	// compressed nor uploaded again.
 	LayersReused int
+	// LayersStreamed counts the layers of the built image uploaded to the
+	// first repository while they were being compressed (or copied out of
+	// the engine's save), before the image was complete.
+	LayersStreamed int
 	// CacheLayersReused counts the layers of the cache images (the builder
 	// stage's) taken from the registry or from the final image pushed
 	// just before them, instead of compressed again.
@@ -286,7 +290,7 @@ func (p *Pusher) Push(ctx context.Context, req Request) (*Result, error) {
 	if art != nil {
 		res.Reused = known
 		run.logf("the registry already holds the built image (%s): nothing is exported from the engine or compressed", known)
-	} else if art, err = openBuilt(ctx, req.Image, p.engine, p.opts.TempDir, run.baseLayers(layers, targets, req)); err != nil {
+	} else if art, err = openBuilt(ctx, req.Image, p.engine, p.opts.TempDir, run.baseLayers(layers, targets, req), run.uploaderTo(req.Image, targets[0].repo)); err != nil {
 		return fail(err)
 	} else if n := len(art.mounts); n > 0 {
 		res.LayersReused = n
@@ -320,7 +324,9 @@ func (p *Pusher) Push(ctx context.Context, req Request) (*Result, error) {
 		art, digest = released, rerun.digest
 		res.Digest, res.MediaType = digest.String(), string(art.manifest.mediaType)
 	}
-	// 2. The image, by digest, to every repository.
+	// 2. The image, by digest, to every repository (the layers streamed
+	// while they were compressed are there already).
+	res.LayersStreamed = run.streamed(art, "the image's layers")
 	for _, t := range targets {
 		if err := run.again(func() error { return run.pushByDigest(t.repo, art, req.MountFrom) }); err != nil {
 			return fail(err)
@@ -895,7 +901,11 @@ func (r *pushRun) pushCache(req Request, final *artifact) (written, warnings []s
 					}
 					layers.add(final.img, repos[0])
 				}
-				a, err := openBuilt(r.ctx, bi, r.p.engine, r.p.opts.TempDir, r.baseLayers(layers, targets, req))
+				var up *uploader
+				if len(targets) > 0 {
+					up = r.uploaderTo(bi, targets[0].repo)
+				}
+				a, err := openBuilt(r.ctx, bi, r.p.engine, r.p.opts.TempDir, r.baseLayers(layers, targets, req), up)
 				if err != nil {
 					warnings = append(warnings, fmt.Sprintf("%s was not pushed as build cache: %v", what, err))
 					continue
@@ -905,6 +915,7 @@ func (r *pushRun) pushCache(req Request, final *artifact) (written, warnings []s
 					r.cacheLayersReused += n
 					r.logf("%d of the layers of %s are in the registry already (%s): not compressed again", n, what, a.mountsFrom())
 				}
+				r.streamed(a, "the layers of "+what)
 				art = a
 			}
 		}

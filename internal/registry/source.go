@@ -42,6 +42,8 @@ type artifact struct {
 	idx      v1.ImageIndex // set for an index
 	manifest rawManifest
 	cleanup  func()
+	// up uploaded the layers compressed for it while they were written.
+	up *uploader
 	// mounts are the layers the registry already held, by digest, with
 	// the repository to mount each from.
 	mounts map[v1.Hash]name.Reference
@@ -117,16 +119,22 @@ func newArtifact(img v1.Image, idx v1.ImageIndex) (*artifact, error) {
 //
 // known are layers the registry already holds, by diff id: an engine
 // layer among them is not compressed again (nil: none).
-func openBuilt(ctx context.Context, bi pipeline.BuiltImage, eng Engine, tempDir string, known knownLayers) (*artifact, error) {
+//
+// up, when not nil, uploads the layers it writes while they are being
+// written (streamup.go); openBuilt stops it when it fails.
+func openBuilt(ctx context.Context, bi pipeline.BuiltImage, eng Engine, tempDir string, known knownLayers, up *uploader) (*artifact, error) {
 	switch {
 	case bi.OCILayout != "":
+		up.stop() // a layout's blobs are files already
 		return openLayout(bi)
 	case bi.EngineImageID != "" || bi.EngineRef != "":
 		if eng == nil {
+			up.stop()
 			return nil, errors.New("the image is in the Docker Engine, but the push stage has no Engine client (this is a bug in image-pipeline's wiring)")
 		}
-		return streamFromEngine(ctx, eng, bi, tempDir, known)
+		return streamFromEngine(ctx, eng, bi, tempDir, known, up)
 	default:
+		up.stop()
 		return nil, errors.New("the build stage handed on an image with neither an OCI layout nor an engine image id (this is a bug in image-pipeline)")
 	}
 }
@@ -194,7 +202,12 @@ func openLayout(bi pipeline.BuiltImage) (*artifact, error) {
 // known is not compressed: it is read through (hashed, to check it is what
 // its name says) and pushed as the registry's blob, mounted or found by a
 // HEAD request.
-func streamFromEngine(ctx context.Context, eng Engine, bi pipeline.BuiltImage, tempDir string, known knownLayers) (_ *artifact, rerr error) {
+func streamFromEngine(ctx context.Context, eng Engine, bi pipeline.BuiltImage, tempDir string, known knownLayers, up *uploader) (_ *artifact, rerr error) {
+	defer func() {
+		if rerr != nil {
+			up.stop()
+		}
+	}()
 	ref := bi.EngineImageID
 	if ref == "" {
 		ref = bi.EngineRef
@@ -208,14 +221,15 @@ func streamFromEngine(ctx context.Context, eng Engine, bi pipeline.BuiltImage, t
 	if err != nil {
 		return nil, fmt.Errorf("make a temporary directory for the image's layers: %w", err)
 	}
-	cleanup := func() { _ = os.RemoveAll(dir) }
+	// The uploads read the layers' files: they end before the files go.
+	cleanup := func() { up.stop(); _ = os.RemoveAll(dir) }
 	defer func() {
 		if rerr != nil {
 			cleanup()
 		}
 	}()
 
-	s := &savedTar{files: map[string][]byte{}, layers: map[string]*savedLayer{}, links: map[string]string{}, dir: dir, known: known}
+	s := &savedTar{files: map[string][]byte{}, layers: map[string]*savedLayer{}, links: map[string]string{}, dir: dir, known: known, up: up}
 	tr := tar.NewReader(rc)
 	for {
 		hdr, err := tr.Next()
@@ -241,7 +255,7 @@ func streamFromEngine(ctx context.Context, eng Engine, bi pipeline.BuiltImage, t
 	if err != nil {
 		return nil, fmt.Errorf("the image %s saved by the Docker Engine: %w", ref, err)
 	}
-	a.cleanup = cleanup
+	a.cleanup, a.up = cleanup, up
 	for _, sl := range s.layers {
 		if sl.remote == nil {
 			continue
@@ -509,6 +523,7 @@ const maxMetadataSize = 64 << 20
 // described by manifest.json.
 type savedTar struct {
 	known  knownLayers // layers the registry holds, by diff id
+	up     *uploader   // uploads the layers written to dir as they grow (nil: none)
 	dir    string
 	files  map[string][]byte      // small files (JSON), by path
 	layers map[string]*savedLayer // layer tars, compressed into dir, by path
@@ -642,7 +657,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 // compress gzips an uncompressed layer to a file on every core
 // (gzipParallel), hashing both sides.
 func (s *savedTar) compress(r io.Reader) (*savedLayer, error) {
-	return s.storeLayer(func(gz, tarSide io.Writer) error {
+	return s.storeLayer(true, func(gz, tarSide io.Writer) error {
 		return gzipParallel(gz, io.TeeReader(r, tarSide), 0)
 	})
 }
@@ -672,9 +687,10 @@ func (s *savedTar) hashThenCompress(r io.Reader) (*savedLayer, error) {
 }
 
 // storeCompressed keeps an already gzipped layer as it is, hashing it and
-// what it decompresses to.
+// what it decompresses to. It is not streamed to the registry: its name is
+// its digest, which the push checks the registry for first.
 func (s *savedTar) storeCompressed(r io.Reader) (*savedLayer, error) {
-	return s.storeLayer(func(gz, tarSide io.Writer) error {
+	return s.storeLayer(false, func(gz, tarSide io.Writer) error {
 		pr, pw := io.Pipe()
 		done := make(chan error, 1)
 		go func() {
@@ -696,22 +712,36 @@ func (s *savedTar) storeCompressed(r io.Reader) (*savedLayer, error) {
 
 // storeLayer writes a layer to a temporary file: write sends the gzipped
 // bytes to gz (the file, hashed and counted for the digest and size) and
-// the tar they inflate to to tarSide (hashed for the diff id).
-func (s *savedTar) storeLayer(write func(gz, tarSide io.Writer) error) (*savedLayer, error) {
+// the tar they inflate to to tarSide (hashed for the diff id). With stream
+// (a layer compressed here, whose digest nobody knows before the end), the
+// uploader sends the file to the registry as it grows.
+func (s *savedTar) storeLayer(stream bool, write func(gz, tarSide io.Writer) error) (*savedLayer, error) {
 	f, err := os.CreateTemp(s.dir, "layer-*.tar.gz")
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	zh, dh := sha256.New(), sha256.New()
-	cw := &countingWriter{w: io.MultiWriter(f, zh)}
-	if err := write(cw, dh); err != nil {
+	var out io.Writer = io.MultiWriter(f, zh)
+	var grow *growingLayer
+	if stream && s.up != nil {
+		grow = newGrowingLayer(f.Name(), types.DockerLayer)
+		out = growthWriter{w: out, g: grow}
+		s.up.start(grow)
+	}
+	cw := &countingWriter{w: out}
+	err = write(cw, dh)
+	if err == nil {
+		err = f.Close()
+	}
+	l := &savedLayer{file: f.Name(), digest: sum(zh), diffID: sum(dh), size: cw.n}
+	if grow != nil {
+		grow.finish(l.digest, l.diffID, err)
+	}
+	if err != nil {
 		return nil, err
 	}
-	if err := f.Close(); err != nil {
-		return nil, err
-	}
-	return &savedLayer{file: f.Name(), digest: sum(zh), diffID: sum(dh), size: cw.n}, nil
+	return l, nil
 }
 
 func sum(h hash.Hash) v1.Hash {

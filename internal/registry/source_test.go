@@ -236,7 +236,7 @@ func TestStreamFromEngineContainerdStoreIDs(t *testing.T) {
 				data = tc.save(t)
 			}
 			bi := pipeline.BuiltImage{Role: pipeline.RoleFinal, EngineImageID: tc.id}
-			art, err := openBuilt(t.Context(), bi, savedEngine{data}, t.TempDir(), nil)
+			art, err := openBuilt(t.Context(), bi, savedEngine{data}, t.TempDir(), nil, nil)
 			if tc.want != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.want) {
 					t.Fatalf("err = %v, want %q", err, tc.want)
@@ -340,7 +340,7 @@ func TestStreamFromEngineFormats(t *testing.T) {
 				id = tc.id(tc.img)
 			}
 			bi := pipeline.BuiltImage{Role: pipeline.RoleFinal, EngineImageID: id}
-			art, err := openBuilt(t.Context(), bi, savedEngine{tc.save(t, tc.img)}, t.TempDir(), nil)
+			art, err := openBuilt(t.Context(), bi, savedEngine{tc.save(t, tc.img)}, t.TempDir(), nil, nil)
 			if tc.want != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.want) {
 					t.Fatalf("err = %v, want %q", err, tc.want)

@@ -6,6 +6,7 @@
 package textfmt
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -75,4 +76,18 @@ func Count(n int, one, many string) string {
 		return "1 " + one
 	}
 	return strconv.Itoa(n) + " " + many
+}
+
+// Bytes is a size in the largest binary unit it reaches: "512 B",
+// "3.0 KiB", "40.0 MiB", "1.2 GiB".
+func Bytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }

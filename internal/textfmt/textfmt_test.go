@@ -41,4 +41,9 @@ func TestShortForms(t *testing.T) {
 			t.Errorf("Count(%d) = %q, want %q", n, got, want)
 		}
 	}
+	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 3 << 10: "3.0 KiB", 40 << 20: "40.0 MiB", 1288490189: "1.2 GiB"} {
+		if got := Bytes(n); got != want {
+			t.Errorf("Bytes(%d) = %q, want %q", n, got, want)
+		}
+	}
 }

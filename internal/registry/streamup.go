@@ -1,0 +1,308 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/stream"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/textfmt"
+)
+
+// A layer the push compresses (or copies out of the engine's save) is sent
+// to the first target repository while it is being written: the upload
+// reads the layer's temporary file as it grows, so the bytes leave while
+// the rest of the layer is still being gzipped, and the compression never
+// waits for the network. Its digest is known only at the end, so the
+// upload is a streamed one (POST, PATCH without a length, PUT ?digest=).
+//
+// The streamed upload is an acceleration, not the push: whatever happens
+// to it, the file is complete when the layer is, and the push that follows
+// (manifest checks, release tags, every target) sends any blob the
+// repository still lacks from that file, with its usual retries. A layer
+// that streamed in full is not sent again: go-containerregistry's pusher
+// remembers the digest it committed.
+//
+// What reaches the registry before the checks of the push (the config's
+// digest against the image built and scanned, the release tags) is blobs
+// only: no manifest and no tag name them until those checks pass, so no
+// puller can see them, and the registry's garbage collection removes them
+// if the push stops there.
+
+// uploader streams the layers of one saved image to one repository.
+type uploader struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	upload func(ctx context.Context, repo name.Repository, l v1.Layer) error
+	repo   name.Repository
+	sem    chan struct{} // bounds the uploads at once (push jobs)
+	wg     sync.WaitGroup
+
+	streamed atomic.Int64 // layers committed by a streamed upload
+	bytes    atomic.Int64 // their compressed bytes
+	failed   atomic.Int64 // streamed uploads that failed (sent again later)
+	firstErr atomic.Pointer[error]
+}
+
+func newUploader(ctx context.Context, repo name.Repository, jobs int, upload func(context.Context, name.Repository, v1.Layer) error) *uploader {
+	ctx, cancel := context.WithCancel(ctx)
+	return &uploader{ctx: ctx, cancel: cancel, upload: upload, repo: repo, sem: make(chan struct{}, max(jobs, 1))}
+}
+
+// start uploads l in the background.
+func (u *uploader) start(l *growingLayer) {
+	if u == nil {
+		return
+	}
+	u.wg.Add(1)
+	go func() {
+		defer u.wg.Done()
+		select {
+		case u.sem <- struct{}{}:
+		case <-u.ctx.Done():
+			return
+		}
+		defer func() { <-u.sem }()
+		if err := u.upload(u.ctx, u.repo, l); err != nil {
+			u.failed.Add(1)
+			u.firstErr.CompareAndSwap(nil, &err)
+			return
+		}
+		u.streamed.Add(1)
+		if n, err := l.Size(); err == nil {
+			u.bytes.Add(n)
+		}
+	}()
+}
+
+// wait waits for every upload started; it returns how many layers
+// streamed in full, their bytes, and the first failure of any other.
+func (u *uploader) wait() (streamed int, bytes int64, failed int, err error) {
+	if u == nil {
+		return 0, 0, 0, nil
+	}
+	u.wg.Wait()
+	if p := u.firstErr.Load(); p != nil {
+		err = *p
+	}
+	return int(u.streamed.Load()), u.bytes.Load(), int(u.failed.Load()), err
+}
+
+// stop cancels the uploads under way and waits for them.
+func (u *uploader) stop() {
+	if u == nil {
+		return
+	}
+	u.cancel()
+	u.wg.Wait()
+}
+
+// growingLayer is a layer being written to a file. Until the file is
+// complete its digest, diff id and size are not known (stream.ErrNotComputed,
+// which go-containerregistry takes for a streamed upload); its Compressed
+// reader follows the file as it grows and ends where the layer does.
+type growingLayer struct {
+	file      string
+	mediaType types.MediaType
+
+	mu      sync.Mutex
+	grew    chan struct{} // closed (and replaced) whenever the file grows or ends
+	written int64
+	done    bool
+	err     error // the write failed: readers get it
+	digest  v1.Hash
+	diffID  v1.Hash
+}
+
+func newGrowingLayer(file string, mt types.MediaType) *growingLayer {
+	return &growingLayer{file: file, mediaType: mt, grew: make(chan struct{})}
+}
+
+// wrote records n more bytes in the file.
+func (g *growingLayer) wrote(n int) {
+	g.mu.Lock()
+	g.written += int64(n)
+	close(g.grew)
+	g.grew = make(chan struct{})
+	g.mu.Unlock()
+}
+
+// finish records the end of the write: the complete layer, or err.
+func (g *growingLayer) finish(digest, diffID v1.Hash, err error) {
+	g.mu.Lock()
+	g.done, g.err, g.digest, g.diffID = true, err, digest, diffID
+	close(g.grew)
+	g.grew = make(chan struct{})
+	g.mu.Unlock()
+}
+
+// state returns what is known of the file now, and a channel closed when
+// that changes.
+func (g *growingLayer) state() (written int64, done bool, err error, changed <-chan struct{}) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.written, g.done, g.err, g.grew
+}
+
+func (g *growingLayer) complete() (bool, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.done && g.err != nil {
+		return false, g.err
+	}
+	return g.done, nil
+}
+
+func (g *growingLayer) Digest() (v1.Hash, error) {
+	if ok, err := g.complete(); !ok {
+		return v1.Hash{}, errors.Join(stream.ErrNotComputed, err)
+	}
+	return g.digest, nil
+}
+
+func (g *growingLayer) DiffID() (v1.Hash, error) {
+	if ok, err := g.complete(); !ok {
+		return v1.Hash{}, errors.Join(stream.ErrNotComputed, err)
+	}
+	return g.diffID, nil
+}
+
+func (g *growingLayer) Size() (int64, error) {
+	if ok, err := g.complete(); !ok {
+		return 0, errors.Join(stream.ErrNotComputed, err)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.written, nil
+}
+
+func (g *growingLayer) MediaType() (types.MediaType, error) { return g.mediaType, nil }
+
+// Compressed reads the layer from the start of its file, following the
+// file until the layer is complete. Every call is a new reader.
+func (g *growingLayer) Compressed() (io.ReadCloser, error) {
+	f, err := os.Open(g.file)
+	if err != nil {
+		return nil, err
+	}
+	return &followReader{g: g, f: f, closed: make(chan struct{})}, nil
+}
+
+// Uncompressed is the layer's tar, once the layer is complete.
+func (g *growingLayer) Uncompressed() (io.ReadCloser, error) {
+	rc, err := g.Compressed()
+	if err != nil {
+		return nil, err
+	}
+	zr, err := gzip.NewReader(rc)
+	if err != nil {
+		_ = rc.Close()
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{zr, rc}, nil
+}
+
+// followReader reads a growingLayer's file up to what has been written,
+// waiting for more until the layer is complete.
+type followReader struct {
+	g      *growingLayer
+	f      *os.File
+	pos    int64
+	once   sync.Once
+	closed chan struct{}
+}
+
+var errReaderClosed = errors.New("the layer's reader was closed")
+
+func (r *followReader) Read(p []byte) (int, error) {
+	for {
+		written, done, err, changed := r.g.state()
+		if err != nil {
+			return 0, fmt.Errorf("the layer was not written in full: %w", err)
+		}
+		if r.pos < written {
+			if int64(len(p)) > written-r.pos {
+				p = p[:written-r.pos]
+			}
+			n, err := r.f.ReadAt(p, r.pos)
+			r.pos += int64(n)
+			if err == io.EOF && n > 0 {
+				err = nil
+			}
+			return n, err
+		}
+		if done {
+			return 0, io.EOF
+		}
+		select {
+		case <-changed:
+		case <-r.closed:
+			return 0, errReaderClosed
+		}
+	}
+}
+
+func (r *followReader) Close() error {
+	var err error
+	r.once.Do(func() {
+		close(r.closed)
+		err = r.f.Close()
+	})
+	return err
+}
+
+// growthWriter writes to w and tells g how much was written.
+type growthWriter struct {
+	w io.Writer
+	g *growingLayer
+}
+
+func (gw growthWriter) Write(p []byte) (int, error) {
+	n, err := gw.w.Write(p)
+	if n > 0 {
+		gw.g.wrote(n)
+	}
+	return n, err
+}
+
+// uploaderTo returns the uploads of an engine image's layers to repo while
+// they are written, or nil: for an OCI layout (its blobs are files
+// already), when Options turn streaming off, or when repo's registry has no
+// session (the push then says why).
+func (r *pushRun) uploaderTo(bi pipeline.BuiltImage, repo name.Repository) *uploader {
+	if r.p.opts.noStreaming || bi.OCILayout != "" {
+		return nil
+	}
+	s, err := r.session(repo.RegistryStr())
+	if err != nil {
+		return nil
+	}
+	return newUploader(r.ctx, repo, r.p.opts.jobs(), s.pusher.Upload)
+}
+
+// streamed waits for the uploads of art's layers that started while they
+// were written, logs what they did, and returns how many layers are in
+// the first repository already.
+func (r *pushRun) streamed(art *artifact, what string) int {
+	n, size, failed, err := art.up.wait()
+	if n > 0 {
+		r.logf("%d of %s (%s) were uploaded to %s while they were compressed", n, what, textfmt.Bytes(size), art.up.repo.Name())
+	}
+	if failed > 0 {
+		r.logf("%d uploads of %s to %s while they were compressed failed (%v): they are sent again from their files", failed, what, art.up.repo.Name(), err)
+	}
+	return n
+}
