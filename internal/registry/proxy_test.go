@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/org/image-pipeline/internal/testenv"
 )
@@ -50,6 +51,10 @@ type recorded struct {
 	Method, Path, Query string
 	Status              int    // what the client got (0 for a reset)
 	Fault               string // "" when the registry answered
+	// Start is when the request arrived; Length its Content-Length (-1
+	// for a body of unknown length: a streamed upload).
+	Start  time.Time
+	Length int64
 }
 
 // proxy is a loopback reverse proxy in front of a real test registry that
@@ -141,36 +146,37 @@ func (p *proxy) total() int {
 	return n
 }
 
-func (p *proxy) record(r *http.Request, status int, fault string) {
+func (p *proxy) record(r *http.Request, start time.Time, status int, fault string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.log = append(p.log, recorded{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: status, Fault: fault})
+	p.log = append(p.log, recorded{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Status: status, Fault: fault, Start: start, Length: r.ContentLength})
 }
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	switch f := p.decide(r); f {
 	case fault429:
 		if p.cfg.RetryAfter != "" {
 			w.Header().Set("Retry-After", p.cfg.RetryAfter)
 		}
 		writeRegistryError(w, http.StatusTooManyRequests, "TOOMANYREQUESTS", "injected: slow down")
-		p.record(r, http.StatusTooManyRequests, f)
+		p.record(r, start, http.StatusTooManyRequests, f)
 	case fault503:
 		writeRegistryError(w, http.StatusServiceUnavailable, "UNAVAILABLE", "injected: unavailable")
-		p.record(r, http.StatusServiceUnavailable, f)
+		p.record(r, start, http.StatusServiceUnavailable, f)
 	case fault500:
 		// The registry does the work; the answer is lost.
 		rec := httptest.NewRecorder()
 		p.upstream.ServeHTTP(rec, r)
 		writeRegistryError(w, http.StatusInternalServerError, "UNKNOWN", "injected: internal error")
-		p.record(r, http.StatusInternalServerError, f)
+		p.record(r, start, http.StatusInternalServerError, f)
 	case faultReset:
-		p.record(r, 0, f)
+		p.record(r, start, 0, f)
 		reset(w)
 	default:
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		p.upstream.ServeHTTP(sw, r)
-		p.record(r, sw.status, "")
+		p.record(r, start, sw.status, "")
 	}
 }
 
