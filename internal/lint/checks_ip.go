@@ -264,4 +264,3 @@ func (l *linter) checkContextFiles() error {
 }
 
 var errStopWalk = errors.New("stop walking the build context")
-
