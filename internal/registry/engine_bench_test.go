@@ -10,9 +10,15 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	dockerimage "github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
@@ -287,4 +293,106 @@ func BenchmarkPushFromEngine(b *testing.B) {
 		}
 		b.SetBytes(int64(mb) << 20)
 	})
+}
+
+// BenchmarkColdPushStreamed compares, side by side, a cold push whose
+// layers are uploaded while they are compressed (what the push stage does)
+// with one that uploads them once they are complete: each iteration pushes
+// two fresh images (IMAGE_PIPELINE_BENCH_MB in 3 compressible layers,
+// default 48) from the same engine, one each way, the order alternating,
+// and the medians of each way are reported (stream-s, complete-s) with
+// their ratio. IMAGE_PIPELINE_BENCH_UPLOAD_MBPS, when set, sends the
+// uploads through a loopback proxy whose port the kernel paces at that
+// many MiB a second (tc's htb on lo: root and iproute2 needed), as a
+// hosted runner's link to GHCR would; by default they go straight to the
+// local registry, on the same two cores as the gzip.
+//
+//	IMAGE_PIPELINE_BENCH_UPLOAD_MBPS=40 go test ./internal/registry -run '^$' -bench ColdPushStreamed -benchtime 10x
+func BenchmarkColdPushStreamed(b *testing.B) {
+	env, engines := testenv.RequireEngines(b)
+	mb := 48
+	if v, err := strconv.Atoi(os.Getenv("IMAGE_PIPELINE_BENCH_MB")); err == nil && v > 0 {
+		mb = v
+	}
+	mbps, _ := strconv.Atoi(os.Getenv("IMAGE_PIPELINE_BENCH_UPLOAD_MBPS"))
+	seed := rand.Uint64()
+	for _, en := range engines {
+		if en.Name == testenv.EngineDocker29 {
+			continue // its layers are compressed already: nothing streams
+		}
+		b.Run(en.Name, func(b *testing.B) {
+			registry, transport := env.Registry, http.RoundTripper(nil)
+			if mbps > 0 {
+				p := startProxy(b, env, env.Registry, proxyConfig{})
+				paceLoopbackPort(b, p.Host, mbps)
+				registry, transport = p.Host, p.Transport
+			}
+			pushers := map[bool]*Pusher{}
+			for _, stream := range []bool{true, false} {
+				p, err := New(Options{Transport: transport, Retry: fastRetry, TempDir: b.TempDir(), noStreaming: !stream}, en.Client)
+				if err != nil {
+					b.Fatal(err)
+				}
+				pushers[stream] = p
+			}
+			times := map[bool][]time.Duration{}
+			for i := 0; b.Loop(); i++ {
+				for _, stream := range []bool{i%2 == 0, i%2 != 0} {
+					b.StopTimer()
+					seed++
+					bi := loadIntoEngine(b, en.Client, compressibleImage(b, 3, int64(mb)<<20/3, seed))
+					ref := env.UniqueRepo(b, registry, "bench-streamed") + ":main"
+					b.StartTimer()
+					start := time.Now()
+					res, err := pushers[stream].Push(b.Context(), Request{Image: bi, Tags: []string{ref}})
+					if err != nil {
+						b.Fatal(err)
+					}
+					times[stream] = append(times[stream], time.Since(start))
+					if stream && res.LayersStreamed == 0 {
+						b.Fatal("no layer was uploaded while it was compressed")
+					}
+				}
+			}
+			s, c := medianDuration(times[true]), medianDuration(times[false])
+			b.ReportMetric(s.Seconds(), "stream-s")
+			b.ReportMetric(c.Seconds(), "complete-s")
+			b.ReportMetric(s.Seconds()/c.Seconds(), "ratio")
+		})
+	}
+}
+
+// paceLoopbackPort has the kernel pace the traffic to host's port on lo at
+// mbps MiB a second, until the benchmark ends.
+func paceLoopbackPort(b *testing.B, host string, mbps int) {
+	b.Helper()
+	_, port, err := net.SplitHostPort(host)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rate := strconv.Itoa(mbps*8*1024*1024) + "bit"
+	for _, args := range [][]string{
+		{"qdisc", "add", "dev", "lo", "root", "handle", "1:", "htb", "default", "10"},
+		{"class", "add", "dev", "lo", "parent", "1:", "classid", "1:10", "htb", "rate", "100gbit"},
+		{"class", "add", "dev", "lo", "parent", "1:", "classid", "1:20", "htb", "rate", rate, "ceil", rate},
+		{"filter", "add", "dev", "lo", "protocol", "ip", "parent", "1:", "prio", "1", "u32", "match", "ip", "dport", port, "0xffff", "flowid", "1:20"},
+	} {
+		if out, err := exec.Command("tc", args...).CombinedOutput(); err != nil {
+			_ = exec.Command("tc", "qdisc", "del", "dev", "lo", "root").Run()
+			b.Fatalf("pace the uploads (IMAGE_PIPELINE_BENCH_UPLOAD_MBPS needs root and iproute2's tc): tc %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	b.Cleanup(func() { _ = exec.Command("tc", "qdisc", "del", "dev", "lo", "root").Run() })
+}
+
+func medianDuration(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

@@ -76,7 +76,7 @@ type proxy struct {
 
 // startProxy puts a proxy in front of registry (env.Registry: plain HTTP,
 // env.AuthRegistry: TLS, and then the proxy speaks TLS too).
-func startProxy(t *testing.T, env *testenv.Env, registry string, cfg proxyConfig) *proxy {
+func startProxy(t testing.TB, env *testenv.Env, registry string, cfg proxyConfig) *proxy {
 	t.Helper()
 	useTLS := registry == env.AuthRegistry
 	scheme := "http"

@@ -150,7 +150,10 @@ func (e *saveEndEngine) ImageSave(ctx context.Context, images []string, opts ...
 	if err != nil {
 		return nil, err
 	}
-	return &endReader{ReadCloser: rc, e: e, start: time.Now()}, nil
+	if e.rate > 0 {
+		rc = &throttled{ReadCloser: rc, link: &link{rate: e.rate}}
+	}
+	return &endReader{ReadCloser: rc, e: e}, nil
 }
 
 func (e *saveEndEngine) ended() time.Time {
@@ -161,20 +164,11 @@ func (e *saveEndEngine) ended() time.Time {
 
 type endReader struct {
 	io.ReadCloser
-	e     *saveEndEngine
-	start time.Time
-	n     int64
+	e *saveEndEngine
 }
 
 func (r *endReader) Read(p []byte) (int, error) {
-	if r.e.rate > 0 {
-		if ahead := time.Duration(r.n*int64(time.Second)/r.e.rate) - time.Since(r.start); ahead > 0 {
-			time.Sleep(ahead)
-		}
-		p = p[:min(len(p), 64<<10)]
-	}
 	n, err := r.ReadCloser.Read(p)
-	r.n += int64(n)
 	if err == io.EOF {
 		r.ended()
 	}
@@ -334,4 +328,39 @@ func TestColdPushUploadsWhileCompressing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// link is a shared rate of bytes a second: every reader of it together
+// reads at about that rate.
+type link struct {
+	rate int64
+	mu   sync.Mutex
+	free time.Time // when the link is next idle
+}
+
+// take waits until n more bytes fit the link's rate.
+func (l *link) take(n int) {
+	l.mu.Lock()
+	now := time.Now()
+	if l.free.Before(now) {
+		l.free = now
+	}
+	l.free = l.free.Add(time.Duration(int64(n) * int64(time.Second) / l.rate))
+	until := l.free
+	l.mu.Unlock()
+	time.Sleep(time.Until(until))
+}
+
+// throttled reads through a link.
+type throttled struct {
+	io.ReadCloser
+	link *link
+}
+
+func (t *throttled) Read(p []byte) (int, error) {
+	n, err := t.ReadCloser.Read(p[:min(len(p), 32<<10)])
+	if n > 0 {
+		t.link.take(n)
+	}
+	return n, err
 }
