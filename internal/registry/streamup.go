@@ -40,13 +40,23 @@ import (
 // if the push stops there.
 
 // uploader streams the layers of one saved image to one repository.
+//
+// Its uploads run under the push's own context, not one of their own: the
+// pusher sets up its writer for a repository once, with the context of the
+// first call, and keeps what that gave (a cancelled context would fail
+// every later push to the repository). stop ends them by abandoning their
+// layers instead.
 type uploader struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-	upload func(ctx context.Context, repo name.Repository, l v1.Layer) error
-	repo   name.Repository
-	sem    chan struct{} // bounds the uploads at once (push jobs)
-	wg     sync.WaitGroup
+	ctx     context.Context
+	upload  func(ctx context.Context, repo name.Repository, l v1.Layer) error
+	repo    name.Repository
+	sem     chan struct{} // bounds the uploads at once (push jobs)
+	wg      sync.WaitGroup
+	stopped chan struct{}
+	stop1   sync.Once
+
+	mu     sync.Mutex
+	layers []*growingLayer
 
 	streamed atomic.Int64 // layers committed by a streamed upload
 	bytes    atomic.Int64 // their compressed bytes
@@ -55,8 +65,7 @@ type uploader struct {
 }
 
 func newUploader(ctx context.Context, repo name.Repository, jobs int, upload func(context.Context, name.Repository, v1.Layer) error) *uploader {
-	ctx, cancel := context.WithCancel(ctx)
-	return &uploader{ctx: ctx, cancel: cancel, upload: upload, repo: repo, sem: make(chan struct{}, max(jobs, 1))}
+	return &uploader{ctx: ctx, upload: upload, repo: repo, sem: make(chan struct{}, max(jobs, 1)), stopped: make(chan struct{})}
 }
 
 // start uploads l in the background.
@@ -64,11 +73,16 @@ func (u *uploader) start(l *growingLayer) {
 	if u == nil {
 		return
 	}
+	u.mu.Lock()
+	u.layers = append(u.layers, l)
+	u.mu.Unlock()
 	u.wg.Add(1)
 	go func() {
 		defer u.wg.Done()
 		select {
 		case u.sem <- struct{}{}:
+		case <-u.stopped:
+			return
 		case <-u.ctx.Done():
 			return
 		}
@@ -98,12 +112,20 @@ func (u *uploader) wait() (streamed int, bytes int64, failed int, err error) {
 	return int(u.streamed.Load()), u.bytes.Load(), int(u.failed.Load()), err
 }
 
-// stop cancels the uploads under way and waits for them.
+// stop ends the uploads under way (their layers' readers fail) and waits
+// for them.
 func (u *uploader) stop() {
 	if u == nil {
 		return
 	}
-	u.cancel()
+	u.stop1.Do(func() {
+		close(u.stopped)
+		u.mu.Lock()
+		for _, l := range u.layers {
+			l.abandon()
+		}
+		u.mu.Unlock()
+	})
 	u.wg.Wait()
 }
 
@@ -117,9 +139,10 @@ type growingLayer struct {
 
 	mu      sync.Mutex
 	grew    chan struct{} // closed (and replaced) whenever the file grows or ends
-	written int64
-	done    bool
-	err     error // the write failed: readers get it
+	written   int64
+	done      bool
+	err       error // the write failed: readers get it
+	abandoned bool  // the upload was stopped: readers fail
 	digest  v1.Hash
 	diffID  v1.Hash
 }
@@ -146,12 +169,26 @@ func (g *growingLayer) finish(digest, diffID v1.Hash, err error) {
 	g.mu.Unlock()
 }
 
+// abandon fails the layer's readers, now and later.
+func (g *growingLayer) abandon() {
+	g.mu.Lock()
+	g.abandoned = true
+	close(g.grew)
+	g.grew = make(chan struct{})
+	g.mu.Unlock()
+}
+
 // state returns what is known of the file now, and a channel closed when
 // that changes.
 func (g *growingLayer) state() (written int64, done bool, err error, changed <-chan struct{}) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.written, g.done, g.err, g.grew
+	if g.abandoned {
+		err = errUploadStopped
+	} else if g.done {
+		err = g.err
+	}
+	return g.written, g.done, err, g.grew
 }
 
 func (g *growingLayer) complete() (bool, error) {
@@ -191,6 +228,9 @@ func (g *growingLayer) MediaType() (types.MediaType, error) { return g.mediaType
 // Compressed reads the layer from the start of its file, following the
 // file until the layer is complete. Every call is a new reader.
 func (g *growingLayer) Compressed() (io.ReadCloser, error) {
+	if _, _, err, _ := g.state(); errors.Is(err, errUploadStopped) {
+		return nil, err
+	}
 	f, err := os.Open(g.file)
 	if err != nil {
 		return nil, err
@@ -225,11 +265,17 @@ type followReader struct {
 	closed chan struct{}
 }
 
-var errReaderClosed = errors.New("the layer's reader was closed")
+var (
+	errReaderClosed  = errors.New("the layer's reader was closed")
+	errUploadStopped = errors.New("the upload of the layer while it was compressed was stopped")
+)
 
 func (r *followReader) Read(p []byte) (int, error) {
 	for {
 		written, done, err, changed := r.g.state()
+		if errors.Is(err, errUploadStopped) {
+			return 0, err
+		}
 		if err != nil {
 			return 0, fmt.Errorf("the layer was not written in full: %w", err)
 		}

@@ -134,6 +134,65 @@ func TestGrowingLayer(t *testing.T) {
 	})
 }
 
+// An uploader's uploads end when it is stopped, although their layers
+// never do; and an upload that streamed a layer in full is counted.
+func TestUploaderStop(t *testing.T) {
+	dir := t.TempDir()
+	read := func(_ context.Context, _ name.Repository, l v1.Layer) error {
+		rc, err := l.Compressed()
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		_, err = io.Copy(io.Discard, rc)
+		return err
+	}
+	repo, err := name.NewRepository("registry.example/app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := newUploader(t.Context(), repo, 2, read)
+	layer := func(name string) (*growingLayer, *os.File) {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = f.Close() })
+		return newGrowingLayer(f.Name(), types.DockerLayer), f
+	}
+	full, ff := layer("full")
+	u.start(full)
+	if _, err := (growthWriter{w: ff, g: full}).Write([]byte("all of it")); err != nil {
+		t.Fatal(err)
+	}
+	h := v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("b", 64)}
+	full.finish(h, h, nil)
+	unfinished, uf := layer("unfinished")
+	u.start(unfinished)
+	if _, err := (growthWriter{w: uf, g: unfinished}).Write([]byte("part of it")); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); u.streamed.Load() != 1; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the upload of a complete layer did not end")
+		}
+	}
+	stopped := make(chan struct{})
+	go func() { u.stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("stop did not end an upload of a layer still being written")
+	}
+	n, size, failed, err := u.wait()
+	if n != 1 || size != int64(len("all of it")) || failed != 1 || !errors.Is(err, errUploadStopped) {
+		t.Errorf("wait = %d streamed (%d bytes), %d failed, %v; want 1 (9 bytes), 1, the stop", n, size, failed, err)
+	}
+	if _, err := unfinished.Compressed(); !errors.Is(err, errUploadStopped) {
+		t.Errorf("Compressed after stop = %v", err)
+	}
+}
+
 // saveEndEngine records when the engine's save of an image was read to its
 // end, and sends it at about rate bytes a second (0: as fast as it comes),
 // as an engine exporting a large image does: each layer then takes a while
