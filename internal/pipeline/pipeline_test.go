@@ -243,3 +243,19 @@ func TestRunCallsPreparers(t *testing.T) {
 		t.Errorf("Prepare calls after a failure %v, want %v", calls, want)
 	}
 }
+
+func TestSaveKey(t *testing.T) {
+	for _, tc := range []struct {
+		img  BuiltImage
+		want string
+	}{
+		{BuiltImage{EngineImageID: "sha256:abc", EngineRef: "app:sha-1"}, "sha256:abc"},
+		{BuiltImage{EngineRef: "app:sha-1"}, "app:sha-1"},
+		{BuiltImage{OCILayout: "/tmp/layout", Digest: "sha256:def"}, ""},
+		{BuiltImage{}, ""},
+	} {
+		if got := tc.img.SaveKey(); got != tc.want {
+			t.Errorf("%+v.SaveKey() = %q, want %q", tc.img, got, tc.want)
+		}
+	}
+}

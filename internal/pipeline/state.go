@@ -143,6 +143,20 @@ type BuiltImage struct {
 	CacheRefs []string
 }
 
+// SaveKey is the one name every stage gives an engine image when it asks
+// the Engine (or the run's enginesave.Spool) to save it: its id, else its
+// tag; "" for an image in an OCI layout. The scan's save is the push's
+// only when both ask by the same name.
+func (b BuiltImage) SaveKey() string {
+	switch {
+	case b.OCILayout != "":
+		return ""
+	case b.EngineImageID != "":
+		return b.EngineImageID
+	}
+	return b.EngineRef
+}
+
 // BuildOutcome is what the build stage hands on.
 type BuildOutcome struct {
 	Driver              string // "docker" or "remote"

@@ -388,7 +388,7 @@ func (p *Pusher) prefetch(bi pipeline.BuiltImage) {
 	if !ok || bi.OCILayout != "" || bi.EngineImageID == "" {
 		return
 	}
-	pf.Prefetch(bi.EngineImageID)
+	pf.Prefetch(bi.SaveKey())
 }
 
 // semverTag matches a full release version (1.2.3, v1.2.3, 1.2.3-rc.1,

@@ -208,10 +208,7 @@ func streamFromEngine(ctx context.Context, eng Engine, bi pipeline.BuiltImage, t
 			up.stop()
 		}
 	}()
-	ref := bi.EngineImageID
-	if ref == "" {
-		ref = bi.EngineRef
-	}
+	ref := bi.SaveKey()
 	rc, err := eng.ImageSave(ctx, []string{ref})
 	if err != nil {
 		return nil, fmt.Errorf("save the image %s out of the Docker Engine: %w", ref, err)

@@ -138,12 +138,14 @@ func TestGrowingLayer(t *testing.T) {
 // never do; and an upload that streamed a layer in full is counted.
 func TestUploaderStop(t *testing.T) {
 	dir := t.TempDir()
+	reading := make(chan struct{}, 2)
 	read := func(_ context.Context, _ name.Repository, l v1.Layer) error {
 		rc, err := l.Compressed()
 		if err != nil {
 			return err
 		}
 		defer rc.Close()
+		reading <- struct{}{}
 		_, err = io.Copy(io.Discard, rc)
 		return err
 	}
@@ -177,6 +179,8 @@ func TestUploaderStop(t *testing.T) {
 			t.Fatal("the upload of a complete layer did not end")
 		}
 	}
+	<-reading
+	<-reading // both uploads began: the stop ends one under way
 	stopped := make(chan struct{})
 	go func() { u.stop(); close(stopped) }()
 	select {

@@ -53,13 +53,10 @@ func (t Target) PlatformNote(scanned string) string {
 	return fmt.Sprintf("The image has %d platforms (%s); the scan and the SBOM cover %s only.", len(t.Platforms), strings.Join(t.Platforms, ", "), scanned)
 }
 
-// EngineKey is how the scan and the push name an engine image: by its id,
-// so that both read the same save.
+// EngineKey is the name the scan saves an engine image by: the push's
+// (pipeline.BuiltImage.SaveKey), so that both read the same save.
 func (t Target) EngineKey() string {
-	if t.EngineImageID != "" {
-		return t.EngineImageID
-	}
-	return t.EngineRef
+	return pipeline.BuiltImage{EngineImageID: t.EngineImageID, EngineRef: t.EngineRef}.SaveKey()
 }
 
 // EngineSaves hands out one `docker save` of an image per run;
