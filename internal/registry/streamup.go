@@ -19,8 +19,9 @@ import (
 	"github.com/org/image-pipeline/internal/textfmt"
 )
 
-// A layer the push compresses (or copies out of the engine's save) is sent
-// to the first target repository while it is being written: the upload
+// A layer the push gzips (a classic store's; the containerd store's are
+// saved compressed, named by their digest) is sent to the first target
+// repository while it is being written: the upload
 // reads the layer's temporary file as it grows, so the bytes leave while
 // the rest of the layer is still being gzipped, and the compression never
 // waits for the network. Its digest is known only at the end, so the
