@@ -18,5 +18,7 @@ func main() {
 	// tests stay free of Trivy.
 	code := app.Main(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, app.WithEnviron(os.Environ), app.WithScanner(trivy.New))
 	stop()
+	// Trivy leaves <TMPDIR>/trivy-<pid> behind; the runs are over.
+	_ = trivy.RemoveTempDir()
 	os.Exit(code)
 }

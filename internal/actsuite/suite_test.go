@@ -46,6 +46,15 @@ var (
 	suiteErr  error
 )
 
+// TestMain removes the shared action copy once every test has run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared != nil && shared.actionDir != "" {
+		_ = os.RemoveAll(shared.actionDir)
+	}
+	os.Exit(code)
+}
+
 // setup returns the shared suite, failing (or, outside make test,
 // skipping) the test when the services are not there.
 func setup(t *testing.T) *suite {

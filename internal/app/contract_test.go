@@ -92,6 +92,9 @@ func runAsRunnerWith(t *testing.T, fixture string, inputs, extraEnv map[string]s
 	env["GITHUB_STEP_SUMMARY"] = filepath.Join(dir, "summary")
 	env["RUNNER_TEMP"] = dir
 	env["HOME"] = dir
+	// The system's temporary directory, to see what the run leaves in it.
+	tmp := t.TempDir()
+	env["TMPDIR"] = tmp
 	env["PATH"] = os.Getenv("PATH")
 	env["IMAGE_PIPELINE_NOW"] = "2026-03-03T12:00:00Z"
 	copyDir(t, filepath.Join(repoRoot(t), "testdata", "demo"), dir)
@@ -188,6 +191,13 @@ func runAsRunnerWith(t *testing.T, fixture string, inputs, extraEnv map[string]s
 		r.code = exitErr.ExitCode()
 	case err != nil:
 		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		var names []string
+		for _, e := range left {
+			names = append(names, e.Name())
+		}
+		t.Errorf("the run left %s in TMPDIR", strings.Join(names, ", "))
 	}
 	out, _ := os.ReadFile(env["GITHUB_OUTPUT"])
 	r.outputs = parseOutputFile(t, out)

@@ -68,6 +68,7 @@ func TestMain(m *testing.M) {
 		c()
 	}
 	_ = os.RemoveAll(root)
+	_ = RemoveTempDir()
 	if calls := outbound(); len(calls) > 0 {
 		fmt.Fprintf(os.Stderr, "FAIL: the tests made requests beyond this machine (telemetry, version checks or default DB repositories?):\n  %s\n", strings.Join(calls, "\n  "))
 		code = 1

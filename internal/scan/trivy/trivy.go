@@ -34,6 +34,7 @@ import (
 
 	_ "modernc.org/sqlite" // Trivy reads RPM databases with it, as its CLI does
 
+	xos "github.com/aquasecurity/trivy/pkg/x/os"
 	"github.com/org/image-pipeline/internal/inputerr"
 	"github.com/org/image-pipeline/internal/scan"
 )
@@ -284,3 +285,9 @@ func trivyVersion() string {
 	}
 	return "0.69.3"
 }
+
+// RemoveTempDir removes the directory Trivy keeps for the process's
+// temporary files (<TMPDIR>/trivy-<pid>), which it creates on first use and
+// leaves behind. Call it once, when no scan of the process runs any more:
+// after it, the process's scans cannot make temporary files.
+func RemoveTempDir() error { return xos.Cleanup() }
