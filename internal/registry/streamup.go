@@ -138,14 +138,14 @@ type growingLayer struct {
 	file      string
 	mediaType types.MediaType
 
-	mu      sync.Mutex
-	grew    chan struct{} // closed (and replaced) whenever the file grows or ends
+	mu        sync.Mutex
+	grew      chan struct{} // closed (and replaced) whenever the file grows or ends
 	written   int64
 	done      bool
 	err       error // the write failed: readers get it
 	abandoned bool  // the upload was stopped: readers fail
-	digest  v1.Hash
-	diffID  v1.Hash
+	digest    v1.Hash
+	diffID    v1.Hash
 }
 
 func newGrowingLayer(file string, mt types.MediaType) *growingLayer {
@@ -181,7 +181,7 @@ func (g *growingLayer) abandon() {
 
 // state returns what is known of the file now, and a channel closed when
 // that changes.
-func (g *growingLayer) state() (written int64, done bool, err error, changed <-chan struct{}) {
+func (g *growingLayer) state() (written int64, done bool, changed <-chan struct{}, err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.abandoned {
@@ -189,7 +189,7 @@ func (g *growingLayer) state() (written int64, done bool, err error, changed <-c
 	} else if g.done {
 		err = g.err
 	}
-	return g.written, g.done, err, g.grew
+	return g.written, g.done, g.grew, err
 }
 
 func (g *growingLayer) complete() (bool, error) {
@@ -229,7 +229,7 @@ func (g *growingLayer) MediaType() (types.MediaType, error) { return g.mediaType
 // Compressed reads the layer from the start of its file, following the
 // file until the layer is complete. Every call is a new reader.
 func (g *growingLayer) Compressed() (io.ReadCloser, error) {
-	if _, _, err, _ := g.state(); errors.Is(err, errUploadStopped) {
+	if _, _, _, err := g.state(); errors.Is(err, errUploadStopped) {
 		return nil, err
 	}
 	f, err := os.Open(g.file)
@@ -273,7 +273,7 @@ var (
 
 func (r *followReader) Read(p []byte) (int, error) {
 	for {
-		written, done, err, changed := r.g.state()
+		written, done, changed, err := r.g.state()
 		if errors.Is(err, errUploadStopped) {
 			return 0, err
 		}
