@@ -292,22 +292,7 @@ func TestNewBranchPushReusesKnownLayers(t *testing.T) {
 			if wantReused > 0 && !strings.Contains(log.String(), "2 of the image's layers are in the registry already") {
 				t.Errorf("the log does not say which layers were reused:\n%s", log.String())
 			}
-			ref, err := name.ParseReference(direct(repo+"@"+res.Digest, p.Host, env.Registry))
-			if err != nil {
-				t.Fatal(err)
-			}
-			pushed, err := remote.Image(ref, env.RemoteOptions(t.Context())...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := validate.Image(pushed); err != nil {
-				t.Errorf("the pushed branch image does not read back whole: %v", err)
-			}
-			got, _ := pushed.ConfigFile()
-			want, _ := branchImg.ConfigFile()
-			if !slices.Equal(got.RootFS.DiffIDs, want.RootFS.DiffIDs) {
-				t.Errorf("pushed diff ids %v, want %v", got.RootFS.DiffIDs, want.RootFS.DiffIDs)
-			}
+			readBackWhole(t, env, p, repo, res.Digest, branchImg)
 		})
 	}
 }

@@ -3,17 +3,22 @@ package registry
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/org/image-pipeline/internal/pipeline"
+	"github.com/org/image-pipeline/internal/testenv"
 )
 
 // fastRetry keeps the tests' backoffs short.
@@ -75,4 +80,28 @@ func retryTransportForTest(ctx context.Context, w *wire) http.RoundTripper {
 		transport.WithRetryBackoff(fastRetry.backoff()),
 		transport.WithRetryPredicate(retryable(ctx)),
 		transport.WithRetryStatusCodes(retryStatusCodes...))
+}
+
+// readBackWhole reads repo@digest from the registry behind the proxy and
+// fails the test unless it validates blob by blob (validate.Image inflates
+// every layer and checks its diff id) and has want's diff ids.
+func readBackWhole(t *testing.T, env *testenv.Env, p *proxy, repo, digest string, want v1.Image) v1.Image {
+	t.Helper()
+	ref, err := name.ParseReference(direct(repo+"@"+digest, p.Host, env.Registry))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushed, err := remote.Image(ref, env.RemoteOptions(t.Context())...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Image(pushed); err != nil {
+		t.Fatalf("the pushed image does not read back whole: %v", err)
+	}
+	got, _ := pushed.ConfigFile()
+	wantCfg, _ := want.ConfigFile()
+	if !slices.Equal(got.RootFS.DiffIDs, wantCfg.RootFS.DiffIDs) {
+		t.Fatalf("pushed diff ids %v, want %v", got.RootFS.DiffIDs, wantCfg.RootFS.DiffIDs)
+	}
+	return pushed
 }

@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,10 +18,8 @@ import (
 	"github.com/docker/docker/client"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/stream"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/org/image-pipeline/internal/testenv"
 )
@@ -317,22 +314,7 @@ func TestColdPushUploadsWhileCompressing(t *testing.T) {
 					if err != nil {
 						t.Fatalf("push: %v\n%s", err, p.dump())
 					}
-					ref, err := name.ParseReference(direct(repo+"@"+res.Digest, p.Host, env.Registry))
-					if err != nil {
-						t.Fatal(err)
-					}
-					pushed, err := remote.Image(ref, env.RemoteOptions(t.Context())...)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if err := validate.Image(pushed); err != nil {
-						t.Fatalf("the pushed image does not read back whole: %v", err)
-					}
-					got, _ := pushed.ConfigFile()
-					want, _ := img.ConfigFile()
-					if !slices.Equal(got.RootFS.DiffIDs, want.RootFS.DiffIDs) {
-						t.Fatalf("pushed diff ids %v, want %v", got.RootFS.DiffIDs, want.RootFS.DiffIDs)
-					}
+					pushed := readBackWhole(t, env, p, repo, res.Digest, img)
 					if fault != "" {
 						if n := p.faults()[fault]; n != 1 {
 							t.Fatalf("%d faults injected, want 1", n)
