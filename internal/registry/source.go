@@ -20,12 +20,12 @@ import (
 	"github.com/docker/docker/client"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/org/image-pipeline/internal/builtimage"
 	"github.com/org/image-pipeline/internal/pipeline"
 )
 
@@ -140,45 +140,14 @@ func openBuilt(ctx context.Context, bi pipeline.BuiltImage, eng Engine, tempDir 
 }
 
 // openLayout opens the image or index an OCI layout's index.json points
-// at: the one whose digest the build reported, or its only entry.
+// at: the one whose digest the build reported, or its only entry
+// (builtimage.Layout, which the scan reads the same way).
 func openLayout(bi pipeline.BuiltImage) (*artifact, error) {
-	p, err := layout.FromPath(bi.OCILayout)
+	img, idx, err := builtimage.Layout(bi.OCILayout, bi.Digest)
 	if err != nil {
-		return nil, fmt.Errorf("open the OCI layout %s: %w", bi.OCILayout, err)
+		return nil, err
 	}
-	top, err := p.ImageIndex()
-	if err != nil {
-		return nil, fmt.Errorf("read the OCI layout %s: %w", bi.OCILayout, err)
-	}
-	im, err := top.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("read index.json of the OCI layout %s: %w", bi.OCILayout, err)
-	}
-	var desc *v1.Descriptor
-	for i, d := range im.Manifests {
-		if bi.Digest == "" && len(im.Manifests) == 1 || d.Digest.String() == bi.Digest {
-			desc = &im.Manifests[i]
-			break
-		}
-	}
-	if desc == nil {
-		if bi.Digest != "" {
-			return nil, fmt.Errorf("the OCI layout %s does not hold the built image %s", bi.OCILayout, bi.Digest)
-		}
-		return nil, fmt.Errorf("the OCI layout %s holds %d manifests and the build did not say which one was built", bi.OCILayout, len(im.Manifests))
-	}
-	if desc.MediaType.IsIndex() {
-		idx, err := top.ImageIndex(desc.Digest)
-		if err != nil {
-			return nil, fmt.Errorf("read the image index %s from the OCI layout %s: %w", desc.Digest, bi.OCILayout, err)
-		}
-		return newArtifact(nil, idx)
-	}
-	img, err := top.Image(desc.Digest)
-	if err != nil {
-		return nil, fmt.Errorf("read the image %s from the OCI layout %s: %w", desc.Digest, bi.OCILayout, err)
-	}
-	return newArtifact(img, nil)
+	return newArtifact(img, idx)
 }
 
 // streamFromEngine saves the image out of the engine once (ImageSave) and

@@ -11,6 +11,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 
+	"github.com/org/image-pipeline/internal/builtimage"
 	"github.com/org/image-pipeline/internal/enginesave"
 	"github.com/org/image-pipeline/internal/scan"
 )
@@ -26,7 +27,7 @@ func openImage(ctx context.Context, t scan.Target, s scan.Settings, store blobSt
 	case t.OCILayout != "":
 		img, err := layoutImage(t.OCILayout, t.Digest)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("read the built image from the OCI layout %s: %w", t.OCILayout, err)
+			return nil, nil, nil, fmt.Errorf("read the built image to scan: %w", err)
 		}
 		return img, func() bool { return false }, func() {}, nil
 	case t.EngineRef != "" || t.EngineImageID != "":
@@ -54,87 +55,41 @@ func engineSaves(s scan.Settings) (scan.EngineSaves, func(), error) {
 	return sp, func() { _ = sp.Close(); _ = c.Close() }, nil
 }
 
-// layoutImage opens the image of an OCI layout: the manifest or index of
-// digest when given (else the index's entries), and of an index the one
-// for this machine's platform (else the first).
+// layoutImage opens the image of an OCI layout: the entry of digest
+// (builtimage.Layout), else the index's entries, and of an index the one for
+// this machine's platform (else the first).
 func layoutImage(dir, digest string) (scanImage, error) {
-	p, err := layout.FromPath(dir)
-	if err != nil {
-		return scanImage{}, err
-	}
-	idx, err := p.ImageIndex()
-	if err != nil {
-		return scanImage{}, err
-	}
 	var img v1.Image
-	if digest != "" {
-		img, err = builtEntry(idx, digest)
-	} else {
-		img, err = pickImage(idx)
+	if digest == "" {
+		p, err := layout.FromPath(dir)
+		if err != nil {
+			return scanImage{}, fmt.Errorf("open the OCI layout %s: %w", dir, err)
+		}
+		idx, err := p.ImageIndex()
+		if err != nil {
+			return scanImage{}, fmt.Errorf("read the OCI layout %s: %w", dir, err)
+		}
+		if img, err = pickImage(idx); err != nil {
+			return scanImage{}, fmt.Errorf("the OCI layout %s: %w", dir, err)
+		}
+		return scanImage{Image: img, name: dir}, nil
 	}
+	img, idx, err := builtimage.Layout(dir, digest)
 	if err != nil {
 		return scanImage{}, err
+	}
+	if idx != nil {
+		if img, err = pickImage(idx); err != nil {
+			return scanImage{}, fmt.Errorf("the image index %s in the OCI layout %s: %w", digest, dir, err)
+		}
 	}
 	return scanImage{Image: img, name: dir}, nil
 }
 
-// builtEntry opens the entry of digest in a layout's index: that image,
-// or that image index's image for this machine.
-func builtEntry(idx v1.ImageIndex, digest string) (v1.Image, error) {
-	h, err := v1.NewHash(digest)
-	if err != nil {
-		return nil, fmt.Errorf("the built image's digest %q: %w", digest, err)
-	}
-	m, err := idx.IndexManifest()
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range m.Manifests {
-		switch {
-		case d.Digest != h:
-		case d.MediaType.IsIndex():
-			child, err := idx.ImageIndex(h)
-			if err != nil {
-				return nil, err
-			}
-			return pickImage(child)
-		default:
-			return idx.Image(h)
-		}
-	}
-	return nil, fmt.Errorf("index.json does not list the built image %s", digest)
-}
-
+// pickImage is the image of idx the scan reads: this machine's platform,
+// else the first image (builtimage.ForPlatform).
 func pickImage(idx v1.ImageIndex) (v1.Image, error) {
-	m, err := idx.IndexManifest()
-	if err != nil {
-		return nil, err
-	}
-	var first *v1.Descriptor
-	for i := range m.Manifests {
-		d := &m.Manifests[i]
-		if !d.MediaType.IsImage() && !d.MediaType.IsIndex() || d.Platform != nil && d.Platform.OS == "unknown" {
-			continue // not an image, or an attestation manifest (unknown/unknown)
-		}
-		if d.Platform != nil && (d.Platform.OS != runtime.GOOS || d.Platform.Architecture != runtime.GOARCH) {
-			if first == nil && d.MediaType.IsImage() {
-				first = d
-			}
-			continue
-		}
-		if d.MediaType.IsIndex() {
-			child, err := idx.ImageIndex(d.Digest)
-			if err != nil {
-				return nil, err
-			}
-			return pickImage(child)
-		}
-		return idx.Image(d.Digest)
-	}
-	if first != nil {
-		return idx.Image(first.Digest)
-	}
-	return nil, fmt.Errorf("index.json lists no image")
+	return builtimage.ForPlatform(idx, runtime.GOOS, runtime.GOARCH)
 }
 
 // scanImage adds what Trivy asks of an image besides v1.Image. An image

@@ -271,7 +271,7 @@ func TestLayoutImageByDigest(t *testing.T) {
 			t.Errorf("layoutImage(%s) opened %s", want, got)
 		}
 	}
-	if _, err := layoutImage(dir, "sha256:"+strings.Repeat("0", 64)); err == nil || !strings.Contains(err.Error(), "does not list the built image") {
+	if _, err := layoutImage(dir, "sha256:"+strings.Repeat("0", 64)); err == nil || !strings.Contains(err.Error(), "does not hold the built image") {
 		t.Errorf("unknown digest: error %v", err)
 	}
 }
