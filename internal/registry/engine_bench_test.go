@@ -371,6 +371,8 @@ func paceLoopbackPort(b *testing.B, host string, mbps int) {
 		b.Fatal(err)
 	}
 	rate := strconv.Itoa(mbps*8*1024*1024) + "bit"
+	// A bench killed before its Cleanup left its qdisc: start afresh.
+	_ = exec.Command("tc", "qdisc", "del", "dev", "lo", "root").Run()
 	for _, args := range [][]string{
 		{"qdisc", "add", "dev", "lo", "root", "handle", "1:", "htb", "default", "10"},
 		{"class", "add", "dev", "lo", "parent", "1:", "classid", "1:10", "htb", "rate", "100gbit"},
