@@ -59,9 +59,10 @@ type uploader struct {
 	mu     sync.Mutex
 	layers []*growingLayer
 
-	streamed atomic.Int64 // layers committed by a streamed upload
+	streamed atomic.Int64 // layers uploaded while they were written
 	bytes    atomic.Int64 // their compressed bytes
-	failed   atomic.Int64 // streamed uploads that failed (sent again later)
+	early    atomic.Int64 // layers complete before their upload began
+	failed   atomic.Int64 // uploads that failed (sent again later)
 	firstErr atomic.Pointer[error]
 }
 
@@ -93,6 +94,10 @@ func (u *uploader) start(l *growingLayer) {
 			u.firstErr.CompareAndSwap(nil, &err)
 			return
 		}
+		if !l.overlapped.Load() {
+			u.early.Add(1)
+			return
+		}
 		u.streamed.Add(1)
 		if n, err := l.Size(); err == nil {
 			u.bytes.Add(n)
@@ -100,17 +105,26 @@ func (u *uploader) start(l *growingLayer) {
 	}()
 }
 
-// wait waits for every upload started; it returns how many layers
-// streamed in full, their bytes, and the first failure of any other.
-func (u *uploader) wait() (streamed int, bytes int64, failed int, err error) {
+// uploadStats is what an uploader's uploads did.
+type uploadStats struct {
+	streamed int   // layers uploaded while they were written
+	bytes    int64 // their compressed bytes
+	early    int   // layers uploaded once complete (written before their upload began)
+	failed   int   // uploads that failed: the push sends those layers itself
+	err      error // the first failure
+}
+
+// wait waits for every upload started and says what they did.
+func (u *uploader) wait() uploadStats {
 	if u == nil {
-		return 0, 0, 0, nil
+		return uploadStats{}
 	}
 	u.wg.Wait()
+	st := uploadStats{streamed: int(u.streamed.Load()), bytes: u.bytes.Load(), early: int(u.early.Load()), failed: int(u.failed.Load())}
 	if p := u.firstErr.Load(); p != nil {
-		err = *p
+		st.err = *p
 	}
-	return int(u.streamed.Load()), u.bytes.Load(), int(u.failed.Load()), err
+	return st
 }
 
 // stop ends the uploads under way (their layers' readers fail) and waits
@@ -144,8 +158,11 @@ type growingLayer struct {
 	done      bool
 	err       error // the write failed: readers get it
 	abandoned bool  // the upload was stopped: readers fail
-	digest    v1.Hash
-	diffID    v1.Hash
+	// overlapped is set once a reader got bytes before the layer was
+	// complete: its upload ran while it was written.
+	overlapped atomic.Bool
+	digest     v1.Hash
+	diffID     v1.Hash
 }
 
 func newGrowingLayer(file string, mt types.MediaType) *growingLayer {
@@ -281,6 +298,9 @@ func (r *followReader) Read(p []byte) (int, error) {
 			return 0, fmt.Errorf("the layer was not written in full: %w", err)
 		}
 		if r.pos < written {
+			if !done {
+				r.g.overlapped.Store(true)
+			}
 			if int64(len(p)) > written-r.pos {
 				p = p[:written-r.pos]
 			}
@@ -341,15 +361,18 @@ func (r *pushRun) uploaderTo(bi pipeline.BuiltImage, repo name.Repository) *uplo
 }
 
 // streamed waits for the uploads of art's layers that started while they
-// were written, logs what they did, and returns how many layers are in
-// the first repository already.
+// were written, logs what they did, and returns how many ran while their
+// layer was being compressed.
 func (r *pushRun) streamed(art *artifact, what string) int {
-	n, size, failed, err := art.up.wait()
-	if n > 0 {
-		r.logf("%d of %s (%s) were uploaded to %s while they were compressed", n, what, textfmt.Bytes(size), art.up.repo.Name())
+	st := art.up.wait()
+	if st.streamed > 0 {
+		r.logf("%d of %s (%s) were uploaded to %s while they were compressed", st.streamed, what, textfmt.Bytes(st.bytes), art.up.repo.Name())
 	}
-	if failed > 0 {
-		r.logf("%d uploads of %s to %s while they were compressed failed (%v): they are sent again from their files", failed, what, art.up.repo.Name(), err)
+	if st.early > 0 {
+		r.logf("%s of %s compressed before its upload could begin went to %s as soon as it was", textfmt.Count(st.early, "layer", "layers"), what, art.up.repo.Name())
 	}
-	return n
+	if st.failed > 0 {
+		r.logf("%d uploads of %s to %s while they were compressed failed (%v): they are sent again from their files", st.failed, what, art.up.repo.Name(), st.err)
+	}
+	return st.streamed
 }

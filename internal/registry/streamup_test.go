@@ -159,19 +159,20 @@ func TestUploaderStop(t *testing.T) {
 		t.Cleanup(func() { _ = f.Close() })
 		return newGrowingLayer(f.Name(), types.DockerLayer), f
 	}
+	// One layer complete before its upload begins, one never complete.
 	full, ff := layer("full")
-	u.start(full)
 	if _, err := (growthWriter{w: ff, g: full}).Write([]byte("all of it")); err != nil {
 		t.Fatal(err)
 	}
 	h := v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("b", 64)}
 	full.finish(h, h, nil)
+	u.start(full)
 	unfinished, uf := layer("unfinished")
 	u.start(unfinished)
 	if _, err := (growthWriter{w: uf, g: unfinished}).Write([]byte("part of it")); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); u.streamed.Load() != 1; time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); u.early.Load() != 1; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the upload of a complete layer did not end")
 		}
@@ -185,9 +186,8 @@ func TestUploaderStop(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("stop did not end an upload of a layer still being written")
 	}
-	n, size, failed, err := u.wait()
-	if n != 1 || size != int64(len("all of it")) || failed != 1 || !errors.Is(err, errUploadStopped) {
-		t.Errorf("wait = %d streamed (%d bytes), %d failed, %v; want 1 (9 bytes), 1, the stop", n, size, failed, err)
+	if st := u.wait(); st.streamed != 0 || st.early != 1 || st.failed != 1 || !errors.Is(st.err, errUploadStopped) {
+		t.Errorf("wait = %+v; want 1 early, 1 failed by the stop", st)
 	}
 	if _, err := unfinished.Compressed(); !errors.Is(err, errUploadStopped) {
 		t.Errorf("Compressed after stop = %v", err)
