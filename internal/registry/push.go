@@ -80,9 +80,9 @@ type Result struct {
 	// already held (learnt from the refs it read): they were neither
 	// compressed nor uploaded again.
 	LayersReused int
-	// LayersStreamed counts the layers of the built image uploaded to the
-	// first repository while they were being compressed (or copied out of
-	// the engine's save), before the image was complete.
+	// LayersStreamed counts the layers of the built image the push gzipped
+	// and uploaded to the first repository while gzipping them, before the
+	// image was complete (streamup.go).
 	LayersStreamed int
 	// CacheLayersReused counts the layers of the cache images (the builder
 	// stage's) taken from the registry or from the final image pushed
