@@ -120,21 +120,19 @@ func newArtifact(img v1.Image, idx v1.ImageIndex) (*artifact, error) {
 // known are layers the registry already holds, by diff id: an engine
 // layer among them is not compressed again (nil: none).
 //
-// up, when not nil, uploads the layers it writes while they are being
-// written (streamup.go); openBuilt stops it when it fails.
+// up, when not nil, uploads the engine image's layers it compresses while
+// they are being written (streamup.go); it is stopped when the save fails.
+// An OCI layout's blobs are files already: up is not used for one.
 func openBuilt(ctx context.Context, bi pipeline.BuiltImage, eng Engine, tempDir string, known knownLayers, up *uploader) (*artifact, error) {
 	switch {
 	case bi.OCILayout != "":
-		up.stop() // a layout's blobs are files already
 		return openLayout(bi)
 	case bi.EngineImageID != "" || bi.EngineRef != "":
 		if eng == nil {
-			up.stop()
 			return nil, errors.New("the image is in the Docker Engine, but the push stage has no Engine client (this is a bug in image-pipeline's wiring)")
 		}
 		return streamFromEngine(ctx, eng, bi, tempDir, known, up)
 	default:
-		up.stop()
 		return nil, errors.New("the build stage handed on an image with neither an OCI layout nor an engine image id (this is a bug in image-pipeline)")
 	}
 }

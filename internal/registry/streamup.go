@@ -169,32 +169,25 @@ func newGrowingLayer(file string, mt types.MediaType) *growingLayer {
 	return &growingLayer{file: file, mediaType: mt, grew: make(chan struct{})}
 }
 
-// wrote records n more bytes in the file.
-func (g *growingLayer) wrote(n int) {
+// change applies f to the layer's state and wakes its readers.
+func (g *growingLayer) change(f func()) {
 	g.mu.Lock()
-	g.written += int64(n)
+	f()
 	close(g.grew)
 	g.grew = make(chan struct{})
 	g.mu.Unlock()
 }
+
+// wrote records n more bytes in the file.
+func (g *growingLayer) wrote(n int) { g.change(func() { g.written += int64(n) }) }
 
 // finish records the end of the write: the complete layer, or err.
 func (g *growingLayer) finish(digest, diffID v1.Hash, err error) {
-	g.mu.Lock()
-	g.done, g.err, g.digest, g.diffID = true, err, digest, diffID
-	close(g.grew)
-	g.grew = make(chan struct{})
-	g.mu.Unlock()
+	g.change(func() { g.done, g.err, g.digest, g.diffID = true, err, digest, diffID })
 }
 
 // abandon fails the layer's readers, now and later.
-func (g *growingLayer) abandon() {
-	g.mu.Lock()
-	g.abandoned = true
-	close(g.grew)
-	g.grew = make(chan struct{})
-	g.mu.Unlock()
-}
+func (g *growingLayer) abandon() { g.change(func() { g.abandoned = true }) }
 
 // state returns what is known of the file now, and a channel closed when
 // that changes.
