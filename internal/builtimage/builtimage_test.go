@@ -32,17 +32,10 @@ func TestLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	amd, err := random.Image(1024, 1)
+	multi, err := random.Index(1024, 1, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	arm, err := random.Image(1024, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	multi := mutate.AppendManifests(empty.Index,
-		mutate.IndexAddendum{Add: amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
-		mutate.IndexAddendum{Add: arm, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}})
 
 	two := t.TempDir()
 	p, err := layout.Write(two, empty.Index)
@@ -92,14 +85,33 @@ func TestLayout(t *testing.T) {
 			}
 		})
 	}
+}
 
+// ForPlatform takes this platform's image of an index, else the first
+// image; attestation manifests (unknown/unknown, as BuildKit writes them)
+// are never it.
+func TestForPlatform(t *testing.T) {
+	images := make([]v1.Image, 3)
+	for i := range images {
+		img, err := random.Image(100, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		images[i] = img
+	}
+	att, amd, arm := images[0], images[1], images[2]
+	multi := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: att, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "unknown", Architecture: "unknown"},
+			Annotations: map[string]string{"vnd.docker.reference.type": "attestation-manifest"}}},
+		mutate.IndexAddendum{Add: amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: arm, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}})
 	for _, tc := range []struct {
 		os, arch string
 		want     v1.Image
 	}{
 		{"linux", "amd64", amd},
 		{"linux", "arm64", arm},
-		{"linux", "s390x", amd}, // none for it: the first image
+		{"linux", "s390x", amd}, // none for it: the first image, not the attestation
 	} {
 		got, err := ForPlatform(multi, tc.os, tc.arch)
 		if err != nil {

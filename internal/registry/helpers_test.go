@@ -82,21 +82,22 @@ func retryTransportForTest(ctx context.Context, w *wire) http.RoundTripper {
 		transport.WithRetryStatusCodes(retryStatusCodes...))
 }
 
-// readBackWhole reads repo@digest from the registry behind the proxy and
-// fails the test unless it validates blob by blob (validate.Image inflates
-// every layer and checks its diff id) and has want's diff ids.
-func readBackWhole(t *testing.T, env *testenv.Env, p *proxy, repo, digest string, want v1.Image) v1.Image {
+// readBackWhole reads ref (repo@digest or repo:tag through the proxy)
+// straight from the registry and fails the test unless it validates blob
+// by blob (validate.Image inflates every layer and checks its diff id) and
+// has want's diff ids.
+func readBackWhole(t *testing.T, env *testenv.Env, p *proxy, ref string, want v1.Image) v1.Image {
 	t.Helper()
-	ref, err := name.ParseReference(direct(repo+"@"+digest, p.Host, env.Registry))
+	r, err := name.ParseReference(direct(ref, p.Host, env.Registry))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pushed, err := remote.Image(ref, env.RemoteOptions(t.Context())...)
+	pushed, err := remote.Image(r, env.RemoteOptions(t.Context())...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := validate.Image(pushed); err != nil {
-		t.Fatalf("the pushed image does not read back whole: %v", err)
+		t.Fatalf("the pushed image %s does not read back whole: %v", ref, err)
 	}
 	got, _ := pushed.ConfigFile()
 	wantCfg, _ := want.ConfigFile()

@@ -211,7 +211,7 @@ func (e *saveEndEngine) ImageSave(ctx context.Context, images []string, opts ...
 		return nil, err
 	}
 	if e.rate > 0 {
-		rc = &throttled{ReadCloser: rc, link: &link{rate: e.rate}}
+		rc = &pacedReader{ReadCloser: rc, rate: e.rate, start: time.Now()}
 	}
 	return &endReader{ReadCloser: rc, e: e}, nil
 }
@@ -314,7 +314,7 @@ func TestColdPushUploadsWhileCompressing(t *testing.T) {
 					if err != nil {
 						t.Fatalf("push: %v\n%s", err, p.dump())
 					}
-					pushed := readBackWhole(t, env, p, repo, res.Digest, img)
+					pushed := readBackWhole(t, env, p, repo+"@"+res.Digest, img)
 					if fault != "" {
 						if n := p.faults()[fault]; n != 1 {
 							t.Fatalf("%d faults injected, want 1", n)
@@ -375,37 +375,17 @@ func TestColdPushUploadsWhileCompressing(t *testing.T) {
 	}
 }
 
-// link is a shared rate of bytes a second: every reader of it together
-// reads at about that rate.
-type link struct {
-	rate int64
-	mu   sync.Mutex
-	free time.Time // when the link is next idle
-}
-
-// take waits until n more bytes fit the link's rate.
-func (l *link) take(n int) {
-	l.mu.Lock()
-	now := time.Now()
-	if l.free.Before(now) {
-		l.free = now
-	}
-	l.free = l.free.Add(time.Duration(int64(n) * int64(time.Second) / l.rate))
-	until := l.free
-	l.mu.Unlock()
-	time.Sleep(time.Until(until))
-}
-
-// throttled reads through a link.
-type throttled struct {
+// pacedReader reads at about rate bytes a second.
+type pacedReader struct {
 	io.ReadCloser
-	link *link
+	rate  int64
+	start time.Time
+	n     int64
 }
 
-func (t *throttled) Read(p []byte) (int, error) {
-	n, err := t.ReadCloser.Read(p[:min(len(p), 32<<10)])
-	if n > 0 {
-		t.link.take(n)
-	}
+func (r *pacedReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p[:min(len(p), 32<<10)])
+	r.n += int64(n)
+	time.Sleep(time.Until(r.start.Add(time.Duration(r.n * int64(time.Second) / r.rate))))
 	return n, err
 }

@@ -188,34 +188,6 @@ func layoutV1Image(t *testing.T, dir string) v1.Image {
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
-// TestPickImageSkipsAttestations: of an index holding an attestation
-// manifest (unknown/unknown, as BuildKit writes one) and the image of
-// another platform than the runner's, the scan reads the image.
-func TestPickImageSkipsAttestations(t *testing.T) {
-	att, err := random.Image(100, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := random.Image(100, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx := mutate.AppendManifests(empty.Index,
-		mutate.IndexAddendum{Add: att, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "unknown", Architecture: "unknown"},
-			Annotations: map[string]string{"vnd.docker.reference.type": "attestation-manifest"}}},
-		mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "riscv64"}}},
-	)
-	got, err := pickImage(idx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gd, _ := got.Digest()
-	want, _ := img.Digest()
-	if gd != want {
-		t.Errorf("picked %s, want the image %s (not the attestation)", gd, want)
-	}
-}
-
 // TestLayoutLayersInflateAhead: the layers of an OCI layout are compressed,
 // so the scan reads them through the read-ahead inflater.
 func TestLayoutLayersInflateAhead(t *testing.T) {
