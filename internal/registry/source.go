@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"archive/tar"
 	"bufio"
 	"bytes"
 	"context"
@@ -13,7 +12,6 @@ import (
 	"hash"
 	"io"
 	"os"
-	"path"
 	"slices"
 	"strings"
 
@@ -193,37 +191,16 @@ func streamFromEngine(ctx context.Context, eng Engine, bi pipeline.BuiltImage, t
 		}
 	}()
 
-	s := &savedTar{files: map[string][]byte{}, layers: map[string]*savedLayer{}, links: map[string]string{}, dir: dir, known: known, up: up}
-	tr := tar.NewReader(rc)
-	for {
-		hdr, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read the image %s saved by the Docker Engine: %w", ref, err)
-		}
-		name := path.Clean(hdr.Name)
-		switch hdr.Typeflag {
-		case tar.TypeSymlink:
-			s.links[name] = path.Join(path.Dir(name), hdr.Linkname)
-		case tar.TypeLink:
-			s.links[name] = path.Clean(hdr.Linkname)
-		case tar.TypeReg:
-			if err := s.readEntry(name, hdr.Size, tr); err != nil {
-				return nil, fmt.Errorf("read %s of the image %s saved by the Docker Engine: %w", name, ref, err)
-			}
-		}
+	s := &savedTar{dir: dir, known: known, up: up}
+	if s.save, err = builtimage.ReadSave(rc, s.layer); err != nil {
+		return nil, fmt.Errorf("read the image %s saved by the Docker Engine: %w", ref, err)
 	}
 	a, err := s.artifact(bi.EngineImageID)
 	if err != nil {
 		return nil, fmt.Errorf("the image %s saved by the Docker Engine: %w", ref, err)
 	}
 	a.cleanup, a.up = cleanup, up
-	for _, sl := range s.layers {
-		if sl.remote == nil {
-			continue
-		}
+	for _, sl := range s.reused {
 		if a.mounts == nil {
 			a.mounts = map[v1.Hash]name.Reference{}
 		}
@@ -243,7 +220,7 @@ func streamFromEngine(ctx context.Context, eng Engine, bi pipeline.BuiltImage, t
 func (s *savedTar) artifact(wantID string) (*artifact, error) {
 	if h, err := v1.NewHash(wantID); err == nil {
 		if raw, ok := s.blob(h); ok {
-			mt := documentType(raw)
+			mt := builtimage.DocumentType(raw)
 			switch {
 			case mt.IsIndex():
 				idx, err := s.index(h, raw, mt, 0)
@@ -269,50 +246,16 @@ func (s *savedTar) artifact(wantID string) (*artifact, error) {
 
 // blob returns the small blob (a manifest, index, config or attestation)
 // of the saved OCI layout named h, if the save holds it and it hashes to h.
-func (s *savedTar) blob(h v1.Hash) ([]byte, bool) {
-	b, ok := s.files[s.resolve("blobs/"+h.Algorithm+"/"+h.Hex)]
-	if !ok {
-		return nil, false
-	}
-	if got, _, err := v1.SHA256(bytes.NewReader(b)); err != nil || got != h {
-		return nil, false
-	}
-	return b, true
-}
+func (s *savedTar) blob(h v1.Hash) ([]byte, bool) { return s.save.Blob(h) }
 
 // savedLayerBlob returns the layer blob named h stored compressed (as the
 // save had it), if its bytes hash to h.
 func (s *savedTar) savedLayerBlob(h v1.Hash) (*savedLayer, bool) {
-	l, ok := s.layers[s.resolve("blobs/"+h.Algorithm+"/"+h.Hex)]
+	l, ok := s.save.LayerBlob(h)
 	if !ok || l.digest != h {
 		return nil, false
 	}
 	return l, true
-}
-
-// documentType is the media type a manifest or index declares, or the
-// one its fields imply when it declares none (OCI allows that).
-func documentType(raw []byte) types.MediaType {
-	var doc struct {
-		SchemaVersion int              `json:"schemaVersion"`
-		MediaType     types.MediaType  `json:"mediaType"`
-		Config        *v1.Descriptor   `json:"config"`
-		Manifests     *json.RawMessage `json:"manifests"`
-	}
-	// An image config is JSON too, with a "config" of its own: only a
-	// schemaVersion 2 document is a manifest or an index.
-	if json.Unmarshal(raw, &doc) != nil || doc.SchemaVersion != 2 {
-		return ""
-	}
-	switch {
-	case doc.MediaType != "":
-		return doc.MediaType
-	case doc.Manifests != nil:
-		return types.OCIImageIndex
-	case doc.Config != nil:
-		return types.OCIManifestSchema1
-	}
-	return ""
 }
 
 // layersCompressed reports whether every layer the manifest raw names is in
@@ -478,20 +421,15 @@ func (l *bytesLayer) Compressed() (io.ReadCloser, error) {
 	return io.NopCloser(bytes.NewReader(l.data)), nil
 }
 
-// maxMetadataSize bounds the non-layer files of a saved image kept in memory.
-const maxMetadataSize = 64 << 20
-
-// savedTar collects the files of a `docker save` stream: the legacy format
-// (<id>/layer.tar, <config>.json, manifest.json) and the OCI-layout format
-// of Docker 25+ (blobs/sha256/…, with symlinks from the legacy names), both
-// described by manifest.json.
+// savedTar is a `docker save` stream read for the push (builtimage.ReadSave
+// tells its formats): its documents, and each layer compressed into dir as
+// it streams by, or taken from the registry when known there.
 type savedTar struct {
 	known  knownLayers // layers the registry holds, by diff id
 	up     *uploader   // uploads the layers written to dir as they grow (nil: none)
 	dir    string
-	files  map[string][]byte      // small files (JSON), by path
-	layers map[string]*savedLayer // layer tars, compressed into dir, by path
-	links  map[string]string      // symlinks and hard links, by path
+	save   *builtimage.Save[*savedLayer]
+	reused []*savedLayer // the layers taken from the registry
 }
 
 type savedLayer struct {
@@ -540,71 +478,34 @@ func (s *savedTar) reuse(r io.Reader, kl knownLayer, diffID v1.Hash) (*savedLaye
 	return kl.saved(diffID), nil
 }
 
-func (s *savedTar) readEntry(name string, size int64, r io.Reader) error {
-	br := bufio.NewReaderSize(r, 1<<16)
-	head, _ := br.Peek(512)
-	switch {
-	case len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b:
-		l, err := s.storeCompressed(br)
-		if err != nil {
-			return err
-		}
-		s.layers[name] = l
-	case looksLikeTar(head, size):
-		if kl, diffID, ok := s.knownBlob(name); ok {
-			l, err := s.reuse(br, kl, diffID)
-			if err != nil {
-				return err
-			}
-			s.layers[name] = l
-			return nil
-		}
-		if len(s.known) > 0 {
-			// Not named by its diff id (Docker 20.10's <id>/layer.tar):
-			// hash it first, and compress it only if the registry does not
-			// know it.
-			l, err := s.hashThenCompress(br)
-			if err != nil {
-				return err
-			}
-			s.layers[name] = l
-			return nil
-		}
-		l, err := s.compress(br)
-		if err != nil {
-			return err
-		}
-		s.layers[name] = l
-	case len(head) >= 4 && bytes.Equal(head[:4], []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		return errors.New("the layer is zstd-compressed, which the push stage cannot re-upload yet; use the docker exporter's default gzip compression")
-	case size <= maxMetadataSize:
-		b, err := io.ReadAll(br)
-		if err != nil {
-			return err
-		}
-		s.files[name] = b
-	default:
-		_, err := io.Copy(io.Discard, br)
-		return err
+// layer stores a layer entry of the save: a gzipped one as it is, an
+// uncompressed one compressed, or, when the registry knows it, read through
+// and taken from there.
+func (s *savedTar) layer(e builtimage.Entry) (*savedLayer, error) {
+	switch e.Kind {
+	case builtimage.Gzip:
+		return s.storeCompressed(e.R)
+	case builtimage.Zstd:
+		return nil, errors.New("the layer is zstd-compressed, which the push stage cannot re-upload yet; use the docker exporter's default gzip compression")
 	}
-	return nil
-}
-
-// looksLikeTar recognises a tar stream by the ustar magic of its first
-// header, or an empty tar (only zero blocks).
-func looksLikeTar(head []byte, size int64) bool {
-	if len(head) >= 262 && string(head[257:262]) == "ustar" {
-		return true
+	var l *savedLayer
+	var err error
+	if kl, diffID, ok := s.knownBlob(e.Name); ok {
+		l, err = s.reuse(e.R, kl, diffID)
+	} else if len(s.known) > 0 {
+		// Not named by its diff id (Docker 20.10's <id>/layer.tar): hash
+		// it first, and compress it only if the registry does not know it.
+		l, err = s.hashThenCompress(e.R)
+	} else {
+		l, err = s.compress(e.R)
 	}
-	if size < 1024 || size%512 != 0 || len(head) < 512 {
-		return false
+	if err != nil {
+		return nil, err
 	}
-	for _, b := range head {
-		if b != 0 {
-			return false
-		}
+	if l.remote != nil {
+		s.reused = append(s.reused, l)
 	}
-	return true
+	return l, nil
 }
 
 type countingWriter struct {
@@ -712,67 +613,23 @@ func sum(h hash.Hash) v1.Hash {
 	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
 }
 
-func (s *savedTar) resolve(name string) string {
-	name = path.Clean(name)
-	for range 16 {
-		target, ok := s.links[name]
-		if !ok {
-			break
-		}
-		name = target
-	}
-	return name
-}
-
 // image assembles the saved image: its config as the engine keeps it (so
 // the config digest stays the image id that was scanned) and a Docker v2
 // manifest over the compressed layers.
 func (s *savedTar) image(wantID string) (v1.Image, error) {
-	mf, ok := s.files["manifest.json"]
-	if !ok {
-		return nil, errors.New("manifest.json is missing from the saved image")
-	}
-	var entries []struct {
-		Config string
-		Layers []string
-	}
-	if err := json.Unmarshal(mf, &entries); err != nil {
-		return nil, fmt.Errorf("read manifest.json: %w", err)
-	}
-	if len(entries) != 1 {
-		return nil, fmt.Errorf("manifest.json lists %d images, want 1", len(entries))
-	}
-	cfg, ok := s.files[s.resolve(entries[0].Config)]
-	if !ok {
-		return nil, fmt.Errorf("the config %s named by manifest.json is missing", entries[0].Config)
-	}
-	cfgDigest, cfgSize, err := v1.SHA256(bytes.NewReader(cfg))
+	saved, err := s.save.Image(wantID)
 	if err != nil {
 		return nil, err
 	}
-	if strings.HasPrefix(wantID, "sha256:") && !s.idNamesConfig(wantID, cfgDigest, 0) {
-		return nil, fmt.Errorf("its config is %s, which the built image id %s does not name (neither the config digest, as on a classic image store, nor a manifest or index of the save that leads to it, as on the containerd store)", cfgDigest, wantID)
-	}
-	cf, err := v1.ParseConfigFile(bytes.NewReader(cfg))
-	if err != nil {
-		return nil, fmt.Errorf("read the image config: %w", err)
-	}
-	if len(cf.RootFS.DiffIDs) != len(entries[0].Layers) {
-		return nil, fmt.Errorf("the config lists %d layers but manifest.json %d", len(cf.RootFS.DiffIDs), len(entries[0].Layers))
-	}
-	si := &savedImage{config: cfg, mediaType: types.DockerManifestSchema2, layers: map[v1.Hash]partial.CompressedLayer{}}
+	si := &savedImage{config: saved.Config, mediaType: types.DockerManifestSchema2, layers: map[v1.Hash]partial.CompressedLayer{}}
 	m := v1.Manifest{
 		SchemaVersion: 2,
 		MediaType:     types.DockerManifestSchema2,
-		Config:        v1.Descriptor{MediaType: types.DockerConfigJSON, Size: cfgSize, Digest: cfgDigest},
+		Config:        v1.Descriptor{MediaType: types.DockerConfigJSON, Size: int64(len(saved.Config)), Digest: saved.ConfigDigest},
 	}
-	for i, p := range entries[0].Layers {
-		l, ok := s.layers[s.resolve(p)]
-		if !ok {
-			return nil, fmt.Errorf("the layer %s named by manifest.json is missing", p)
-		}
-		if l.diffID != cf.RootFS.DiffIDs[i] {
-			return nil, fmt.Errorf("layer %d is %s but the config expects %s", i+1, l.diffID, cf.RootFS.DiffIDs[i])
+	for i, l := range saved.Layers {
+		if want := saved.ConfigFile.RootFS.DiffIDs[i]; l.diffID != want {
+			return nil, fmt.Errorf("layer %d is %s but the config expects %s", i+1, l.diffID, want)
 		}
 		m.Layers = append(m.Layers, v1.Descriptor{MediaType: types.DockerLayer, Size: l.size, Digest: l.digest})
 		si.layers[l.digest] = l
@@ -782,41 +639,6 @@ func (s *savedTar) image(wantID string) (v1.Image, error) {
 		return nil, err
 	}
 	return partial.CompressedToImage(si)
-}
-
-// idNamesConfig reports whether the engine's image id names the saved
-// config: it is the config digest (a classic image store), or the digest of
-// a manifest, or of an index leading to one, saved in the OCI layout whose
-// config is cfg (the containerd image store names images by manifest or
-// index). Each blob read must hash to its name.
-func (s *savedTar) idNamesConfig(id string, cfg v1.Hash, depth int) bool {
-	if id == cfg.String() {
-		return true
-	}
-	h, err := v1.NewHash(id)
-	if err != nil || depth > 3 {
-		return false
-	}
-	b, ok := s.blob(h)
-	if !ok {
-		return false
-	}
-	var doc struct {
-		Config    *v1.Descriptor  `json:"config"`
-		Manifests []v1.Descriptor `json:"manifests"`
-	}
-	if json.Unmarshal(b, &doc) != nil {
-		return false
-	}
-	if doc.Config != nil {
-		return doc.Config.Digest == cfg
-	}
-	for _, m := range doc.Manifests {
-		if s.idNamesConfig(m.Digest.String(), cfg, depth+1) {
-			return true
-		}
-	}
-	return false
 }
 
 // savedImage is the core of an image streamed out of the engine.

@@ -1,7 +1,6 @@
 package trivy
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -9,15 +8,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
 	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/org/image-pipeline/internal/builtimage"
 	"github.com/org/image-pipeline/internal/scan"
 	"github.com/org/image-pipeline/internal/wsfile"
 )
@@ -142,40 +140,17 @@ func (b blobStore) keep(id v1.Hash, c imageChain) error {
 	return b.put(c.configDig, c.config)
 }
 
-// saveBlobGetter reads blobs from a `docker save` file: its config through
-// img, the others from the OCI layout the save holds (Docker 25+).
-func saveBlobGetter(file string, img v1.Image) func(v1.Hash) ([]byte, error) {
+// saveBlobGetter reads blobs from a `docker save` file: its config, and
+// the documents of the OCI layout the save holds (Docker 25+).
+func saveBlobGetter(saved *builtimage.File, img v1.Image) func(v1.Hash) ([]byte, error) {
 	return func(h v1.Hash) ([]byte, error) {
 		if name, err := img.ConfigName(); err == nil && name == h {
 			return img.RawConfigFile()
 		}
-		f, err := os.Open(file)
-		if err != nil {
-			return nil, err
+		if b, ok := saved.Blob(h); ok {
+			return b, nil
 		}
-		defer f.Close()
-		want := path.Join("blobs", h.Algorithm, h.Hex)
-		tr := tar.NewReader(f)
-		for {
-			hdr, err := tr.Next()
-			if err == io.EOF {
-				return nil, fmt.Errorf("the save holds no blob %s", h)
-			}
-			if err != nil {
-				return nil, err
-			}
-			if path.Clean(hdr.Name) != want {
-				continue
-			}
-			if hdr.Size > 4<<20 {
-				return nil, fmt.Errorf("blob %s is %d bytes: not a manifest", h, hdr.Size)
-			}
-			data, err := io.ReadAll(tr)
-			if err != nil {
-				return nil, err
-			}
-			return data, checkDigest(h, data)
-		}
+		return nil, fmt.Errorf("the save holds no blob %s", h)
 	}
 }
 
@@ -280,17 +255,21 @@ func engineImage(ctx context.Context, t scan.Target, s scan.Settings, store blob
 	if t.EngineRef != "" {
 		tags = []string{t.EngineRef}
 	}
-	exportImage := func() (v1.Image, string, error) {
+	exportImage := func() (v1.Image, *builtimage.File, error) {
 		s.Log.Infof("scan: exporting %s from the Docker Engine", ref)
 		file, err := saves.File(ctx, ref)
 		if err != nil {
-			return nil, "", fmt.Errorf("read the built image %s from the Docker Engine: %w", ref, err)
+			return nil, nil, fmt.Errorf("read the built image %s from the Docker Engine: %w", ref, err)
 		}
-		img, err := tarball.ImageFromPath(file, nil)
+		saved, err := builtimage.OpenFile(file)
 		if err != nil {
-			return nil, "", fmt.Errorf("read the image %s saved by the Docker Engine: %w", ref, err)
+			return nil, nil, err
 		}
-		return img, file, nil
+		img, err := saved.Image(t.EngineImageID)
+		if err != nil {
+			return nil, nil, fmt.Errorf("the image %s saved by the Docker Engine: %w", ref, err)
+		}
+		return img, saved, nil
 	}
 	id, idErr := v1.NewHash(t.EngineImageID)
 	if idErr == nil {
@@ -305,13 +284,13 @@ func engineImage(ctx context.Context, t scan.Target, s scan.Settings, store blob
 			}
 		}
 	}
-	img, file, err := exportImage()
+	img, saved, err := exportImage()
 	if err != nil {
 		closeSaves()
 		return scanImage{}, nil, nil, err
 	}
 	if idErr == nil && store.dir != "" {
-		if chain, err := resolveChain(id, saveBlobGetter(file, img)); err == nil {
+		if chain, err := resolveChain(id, saveBlobGetter(saved, img)); err == nil {
 			if err := store.keep(id, chain); err != nil {
 				s.Log.Warningf("scan: could not keep the image's config in %s for the next run: %v", store.dir, err)
 			}

@@ -18,8 +18,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/org/image-pipeline/internal/builtimage"
 	"github.com/org/image-pipeline/internal/scan"
 	"github.com/org/image-pipeline/internal/testenv"
 )
@@ -105,18 +105,26 @@ func dockerSave(t *testing.T, layoutDir string, compressed bool) string {
 func TestScanEngineSaveFormats(t *testing.T) {
 	layoutDir, _ := testImages(t)
 	want := scanTarget(t, scan.Target{OCILayout: layoutDir}, nil)
+	img := layoutV1Image(t, layoutDir)
+	cfgName, _ := img.ConfigName()
+	manifestDigest, _ := img.Digest()
 	for _, tc := range []struct {
 		name       string
 		compressed bool
+		id         v1.Hash // the engine's image id
 	}{
-		{"classic store, uncompressed layers", false},
-		{"containerd store, gzipped layers", true},
+		{"classic store, uncompressed layers", false, cfgName},
+		{"containerd store, gzipped layers", true, manifestDigest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			saves := &fileSaves{file: dockerSave(t, layoutDir, tc.compressed)}
 			// Gzipped layers are inflated ahead (fastLayer); the others are
 			// read as they are, and Trivy does not gzip them for a digest.
-			img, err := tarball.ImageFromPath(saves.file, nil)
+			saved, err := builtimage.OpenFile(saves.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := saved.Image(tc.id.String())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -129,15 +137,29 @@ func TestScanEngineSaveFormats(t *testing.T) {
 			if _, fast := l.(*fastLayer); fast != tc.compressed || compressedLayer(l) != tc.compressed {
 				t.Errorf("layer %T: inflated ahead %v, seen compressed %v; want %v", l, fast, compressedLayer(l), tc.compressed)
 			}
-			got := scanTarget(t, scan.Target{EngineRef: "built:latest", EngineImageID: "sha256:0123"}, saves)
+			got := scanTarget(t, scan.Target{EngineRef: "built:latest", EngineImageID: tc.id.String()}, saves)
 			if !slices.Equal(keysOf(got.Findings), keysOf(want.Findings)) || !slices.Equal(packagesOf(got.Packages), packagesOf(want.Packages)) {
 				t.Errorf("findings %v, packages %v; from the layout: %v, %v", keysOf(got.Findings), packagesOf(got.Packages), keysOf(want.Findings), packagesOf(want.Packages))
 			}
-			if !slices.Equal(saves.refs, []string{"sha256:0123"}) {
+			if !slices.Equal(saves.refs, []string{tc.id.String()}) {
 				t.Errorf("the scan asked for the saves of %v, want the image id (the push names it so)", saves.refs)
 			}
 			if got.Target != "built:latest" {
 				t.Errorf("reports name the target %q, want the built tag", got.Target)
+			}
+
+			// A save that is not of the built image (another image took
+			// the tag in between) is not scanned in its place.
+			other := "sha256:" + strings.Repeat("0", 64)
+			opts := testOptions(t, &testenv.Log{})
+			opts.EngineSaves = saves
+			sc, err := New(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = sc.Scan(t.Context(), scan.Target{EngineRef: "built:latest", EngineImageID: other})
+			if err == nil || !strings.Contains(err.Error(), "which the built image id "+other+" does not name") {
+				t.Errorf("a save of another image: %v, want the id mismatch", err)
 			}
 		})
 	}
