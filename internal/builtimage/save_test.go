@@ -53,19 +53,6 @@ func writeSave(t *testing.T, img v1.Image, f saveFormat) (string, string) {
 			t.Fatal(err)
 		}
 	}
-	read := func(open func() (io.ReadCloser, error)) []byte {
-		t.Helper()
-		rc, err := open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rc.Close()
-		b, err := io.ReadAll(rc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
 	if !f.legacy {
 		add("oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`))
 	}
@@ -89,9 +76,9 @@ func writeSave(t *testing.T, img v1.Image, f saveFormat) (string, string) {
 		switch {
 		case f.legacy:
 			blob = strings.Repeat(string(rune('a'+i)), 64) + "/layer.tar"
-			add(blob, read(open))
+			add(blob, readAll(t, open))
 		default:
-			add(blob, read(open))
+			add(blob, readAll(t, open))
 			// Docker 25+ links the legacy names to the blobs.
 			legacy := strings.Repeat(string(rune('a'+i)), 64) + "/layer.tar"
 			link(legacy, "../"+blob)
