@@ -24,7 +24,7 @@ func BenchmarkOpenSave(b *testing.B) {
 		layers int
 		size   int64
 	}{{3, 16 << 20}, {50, 256 << 10}} {
-		for _, f := range saveFormats[1:] {
+		for _, f := range saveFormats[1:3] {
 			b.Run(fmt.Sprintf("%s/%d layers of %d KiB", f.name, shape.layers, shape.size>>10), func(b *testing.B) {
 				src, err := random.Image(shape.size, int64(shape.layers))
 				if err != nil {

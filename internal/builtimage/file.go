@@ -61,11 +61,12 @@ func (f *File) Image(wantID string) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	core := &fileImage{file: f, config: si.Config, byDiffID: map[v1.Hash]*fileLayer{}, byDigest: map[v1.Hash]*fileLayer{}}
+	core := &fileImage{config: si.Config, byDiffID: map[v1.Hash]*fileLayer{}, byDigest: map[v1.Hash]*fileLayer{}}
+	layers := make([]*fileLayer, len(si.Layers))
 	compressed := true
 	for i, sec := range si.Layers {
 		l := &fileLayer{file: f, sec: sec, diffID: si.ConfigFile.RootFS.DiffIDs[i]}
-		core.layers = append(core.layers, l)
+		layers[i] = l
 		core.byDiffID[l.diffID] = l
 		if !sec.kind.Compressed() {
 			compressed = false
@@ -79,7 +80,7 @@ func (f *File) Image(wantID string) (v1.Image, error) {
 		MediaType:     types.DockerManifestSchema2,
 		Config:        v1.Descriptor{MediaType: types.DockerConfigJSON, Size: int64(len(si.Config)), Digest: si.ConfigDigest},
 	}
-	for _, l := range core.layers {
+	for _, l := range layers {
 		d, err := l.Digest()
 		if err != nil {
 			return nil, err
@@ -95,10 +96,8 @@ func (f *File) Image(wantID string) (v1.Image, error) {
 }
 
 type fileImage struct {
-	file     *File
 	config   []byte
 	manifest []byte
-	layers   []*fileLayer
 	byDiffID map[v1.Hash]*fileLayer
 	byDigest map[v1.Hash]*fileLayer
 }
@@ -192,26 +191,24 @@ func (l uncompressedLayer) DiffID() (v1.Hash, error) { return l.diffID, nil }
 func (l uncompressedLayer) MediaType() (types.MediaType, error) { return types.DockerLayer, nil }
 func (l uncompressedLayer) Uncompressed() (io.ReadCloser, error) {
 	rc, err := l.open()
+	if err != nil || !l.sec.kind.Compressed() {
+		return rc, err
+	}
+	br := bufio.NewReaderSize(rc, 1<<16)
+	var zr io.ReadCloser
+	if l.sec.kind == Gzip {
+		zr, err = gzip.NewReader(br)
+	} else {
+		var d *zstd.Decoder
+		if d, err = zstd.NewReader(br); err == nil {
+			zr = d.IOReadCloser()
+		}
+	}
 	if err != nil {
+		rc.Close()
 		return nil, err
 	}
-	switch l.sec.kind {
-	case Gzip:
-		zr, err := gzip.NewReader(bufio.NewReaderSize(rc, 1<<16))
-		if err != nil {
-			rc.Close()
-			return nil, err
-		}
-		return readCloser{Reader: zr, close: func() error { zr.Close(); return rc.Close() }}, nil
-	case Zstd:
-		zr, err := zstd.NewReader(bufio.NewReaderSize(rc, 1<<16))
-		if err != nil {
-			rc.Close()
-			return nil, err
-		}
-		return readCloser{Reader: zr, close: func() error { zr.Close(); return rc.Close() }}, nil
-	}
-	return rc, nil
+	return readCloser{Reader: zr, close: func() error { zr.Close(); return rc.Close() }}, nil
 }
 
 type readCloser struct {

@@ -24,12 +24,16 @@ type saveFormat struct {
 	// legacy: Docker 20.10's <n>/layer.tar and <config>.json; otherwise
 	// blobs/sha256/… with links from the legacy names, as Docker 25+ does.
 	legacy bool
+	// mixed: the first layer gzipped, the others uncompressed (no engine
+	// writes that; the reader still inflates the gzipped one).
+	mixed bool
 }
 
 var saveFormats = []saveFormat{
 	{name: "Docker 20.10", legacy: true},
 	{name: "Docker 25+ classic store"},
 	{name: "Docker 25+ containerd store", compressed: true},
+	{name: "gzipped and uncompressed layers", mixed: true},
 }
 
 // writeSave writes img as an engine save in format f and returns the file
@@ -68,7 +72,7 @@ func writeSave(t *testing.T, img v1.Image, f saveFormat) (string, string) {
 	for i, l := range layers {
 		h, _ := l.DiffID()
 		open := l.Uncompressed
-		if f.compressed {
+		if f.compressed || f.mixed && i == 0 {
 			h, _ = l.Digest()
 			open = l.Compressed
 		}

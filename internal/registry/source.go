@@ -219,7 +219,7 @@ func streamFromEngine(ctx context.Context, eng Engine, bi pipeline.BuiltImage, t
 // over layers compressed here.
 func (s *savedTar) artifact(wantID string) (*artifact, error) {
 	if h, err := v1.NewHash(wantID); err == nil {
-		if raw, ok := s.blob(h); ok {
+		if raw, ok := s.save.Blob(h); ok {
 			mt := builtimage.DocumentType(raw)
 			switch {
 			case mt.IsIndex():
@@ -244,10 +244,6 @@ func (s *savedTar) artifact(wantID string) (*artifact, error) {
 	return newArtifact(img, nil)
 }
 
-// blob returns the small blob (a manifest, index, config or attestation)
-// of the saved OCI layout named h, if the save holds it and it hashes to h.
-func (s *savedTar) blob(h v1.Hash) ([]byte, bool) { return s.save.Blob(h) }
-
 // savedLayerBlob returns the layer blob named h stored compressed (as the
 // save had it), if its bytes hash to h.
 func (s *savedTar) savedLayerBlob(h v1.Hash) (*savedLayer, bool) {
@@ -270,7 +266,7 @@ func (s *savedTar) layersCompressed(raw []byte) bool {
 		if _, ok := s.savedLayerBlob(l.Digest); ok {
 			continue
 		}
-		if _, ok := s.blob(l.Digest); !ok {
+		if _, ok := s.save.Blob(l.Digest); !ok {
 			return false
 		}
 	}
@@ -292,7 +288,7 @@ func (s *savedTar) index(h v1.Hash, raw []byte, mt types.MediaType, depth int) (
 	}
 	idx := &savedIndex{raw: raw, mediaType: mt, digest: h, manifest: im, images: map[v1.Hash]v1.Image{}, indexes: map[v1.Hash]*savedIndex{}}
 	for _, d := range im.Manifests {
-		child, ok := s.blob(d.Digest)
+		child, ok := s.save.Blob(d.Digest)
 		if !ok {
 			return nil, fmt.Errorf("the index %s names %s (%s), which the save does not hold; push the image with every platform it lists present in the engine", h, d.Digest, platformOf(d))
 		}
@@ -333,7 +329,7 @@ func (s *savedTar) manifestImage(h v1.Hash, raw []byte, mt types.MediaType) (v1.
 	if err != nil {
 		return nil, fmt.Errorf("read the manifest %s: %w", h, err)
 	}
-	cfg, ok := s.blob(m.Config.Digest)
+	cfg, ok := s.save.Blob(m.Config.Digest)
 	if !ok {
 		return nil, fmt.Errorf("the config %s of the manifest %s is missing from the save", m.Config.Digest, h)
 	}
@@ -354,7 +350,7 @@ func (s *savedTar) manifestImage(h v1.Hash, raw []byte, mt types.MediaType) (v1.
 		diffID := d.Digest
 		if sl, ok := s.savedLayerBlob(d.Digest); ok {
 			l, diffID = &typedLayer{savedLayer: sl, mediaType: d.MediaType}, sl.diffID
-		} else if b, ok := s.blob(d.Digest); ok {
+		} else if b, ok := s.save.Blob(d.Digest); ok {
 			l = &bytesLayer{data: b, digest: d.Digest, mediaType: d.MediaType}
 		} else {
 			return nil, fmt.Errorf("the layer %s of the manifest %s is missing from the save", d.Digest, h)
